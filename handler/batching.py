@@ -1,0 +1,145 @@
+"""Objects under construction: encoded lines streamed into a compressor and a spool file.
+
+Rotation is decided record by record (`Rotation.starts_new_object`): by record count, by
+uncompressed bytes, and when a record belongs to a later hour than the object's folder. Late
+records (an earlier hour) stay in the open object, so skewed producers alternating between two
+hours do not split a partition into one object per record; the object's metadata carries its
+min and max timestamps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from typing import IO
+
+from handler.compression import Codec
+from handler.keys import hour_bucket
+from handler.record import Record
+
+_UNKNOWN_HOUR = -1  # sorts before every real hour, so a dated record leaves the unknown folder
+
+
+@dataclass(frozen=True)
+class Rotation:
+    max_records: int
+    max_bytes: int
+
+    def starts_new_object(self, builder: ObjectBuilder, record: Record, line_size: int) -> bool:
+        if builder.records == 0:
+            return False
+        if builder.records >= self.max_records:
+            return True
+        if builder.raw_bytes + line_size > self.max_bytes:
+            return True
+        return _hour(record.timestamp) > builder.hour
+
+
+def _hour(timestamp_ms: int) -> int:
+    bucket = hour_bucket(timestamp_ms)
+    return _UNKNOWN_HOUR if bucket is None else bucket
+
+
+@dataclass
+class SealedObject:
+    """A finished object body with the facts its metadata records."""
+
+    topic: str
+    partition: int
+    start: int
+    """Chain position the object starts at (where the previous object's `next` pointed)."""
+    next: int
+    """Last record's offset + 1: where the following object starts."""
+    key: str
+    records: int
+    first_offset: int
+    last_offset: int
+    min_timestamp: int
+    max_timestamp: int
+    raw_bytes: int
+    size: int
+    sha256: str
+    body: IO[bytes]
+
+    def close(self) -> None:
+        self.body.close()
+
+
+class ObjectBuilder:
+    """One partition's open object: lines in, one compressed body out."""
+
+    def __init__(
+        self,
+        topic: str,
+        partition: int,
+        start: int,
+        key: str,
+        first_timestamp: int,
+        codec: Codec,
+        level: int | None,
+        spool_memory_bytes: int,
+    ) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.start = start
+        self.key = key
+        self.hour = _hour(first_timestamp)
+        self.records = 0
+        self.raw_bytes = 0
+        self.first_offset = -1
+        self.last_offset = -1
+        self.min_timestamp = first_timestamp
+        self.max_timestamp = first_timestamp
+        self._compressor = codec.compressor(level)
+        self._digest = hashlib.sha256()
+        self._size = 0
+        self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - owned by the sealed object
+            max_size=spool_memory_bytes, prefix="kafka-beat-"
+        )
+
+    def add(self, record: Record, line: bytes) -> None:
+        if record.offset < self.start or record.offset <= self.last_offset:
+            raise ValueError(
+                f"record {record.topic}/{record.partition}@{record.offset} is out of order for "
+                f"the object starting at {self.start} (last offset {self.last_offset})"
+            )
+        if self.records == 0:
+            self.first_offset = record.offset
+        self.records += 1
+        self.raw_bytes += len(line)
+        self.last_offset = record.offset
+        self.min_timestamp = min(self.min_timestamp, record.timestamp)
+        self.max_timestamp = max(self.max_timestamp, record.timestamp)
+        self._write(self._compressor.compress(line))
+
+    def _write(self, chunk: bytes) -> None:
+        if chunk:
+            self._digest.update(chunk)
+            self._size += len(chunk)
+            self._spool.write(chunk)
+
+    def seal(self) -> SealedObject:
+        if self.records == 0:
+            raise ValueError("an empty object is never sealed")
+        self._write(self._compressor.flush())
+        self._spool.seek(0)
+        return SealedObject(
+            topic=self.topic,
+            partition=self.partition,
+            start=self.start,
+            next=self.last_offset + 1,
+            key=self.key,
+            records=self.records,
+            first_offset=self.first_offset,
+            last_offset=self.last_offset,
+            min_timestamp=self.min_timestamp,
+            max_timestamp=self.max_timestamp,
+            raw_bytes=self.raw_bytes,
+            size=self._size,
+            sha256=self._digest.hexdigest(),
+            body=self._spool,
+        )
+
+    def discard(self) -> None:
+        self._spool.close()

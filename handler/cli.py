@@ -1,0 +1,82 @@
+"""The command line: `python -m handler` runs one collection and prints its summary.
+
+Exit codes: 0 done, 1 the run failed (what succeeded is committed; nothing is lost),
+2 configuration or usage error (nothing consumed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from handler import __version__, logs
+from handler.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, KafkaBeatError
+from handler.report import RunReport
+from handler.settings import Settings, env_name, load_settings
+
+
+def _settings_reference() -> str:
+    lines = ["settings (environment variables, or a .env file in the working directory):"]
+    for name, info in Settings.model_fields.items():
+        default = "required" if info.is_required() else f"default: {info.get_default()!r}"
+        description = " ".join((info.description or "").split())
+        lines.append(f"  {env_name(name)}  ({default})\n      {description}")
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m handler",
+        description="Kafka Beat: collect one consumer group's records from Kafka into object "
+        "storage, up to a budget, and commit only what is stored.",
+        epilog=_settings_reference()
+        + "\n\nexit codes: 0 done; 1 the run failed (what succeeded is committed); "
+        "2 configuration or usage error.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"kafka-beat {__version__}")
+    parser.add_argument("--max-records", type=int, help="override KAFKA_BEAT_MAX_RECORDS")
+    parser.add_argument("--max-seconds", type=float, help="override KAFKA_BEAT_MAX_SECONDS")
+    parser.add_argument("--topics", help="override KAFKA_BEAT_TOPICS (comma-separated)")
+    parser.add_argument("--partitions", help="override KAFKA_BEAT_PARTITIONS, e.g. auth:0-3")
+    parser.add_argument("--destination", help="override KAFKA_BEAT_DESTINATION")
+    parser.add_argument("--group-id", help="override KAFKA_BEAT_GROUP_ID")
+    return parser
+
+
+def emit_report(report: RunReport) -> None:
+    sys.stdout.buffer.write(orjson.dumps(report.as_dict(), option=orjson.OPT_APPEND_NEWLINE))
+    sys.stdout.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    overrides: dict[str, Any] = {
+        "max_records": arguments.max_records,
+        "max_seconds": arguments.max_seconds,
+        "topics": arguments.topics,
+        "partitions": arguments.partitions,
+        "destination": arguments.destination,
+        "group_id": arguments.group_id,
+    }
+    try:
+        settings = load_settings(overrides)
+    except KafkaBeatError as exc:
+        print(f"kafka-beat: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    run_id = uuid.uuid4().hex
+    logs.configure(run_id, settings.log_level)
+    from handler.run import run
+
+    try:
+        report = run(settings, run_id=run_id)
+    except KafkaBeatError as exc:
+        print(f"kafka-beat: {exc}", file=sys.stderr)
+        return exc.exit_code
+    emit_report(report)
+    return EXIT_OK if report.status == "ok" else EXIT_RUN_FAILED

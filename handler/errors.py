@@ -1,0 +1,43 @@
+"""The one exception hierarchy of Kafka Beat.
+
+Every error a user can act on is a `KafkaBeatError` whose message says what failed and what to
+change. `TransientError` marks what may succeed on retry; tenacity retries that and nothing else.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1
+EXIT_USAGE = 2
+
+
+class KafkaBeatError(Exception):
+    """Root of every error Kafka Beat raises on purpose."""
+
+    exit_code = EXIT_RUN_FAILED
+
+
+class ConfigError(KafkaBeatError):
+    """A setting or flag is wrong; raised before anything touches Kafka."""
+
+    exit_code = EXIT_USAGE
+
+
+class TransientError(KafkaBeatError):
+    """May succeed if tried again: throttling, 5xx, timeouts, dropped connections."""
+
+
+class StoreError(KafkaBeatError):
+    """The destination refused an operation for a reason a retry will not fix."""
+
+
+class ChainError(KafkaBeatError):
+    """An object at a chain position cannot be trusted; the run stops rather than skip it."""
+
+
+class SourceError(KafkaBeatError):
+    """Kafka refused or failed an operation for a reason a retry will not fix."""
+
+
+class DataLossError(KafkaBeatError):
+    """Committed offsets point at data that retention already deleted."""

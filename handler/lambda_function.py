@@ -1,0 +1,50 @@
+"""AWS Lambda entry: `handler.lambda_function.lambda_handler`.
+
+The time budget is the invocation's remaining time minus `KAFKA_BEAT_LAMBDA_MARGIN_SECONDS`,
+kept back for the last upload and commit. An event may narrow the run: `max_records`,
+`partitions` (explicit fan-out, e.g. one scheduled invocation per shard) or `topics`.
+A failed run raises, so the invocation fails visibly and the scheduler's retry policy applies.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Protocol
+
+from handler import logs
+from handler.budget import Budget
+from handler.errors import ConfigError, KafkaBeatError
+from handler.settings import load_settings
+
+_EVENT_FIELDS = ("max_records", "max_seconds", "partitions", "topics")
+
+
+class LambdaContext(Protocol):
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+class RunFailed(KafkaBeatError):
+    """The run ended with status failed; its summary is in the message and the logs."""
+
+
+def lambda_handler(event: dict[str, Any] | None, context: LambdaContext) -> dict[str, Any]:
+    overrides = {name: (event or {}).get(name) for name in _EVENT_FIELDS}
+    settings = load_settings(overrides)
+    run_id = uuid.uuid4().hex
+    log = logs.configure(run_id, settings.log_level)
+    seconds = context.get_remaining_time_in_millis() / 1000 - settings.lambda_margin_seconds
+    if settings.max_seconds is not None:
+        seconds = min(seconds, settings.max_seconds)
+    if seconds <= 1:
+        raise ConfigError(
+            f"the function leaves {seconds:.1f}s after the {settings.lambda_margin_seconds}s "
+            "margin: raise the Lambda timeout or lower KAFKA_BEAT_LAMBDA_MARGIN_SECONDS"
+        )
+    from handler.run import run
+
+    report = run(settings, Budget(settings.max_records, seconds), run_id=run_id)
+    summary = report.as_dict()
+    log.info("run summary", extra={"summary": summary})
+    if report.status != "ok":
+        raise RunFailed(f"run {run_id} failed: {'; '.join(report.errors) or 'see the logs'}")
+    return summary

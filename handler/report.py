@@ -1,0 +1,58 @@
+"""The run summary: one JSON line on stdout when the run ends."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+PartitionStatus = Literal["done", "budget", "failed", "data_loss", "revoked", "commit_failed"]
+RunStatus = Literal["ok", "failed"]
+
+
+@dataclass
+class PartitionReport:
+    topic: str
+    partition: int
+    start_offset: int
+    """Chain position the run started from (the committed offset, or where it reset to)."""
+    end_offset: int
+    """Chain position the run ended at: the next run starts here."""
+    end_offset_at_start: int
+    """The partition's end offset when the run began (the run reads no further)."""
+    committed: int | None
+    """Offset committed to the group by this run (None: nothing new to commit)."""
+    records: int = 0
+    objects: list[str] = field(default_factory=list)
+    adopted_records: int = 0
+    """Records found already stored at this chain position (by a crashed or parallel run)."""
+    lost_offsets: int = 0
+    """Offsets retention deleted before they were read."""
+    lag: int = 0
+    """Offsets left below the end offset seen at start."""
+    status: PartitionStatus = "done"
+    error: str | None = None
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    destination: str
+    status: RunStatus = "ok"
+    stop_reason: str = "caught_up"
+    records: int = 0
+    bytes_in: int = 0
+    """Kafka payload bytes (keys, values and header values) consumed."""
+    bytes_encoded: int = 0
+    """JSON-lines bytes before compression."""
+    bytes_out: int = 0
+    """Bytes stored (compressed)."""
+    objects: int = 0
+    duration_seconds: float = 0.0
+    partitions: list[PartitionReport] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["lag"] = sum(part.lag for part in self.partitions)
+        data["lost_offsets"] = sum(part.lost_offsets for part in self.partitions)
+        return data

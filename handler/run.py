@@ -1,0 +1,467 @@
+"""One run: consume from the committed offsets up to the budget, store objects, commit.
+
+The ordering invariant, in the order a record meets it:
+
+1. A partition starts at its chain position: the committed offset (or, with none, where
+   `auto_offset_reset` says), never past data retention deleted unless the user said `skip`.
+2. An object opens only at a free chain position. If an object already exists there (a crashed
+   or parallel run stored it), it is adopted: the position moves to its `next`, and the records
+   it holds are not stored again.
+3. A sealed object is stored with a create-only write. The position moves to the object's `next`
+   only once the store confirms it: created by this run, or found carrying this run's writer id
+   (a retry after a lost response). Found with another writer id, it is adopted as in (2).
+4. Only then is the position committed to the group; the committed offset is always a chain
+   position, never the consumer's position (markers and compaction gaps move that elsewhere).
+5. A partition whose store fails is stopped and not committed; the others go on; the run ends
+   with status failed (exit 1). Nothing is lost: the next run starts where the chain ends.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from handler.batching import ObjectBuilder, Rotation
+from handler.budget import Budget
+from handler.chain import ChainLink, object_metadata, read_link
+from handler.compression import CODECS
+from handler.envelope import encode_record
+from handler.errors import KafkaBeatError, TransientError
+from handler.keys import object_key
+from handler.logs import get_logger
+from handler.record import Record
+from handler.report import PartitionReport, PartitionStatus, RunReport
+from handler.settings import PartitionRef, Settings
+from handler.source import CommitRejected, KafkaSource, PollResult
+from handler.stores.base import PutOutcome, Store
+
+_POLL_SECONDS = 0.5
+_ASSIGNMENT_WAIT_SECONDS = 30.0
+log = get_logger()
+
+
+@dataclass
+class _Partition:
+    ref: PartitionRef
+    report: PartitionReport
+    end: int
+    position: int
+    """Chain position: where the next object starts."""
+    consumed_to: int
+    """Offset after the last record taken into an object (or adopted)."""
+    committed: int | None
+    builder: ObjectBuilder | None = None
+    active: bool = True
+
+
+class Collector:
+    """Carries one run; `run()` returns the report and never raises a KafkaBeatError."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        source: KafkaSource,
+        store: Store,
+        budget: Budget,
+        run_id: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.source = source
+        self.store = store
+        self.budget = budget
+        self.run_id = run_id or uuid.uuid4().hex
+        self.codec = CODECS[settings.compression]
+        self.rotation = Rotation(settings.max_object_records, settings.max_object_bytes)
+        self.report = RunReport(run_id=self.run_id, destination=store.describe())
+        self.parts: dict[PartitionRef, _Partition] = {}
+        self._clock = clock
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> RunReport:
+        started = self._clock()
+        try:
+            self.source.start()
+            if self.settings.assign_mode:
+                self._adopt_assignment(set(self.settings.partitions), seek_all=True)
+            self._consume()
+            self._flush_all()
+        except KafkaBeatError as exc:
+            self._fail_run(str(exc))
+            self._flush_all()
+        finally:
+            self.report.duration_seconds = round(self._clock() - started, 3)
+            self._finish_report()
+        return self.report
+
+    def _consume(self) -> None:
+        waited_since = self._clock()
+        while True:
+            reason = self.budget.exhausted()
+            if reason:
+                self.report.stop_reason = reason
+                return
+            if self.parts and not any(part.active for part in self.parts.values()):
+                return
+            if not self.parts and self._clock() - waited_since > _ASSIGNMENT_WAIT_SECONDS:
+                log.warning("no partition was assigned to this run; the group has other members")
+                self.report.stop_reason = "no_assignment"
+                return
+            seconds_left = self.budget.seconds_left()
+            timeout = _POLL_SECONDS if seconds_left is None else min(_POLL_SECONDS, seconds_left)
+            result = self.source.poll(timeout, self.budget.records_left())
+            self._track_assignment(result)
+            for ref, records in result.records.items():
+                part = self.parts.get(ref)
+                if part is not None and part.active:
+                    self._take(part, records)
+            self._finish_caught_up()
+            self._commit_pending()
+
+    def _track_assignment(self, result: PollResult) -> None:
+        if self.settings.assign_mode:
+            for ref, offset in result.out_of_range.items():
+                self._data_lost_midway(self.parts[ref], offset)
+            return
+        assigned = self.source.assignment()
+        for part in self.parts.values():
+            if part.active and part.ref not in assigned:
+                self._hand_over(part)
+        new = {
+            ref
+            for ref in assigned
+            if ref not in self.parts or self.parts[ref].report.status == "revoked"
+        }
+        if new:
+            self._adopt_assignment(
+                new,
+                seek_all=False,
+                no_offset=result.without_offset,
+                out_of_range=result.out_of_range,
+            )
+        for ref, offset in result.out_of_range.items():
+            if ref not in new and ref in self.parts and self.parts[ref].active:
+                self._data_lost_midway(self.parts[ref], offset)
+
+    # -- partitions joining ---------------------------------------------------------------------
+
+    def _adopt_assignment(
+        self,
+        refs: set[PartitionRef],
+        seek_all: bool,
+        no_offset: set[PartitionRef] | None = None,
+        out_of_range: dict[PartitionRef, int] | None = None,
+    ) -> None:
+        bounds = self.source.log_bounds(sorted(refs))
+        for ref in sorted(refs):
+            log_start, end = bounds[ref]
+            committed = None if ref in (no_offset or ()) else self.source.committed(ref)
+            if out_of_range and ref in out_of_range:
+                committed = out_of_range[ref]
+            self._start_partition(ref, committed, log_start, end, seek_all)
+
+    def _start_partition(
+        self, ref: PartitionRef, committed: int | None, log_start: int, end: int, seek: bool
+    ) -> None:
+        lost = 0
+        if committed is None:
+            start = log_start if self.settings.auto_offset_reset == "earliest" else end
+            seek = True
+        elif committed < log_start:
+            lost = log_start - committed
+            start, seek = log_start, True
+        else:
+            start = committed
+        report = PartitionReport(
+            topic=ref.topic,
+            partition=ref.partition,
+            start_offset=start,
+            end_offset=start,
+            end_offset_at_start=end,
+            committed=None,
+            lost_offsets=lost,
+        )
+        part = _Partition(ref, report, end, start, start, committed)
+        self.parts[ref] = part
+        self.report.partitions = [p.report for p in self.parts.values()]
+        if lost and self.settings.on_data_loss == "fail":
+            report.start_offset = report.end_offset = committed or 0
+            part.position = part.consumed_to = committed or 0
+            self._stop(part, "data_loss", self._loss_message(ref, committed or 0, log_start))
+            return
+        if lost:
+            log.warning(
+                "data lost before it was read; continuing from the earliest record",
+                extra={"topic": ref.topic, "partition": ref.partition, "lost": lost},
+            )
+        if seek:
+            self.source.seek(ref, start)
+        if start >= end:
+            part.active = False
+            self.source.pause(ref)
+
+    def _loss_message(self, ref: PartitionRef, committed: int, log_start: int) -> str:
+        return (
+            f"{ref.topic}:{ref.partition}: {log_start - committed} offsets "
+            f"({committed}..{log_start - 1}) were deleted by retention before they were read; "
+            "nothing was skipped. Set KAFKA_BEAT_ON_DATA_LOSS=skip to accept the loss and "
+            "continue from the earliest record left"
+        )
+
+    def _data_lost_midway(self, part: _Partition, offset: int) -> None:
+        log_start, _ = self.source.log_bounds([part.ref])[part.ref]
+        if offset >= log_start:
+            raise TransientError(
+                f"{part.ref.topic}:{part.ref.partition}: offset {offset} is "
+                "out of range above the log end; the partition may be recovering"
+            )
+        part.report.lost_offsets += log_start - offset
+        if self.settings.on_data_loss == "fail":
+            self._store_open_object(part)
+            self._stop(part, "data_loss", self._loss_message(part.ref, offset, log_start))
+            return
+        self.source.seek(part.ref, log_start)
+        part.consumed_to = log_start
+
+    # -- records into objects ---------------------------------------------------------------
+
+    def _take(self, part: _Partition, records: list[Record]) -> None:
+        for record in records:
+            if not part.active or record.offset >= part.end:
+                return
+            if record.offset < part.consumed_to:
+                continue
+            if self.budget.records_left() == 0:
+                return
+            line = encode_record(record)
+            if part.builder is not None and self.rotation.starts_new_object(
+                part.builder, record, len(line)
+            ):
+                if not self._store_open_object(part):
+                    return
+                if record.offset < part.consumed_to:
+                    continue
+            while part.builder is None and part.active and record.offset >= part.consumed_to:
+                self._open_object(part, record)
+            if part.builder is None:
+                continue
+            part.builder.add(record, line)
+            part.consumed_to = record.offset + 1
+            self.budget.take(1)
+            self.report.records += 1
+            part.report.records += 1
+            self.report.bytes_in += _payload_size(record)
+            self.report.bytes_encoded += len(line)
+
+    def _key_for(self, part: _Partition, first: Record) -> str:
+        return object_key(
+            self.store.prefix,
+            part.ref.topic,
+            part.ref.partition,
+            part.position,
+            first.timestamp,
+            self.codec.extension,
+        )
+
+    def _open_object(self, part: _Partition, first: Record) -> None:
+        """Open an object at the chain position, or adopt the one already there."""
+        key = self._key_for(part, first)
+        link = read_link(self.store, key, part.position, part.ref.topic, part.ref.partition)
+        if link is not None:
+            self._adopt(part, link)
+            return
+        part.builder = ObjectBuilder(
+            part.ref.topic,
+            part.ref.partition,
+            part.position,
+            key,
+            first.timestamp,
+            self.codec,
+            self.settings.compression_level,
+            self.settings.spool_memory_bytes,
+        )
+
+    def _adopt(self, part: _Partition, link: ChainLink) -> None:
+        log.info(
+            "adopted an object already stored at this chain position",
+            extra={"key": link.key, "start": link.start, "next": link.next},
+        )
+        part.position = link.next
+        part.report.adopted_records += link.records
+        if link.next > part.consumed_to:
+            part.consumed_to = link.next
+            self.source.seek(part.ref, link.next)
+        if part.position >= part.end:
+            self._stop(part, "done")
+
+    def _store_open_object(self, part: _Partition) -> bool:
+        """Store the open object. False when the records in hand cannot follow it: the
+        partition stopped, or another writer's shorter object won and the consumer rewound."""
+        builder, part.builder = part.builder, None
+        if builder is None or builder.records == 0:
+            return True
+        sealed = builder.seal()
+        try:
+            outcome = self.store.put_if_absent(
+                sealed.key,
+                sealed.body,
+                sealed.size,
+                object_metadata(sealed, self.run_id),
+                self.codec.content_type,
+            )
+            if outcome is PutOutcome.EXISTS:
+                link = read_link(
+                    self.store, sealed.key, sealed.start, part.ref.topic, part.ref.partition
+                )
+                if link is None or link.writer != self.run_id:
+                    self._lost_race(part, sealed.records, link)
+                    return part.active and part.position >= sealed.next
+        except KafkaBeatError as exc:
+            self._stop(part, "failed", f"storing {sealed.key} failed: {exc}")
+            return False
+        finally:
+            sealed.close()
+        part.position = sealed.next
+        part.report.objects.append(sealed.key)
+        self.report.objects += 1
+        self.report.bytes_out += sealed.size
+        log.info(
+            "stored object",
+            extra={
+                "key": sealed.key,
+                "records": sealed.records,
+                "bytes": sealed.size,
+                "next": sealed.next,
+            },
+        )
+        return True
+
+    def _lost_race(self, part: _Partition, records: int, link: ChainLink | None) -> None:
+        """Another writer stored this position first: its object wins, ours is dropped."""
+        self.report.records -= records
+        part.report.records -= records
+        self.budget.take(-records)
+        if link is None:
+            raise TransientError(
+                f"{part.ref.topic}:{part.ref.partition}: the store reported "
+                "an object that then could not be read; retry the run"
+            )
+        # Re-read from the winner's end: it may hold fewer records than ours did.
+        part.consumed_to = link.start
+        self._adopt(part, link)
+
+    # -- ending partitions and the run ----------------------------------------------------------
+
+    def _finish_caught_up(self) -> None:
+        for part in self.parts.values():
+            caught_up = part.active and (
+                part.consumed_to >= part.end or self.source.position(part.ref) >= part.end
+            )
+            if caught_up and self._store_open_object(part):
+                self._stop(part, "done")
+
+    def _stop(self, part: _Partition, status: PartitionStatus, error: str | None = None) -> None:
+        part.active = False
+        part.report.status = status
+        if error:
+            part.report.error = error
+            self.report.errors.append(error)
+            log.error(error, extra={"topic": part.ref.topic, "partition": part.ref.partition})
+        if part.builder is not None and status not in ("done", "budget"):
+            part.builder.discard()
+            part.builder = None
+        self.source.pause(part.ref)
+
+    def _hand_over(self, part: _Partition) -> None:
+        """The group gave this partition to another member: store what we hold, don't commit."""
+        self._store_open_object(part)
+        part.active = False
+        part.report.status = "revoked"
+
+    def _flush_all(self) -> None:
+        for part in self.parts.values():
+            if part.builder is not None:
+                stopped = part.active
+                if self._store_open_object(part) and stopped:
+                    part.report.status = "budget"
+        self._commit_pending()
+
+    def _commit_pending(self) -> None:
+        # A failed partition still commits the objects it stored before failing.
+        pending = {
+            ref: part.position
+            for ref, part in self.parts.items()
+            if part.report.status not in ("revoked", "commit_failed")
+            and part.position != part.committed
+        }
+        if not pending:
+            return
+        try:
+            Retrying(
+                retry=retry_if_exception_type(TransientError),
+                stop=stop_after_attempt(self.settings.commit_attempts),
+                wait=wait_random_exponential(multiplier=0.2, max=5),
+                reraise=True,
+            )(self.source.commit, pending, self.run_id)
+        except CommitRejected as exc:
+            for ref in pending:
+                log.warning(
+                    "commit refused: the group handed the partition to another member; "
+                    "it resumes from storage",
+                    extra={"error": str(exc)},
+                )
+                self.parts[ref].report.status = "revoked"
+            return
+        except KafkaBeatError as exc:
+            for ref, offset in pending.items():
+                self._stop(
+                    self.parts[ref],
+                    "commit_failed",
+                    f"committing {ref.topic}:{ref.partition} at {offset} failed: {exc}",
+                )
+            return
+        for ref, offset in pending.items():
+            self.parts[ref].committed = offset
+            self.parts[ref].report.committed = offset
+
+    def _fail_run(self, message: str) -> None:
+        self.report.errors.append(message)
+        self.report.status = "failed"
+        log.error(message)
+
+    def _finish_report(self) -> None:
+        for part in self.parts.values():
+            part.report.end_offset = part.position
+            part.report.lag = max(0, part.end - part.position)
+            if part.report.status in ("failed", "data_loss", "commit_failed"):
+                self.report.status = "failed"
+        if self.report.errors:
+            self.report.status = "failed"
+
+
+def _payload_size(record: Record) -> int:
+    size = len(record.key or b"") + len(record.value or b"")
+    return size + sum(len(value or b"") for _, value in record.headers)
+
+
+def run(settings: Settings, budget: Budget | None = None, run_id: str | None = None) -> RunReport:
+    """Build the store and the consumer, carry one run, and always close the consumer.
+
+    Raises KafkaBeatError only for what stops the run before it consumes anything (an
+    unreachable broker, a bucket that does not exist); every later failure is in the report.
+    """
+    from handler.stores import open_store
+
+    budget = budget or Budget(settings.max_records, settings.max_seconds)
+    store = open_store(settings)
+    store.check()
+    source = KafkaSource(settings)
+    try:
+        return Collector(settings, source, store, budget, run_id=run_id).run()
+    finally:
+        source.close()

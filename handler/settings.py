@@ -1,0 +1,295 @@
+"""Settings: every knob of a run, read once from `KAFKA_BEAT_*` env vars and an optional `.env`.
+
+Built once at the entry point and passed down; nothing else reads the environment. A bad value
+becomes a `ConfigError` naming the variable and what to change, before any connection is made.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, NamedTuple
+from urllib.parse import urlparse
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from handler.errors import ConfigError
+
+ENV_PREFIX = "KAFKA_BEAT_"
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_PARTITION_SPEC = re.compile(r"^(?P<topic>[A-Za-z0-9._\-]+):(?P<first>\d+)(?:-(?P<last>\d+))?$")
+# Variables that share the prefix but belong to the dev tooling, not to a run.
+_TOOLING_VARIABLES = frozenset({"KAFKA_BEAT_JARS_DIR", "KAFKA_BEAT_FAILPOINT"})
+
+
+class PartitionRef(NamedTuple):
+    topic: str
+    partition: int
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where objects go: an S3 bucket and key prefix, or a local directory."""
+
+    kind: Literal["s3", "local"]
+    bucket: str
+    prefix: str
+    path: Path | None
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def parse_partitions(value: Any) -> Any:
+    """Turn `auth:0,auth:2-3` into partition references; anything else is left to pydantic."""
+    items = _split_list(value)
+    if not isinstance(items, list):
+        return items
+    refs: list[PartitionRef] = []
+    for item in items:
+        if isinstance(item, PartitionRef | tuple):
+            refs.append(PartitionRef(*item))
+            continue
+        match = _PARTITION_SPEC.match(str(item))
+        if not match:
+            raise ValueError(
+                f"'{item}' is not a partition; write topic:N or topic:FIRST-LAST, "
+                "comma-separated, e.g. auth:0,auth:2-3"
+            )
+        first = int(match["first"])
+        last = int(match["last"] or first)
+        if last < first:
+            raise ValueError(f"'{item}': range end {last} is before its start {first}")
+        refs.extend(PartitionRef(match["topic"], n) for n in range(first, last + 1))
+    return tuple(dict.fromkeys(refs))
+
+
+def parse_destination(value: str) -> Destination:
+    """Read `s3://bucket/prefix`, `file:///dir` or a plain directory path."""
+    if value.startswith("s3://"):
+        parsed = urlparse(value)
+        bucket = parsed.netloc
+        if not _BUCKET_NAME.match(bucket):
+            raise ValueError(
+                f"'{bucket}' is not a valid S3 bucket name; write s3://BUCKET/optional/prefix"
+            )
+        return Destination("s3", bucket, parsed.path.strip("/"), None)
+    if "://" in value and not value.startswith("file://"):
+        scheme = value.split("://", 1)[0]
+        raise ValueError(
+            f"scheme '{scheme}://' is not supported; use s3://bucket/prefix, "
+            "file:///absolute/dir or a plain directory path"
+        )
+    path = Path(value.removeprefix("file://")).expanduser()
+    if not str(path):
+        raise ValueError("the directory path is empty")
+    return Destination("local", "", "", path)
+
+
+class Settings(BaseSettings):
+    """One run's configuration. Each field is `KAFKA_BEAT_<FIELD>` in the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        use_attribute_docstrings=True,
+    )
+
+    bootstrap_servers: Annotated[tuple[str, ...], NoDecode] = Field(min_length=1)
+    """Kafka brokers to bootstrap from, comma-separated host:port."""
+
+    group_id: str = Field(min_length=1)
+    """Consumer group whose committed offsets the run starts from and advances."""
+
+    topics: Annotated[tuple[str, ...], NoDecode] = ()
+    """Topics to collect, comma-separated (group mode: partitions are split among runs)."""
+
+    topic_pattern: str | None = None
+    """Regular expression of topics to collect instead of a fixed list (group mode)."""
+
+    partitions: Annotated[tuple[PartitionRef, ...], NoDecode] = ()
+    """Explicit partitions, e.g. auth:0,auth:2-3: assigned without a group join (fan-out);
+    offsets are still committed to the group."""
+
+    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    """Where a partition with no committed offset starts."""
+
+    isolation_level: Literal["read_committed", "read_uncommitted"] = "read_committed"
+    """read_committed never stores records of aborted transactions."""
+
+    max_records: int | None = Field(default=None, gt=0)
+    """Stop after this many records in all (default: no record budget)."""
+
+    max_seconds: float | None = Field(default=None, gt=0)
+    """Stop consuming after this many seconds, then store and commit (default: no time budget)."""
+
+    destination: str = "./kafka-beat-data"
+    """s3://bucket/prefix, file:///dir or a plain directory path."""
+
+    compression: Literal["gzip", "zstd", "none"] = "gzip"
+    """Compression of each object."""
+
+    compression_level: int | None = Field(default=None, ge=1, le=22)
+    """Compression level (gzip 1-9, zstd 1-22); default: the codec's own default."""
+
+    max_object_records: int = Field(default=500_000, gt=0)
+    """Rotate an object after this many records."""
+
+    max_object_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """Rotate an object once its uncompressed JSON lines reach this many bytes."""
+
+    spool_memory_bytes: int = Field(default=8 * 1024 * 1024, ge=0)
+    """Compressed bytes an open object keeps in memory before spilling to a temporary file."""
+
+    on_data_loss: Literal["fail", "skip"] = "fail"
+    """When retention deleted records before they were read: fail (exit 1, nothing skipped),
+    or skip (continue from the earliest record left and report the loss)."""
+
+    s3_endpoint_url: str | None = None
+    """Endpoint of an S3-compatible store (default: AWS S3 for the region)."""
+
+    s3_region: str | None = None
+    """AWS region of the bucket (default: from the AWS environment)."""
+
+    s3_sse: Literal["AES256", "aws:kms"] | None = None
+    """Server-side encryption of each object (default: the bucket's default encryption)."""
+
+    s3_kms_key_id: str | None = None
+    """KMS key id, ARN or alias for s3_sse=aws:kms (default: the AWS managed key)."""
+
+    upload_attempts: int = Field(default=6, ge=1, le=20)
+    """Attempts per object upload on transient failures, with exponential backoff and jitter."""
+
+    commit_attempts: int = Field(default=5, ge=1, le=20)
+    """Attempts per offset commit on transient failures."""
+
+    kafka_timeout_seconds: float = Field(default=30.0, gt=1, le=300)
+    """Timeout of one Kafka request (metadata, offsets, commit)."""
+
+    lambda_margin_seconds: float = Field(default=20.0, ge=0)
+    """In Lambda: seconds kept back from the remaining time for the last upload and commit."""
+
+    client_id: str = "kafka-beat"
+    """Client id the broker sees in its logs and quotas."""
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Level of the JSON log lines on stderr."""
+
+    @field_validator("bootstrap_servers", "topics", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("partitions", mode="before")
+    @classmethod
+    def _partitions(cls, value: Any) -> Any:
+        return parse_partitions(value)
+
+    @field_validator("destination")
+    @classmethod
+    def _destination(cls, value: str) -> str:
+        parse_destination(value)
+        return value
+
+    @field_validator("topic_pattern")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if not (self.topics or self.topic_pattern or self.partitions):
+            raise ValueError(
+                "nothing to collect: set KAFKA_BEAT_TOPICS, KAFKA_BEAT_TOPIC_PATTERN "
+                "or KAFKA_BEAT_PARTITIONS"
+            )
+        if self.topic_pattern and (self.topics or self.partitions):
+            raise ValueError(
+                "KAFKA_BEAT_TOPIC_PATTERN cannot be combined with KAFKA_BEAT_TOPICS "
+                "or KAFKA_BEAT_PARTITIONS; choose one"
+            )
+        stray = {ref.topic for ref in self.partitions} - set(self.topics)
+        if self.topics and self.partitions and stray:
+            raise ValueError(
+                f"KAFKA_BEAT_PARTITIONS names topics {sorted(stray)} missing from "
+                "KAFKA_BEAT_TOPICS; list them there too or leave KAFKA_BEAT_TOPICS unset"
+            )
+        if self.s3_kms_key_id and self.s3_sse != "aws:kms":
+            raise ValueError("KAFKA_BEAT_S3_KMS_KEY_ID needs KAFKA_BEAT_S3_SSE=aws:kms")
+        if self.compression == "gzip" and (self.compression_level or 0) > 9:
+            raise ValueError("KAFKA_BEAT_COMPRESSION_LEVEL for gzip is 1 to 9")
+        if self.target().kind == "local" and any(
+            (self.s3_endpoint_url, self.s3_region, self.s3_sse)
+        ):
+            raise ValueError(
+                "KAFKA_BEAT_S3_* settings are given but KAFKA_BEAT_DESTINATION is a local "
+                "directory; set KAFKA_BEAT_DESTINATION=s3://bucket/prefix"
+            )
+        return self
+
+    def target(self) -> Destination:
+        return parse_destination(self.destination)
+
+    @property
+    def assign_mode(self) -> bool:
+        """Explicit partitions are assigned directly; otherwise the run joins the group."""
+        return bool(self.partitions)
+
+
+def env_name(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    location = [str(part) for part in error.get("loc", ()) if not isinstance(part, int)]
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if not location:
+        return message
+    shown = error.get("input")
+    got = f" (got {shown!r})" if isinstance(shown, str | int | float) else ""
+    return f"{env_name(location[0])}: {message}{got}"
+
+
+def _unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    known = {env_name(name) for name in Settings.model_fields}
+    problems = []
+    for name in sorted(environ):
+        if name.startswith(ENV_PREFIX) and name not in known and name not in _TOOLING_VARIABLES:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            problems.append(f"{name} is not a Kafka Beat setting{hint}")
+    return problems
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build the settings from the environment, with `overrides` (CLI flags) taking precedence.
+
+    Raises ConfigError with one line per problem, each naming the variable to fix.
+    """
+    problems = _unknown_variables(os.environ if environ is None else environ)
+    values = {key: value for key, value in (overrides or {}).items() if value is not None}
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:
+        problems.extend(_describe(error) for error in exc.errors())
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    return settings

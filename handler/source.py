@@ -1,0 +1,195 @@
+"""Kafka as the source; the only module that imports kafka-python.
+
+The consumer never resets offsets on its own (`auto_offset_reset="none"`): a partition with no
+committed offset, or one whose committed offset retention already deleted, comes back to the run
+as an event, so a reset is always a decision the run takes and reports, never a silent skip.
+Auto-commit is off: offsets move only through `commit`, after the objects are stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import kafka
+import kafka.errors as kafka_errors
+from kafka.structs import OffsetAndMetadata, TopicPartition
+
+from handler.errors import SourceError, TransientError
+from handler.record import Record
+from handler.settings import PartitionRef, Settings
+
+_TIMESTAMP_TYPES = {0: "create", 1: "log_append"}
+
+
+class CommitRejected(SourceError):
+    """The group no longer lets this member commit (a rebalance gave the partition away)."""
+
+
+@dataclass
+class PollResult:
+    records: dict[PartitionRef, list[Record]] = field(default_factory=dict)
+    without_offset: set[PartitionRef] = field(default_factory=set)
+    """Partitions with no committed offset: the run decides where they start."""
+    out_of_range: dict[PartitionRef, int] = field(default_factory=dict)
+    """Partitions whose fetch offset no longer exists, with that offset."""
+
+
+def _ref(tp: Any) -> PartitionRef:
+    return PartitionRef(tp.topic, tp.partition)
+
+
+def _tp(ref: PartitionRef) -> TopicPartition:
+    return TopicPartition(ref.topic, ref.partition)
+
+
+def _record(raw: Any) -> Record:
+    headers = tuple((name, value) for name, value in (raw.headers or ()))
+    return Record(
+        topic=raw.topic,
+        partition=raw.partition,
+        offset=raw.offset,
+        timestamp=raw.timestamp if raw.timestamp is not None else -1,
+        timestamp_type=_TIMESTAMP_TYPES.get(raw.timestamp_type, "create"),
+        key=raw.key,
+        value=raw.value,
+        headers=headers,
+    )
+
+
+class KafkaSource:
+    """A consumer in group mode (subscribe) or explicit-partition mode (assign)."""
+
+    def __init__(self, settings: Settings, max_poll_records: int = 2000) -> None:
+        self._settings = settings
+        timeout_ms = int(settings.kafka_timeout_seconds * 1000)
+        try:
+            self._consumer: Any = kafka.KafkaConsumer(
+                bootstrap_servers=list(settings.bootstrap_servers),
+                group_id=settings.group_id,
+                client_id=settings.client_id,
+                enable_auto_commit=False,
+                auto_offset_reset="none",
+                isolation_level=settings.isolation_level,
+                max_poll_records=max_poll_records,
+                request_timeout_ms=timeout_ms,
+                bootstrap_timeout_ms=timeout_ms,
+                fetch_max_wait_ms=200,
+            )
+        except kafka_errors.NoBrokersAvailable as exc:
+            raise SourceError(
+                f"no Kafka broker answered at {','.join(settings.bootstrap_servers)}: check "
+                "KAFKA_BEAT_BOOTSTRAP_SERVERS and that the brokers are reachable"
+            ) from exc
+        except kafka_errors.KafkaError as exc:
+            raise SourceError(f"cannot connect to Kafka: {exc}") from exc
+
+    def start(self) -> None:
+        """Assign the explicit partitions, or subscribe to the topics or pattern."""
+        settings = self._settings
+        if settings.assign_mode:
+            self._check_partitions_exist(settings.partitions)
+            self._consumer.assign([_tp(ref) for ref in settings.partitions])
+        elif settings.topic_pattern:
+            self._consumer.subscribe(pattern=settings.topic_pattern)
+        else:
+            self._check_topics_exist(settings.topics)
+            self._consumer.subscribe(topics=list(settings.topics))
+
+    def _check_topics_exist(self, topics: Iterable[str]) -> None:
+        known = self._consumer.topics()
+        missing = sorted(set(topics) - set(known))
+        if missing:
+            raise SourceError(
+                f"topics {missing} do not exist on the cluster; create them or fix "
+                "KAFKA_BEAT_TOPICS / KAFKA_BEAT_PARTITIONS"
+            )
+
+    def _check_partitions_exist(self, refs: Iterable[PartitionRef]) -> None:
+        refs = list(refs)
+        self._check_topics_exist({ref.topic for ref in refs})
+        for ref in refs:
+            partitions = self._consumer.partitions_for_topic(ref.topic) or set()
+            if ref.partition not in partitions:
+                raise SourceError(
+                    f"partition {ref.topic}:{ref.partition} does not exist (the topic has "
+                    f"partitions {sorted(partitions)}); fix KAFKA_BEAT_PARTITIONS"
+                )
+
+    def assignment(self) -> set[PartitionRef]:
+        return {_ref(tp) for tp in self._consumer.assignment()}
+
+    def poll(self, timeout_seconds: float, max_records: int | None) -> PollResult:
+        result = PollResult()
+        try:
+            batches = self._consumer.poll(
+                timeout_ms=max(0, int(timeout_seconds * 1000)), max_records=max_records
+            )
+        except kafka_errors.NoOffsetForPartitionError as exc:
+            result.without_offset = {_ref(tp) for tp in exc.args[0]}
+            return result
+        except kafka_errors.OffsetOutOfRangeError as exc:
+            result.out_of_range = {_ref(tp): offset for tp, offset in exc.args[0].items()}
+            return result
+        except kafka_errors.KafkaError as exc:
+            if getattr(exc, "retriable", False):
+                raise TransientError(f"fetching from Kafka failed: {exc}") from exc
+            raise SourceError(f"fetching from Kafka failed: {exc}") from exc
+        for tp, raws in batches.items():
+            result.records[_ref(tp)] = [_record(raw) for raw in raws]
+        return result
+
+    def committed(self, ref: PartitionRef) -> int | None:
+        return self._call("reading committed offsets", self._consumer.committed, _tp(ref))  # type: ignore[no-any-return]
+
+    def log_bounds(self, refs: Iterable[PartitionRef]) -> dict[PartitionRef, tuple[int, int]]:
+        """Per partition, the log-start offset and the end offset (the last stable offset
+        under read_committed), as the broker sees them now."""
+        tps = [_tp(ref) for ref in refs]
+        if not tps:
+            return {}
+        timeout_ms = int(self._settings.kafka_timeout_seconds * 1000)
+        starts = self._call("listing offsets", self._consumer.beginning_offsets, tps, timeout_ms)
+        ends = self._call("listing offsets", self._consumer.end_offsets, tps, timeout_ms)
+        return {_ref(tp): (starts[tp], ends[tp]) for tp in tps}
+
+    def position(self, ref: PartitionRef) -> int:
+        return int(self._call("reading the position", self._consumer.position, _tp(ref)))
+
+    def seek(self, ref: PartitionRef, offset: int) -> None:
+        self._consumer.seek(_tp(ref), offset)
+
+    def pause(self, ref: PartitionRef) -> None:
+        if ref in self.assignment():
+            self._consumer.pause(_tp(ref))
+
+    def commit(self, offsets: dict[PartitionRef, int], run_id: str) -> None:
+        """Commit `offsets` for the group. CommitRejected when the group gave the partitions
+        to another member; TransientError when the commit may succeed on retry."""
+        payload = {
+            _tp(ref): OffsetAndMetadata(offset, f"kafka-beat {run_id}", -1)
+            for ref, offset in offsets.items()
+        }
+        try:
+            self._consumer.commit(offsets=payload)
+        except (kafka_errors.CommitFailedError, kafka_errors.RebalanceInProgressError) as exc:
+            raise CommitRejected(f"the group refused the commit: {exc}") from exc
+        except kafka_errors.KafkaError as exc:
+            if getattr(exc, "retriable", False) or isinstance(exc, kafka_errors.KafkaTimeoutError):
+                raise TransientError(f"committing offsets failed: {exc}") from exc
+            raise SourceError(f"committing offsets failed: {exc}; check the group's ACLs") from exc
+
+    def close(self) -> None:
+        # Leaving the group is a courtesy; nothing stored depends on it.
+        with contextlib.suppress(kafka_errors.KafkaError):
+            self._consumer.close(autocommit=False)
+
+    def _call(self, action: str, method: Any, *args: Any) -> Any:
+        try:
+            return method(*args)
+        except kafka_errors.KafkaError as exc:
+            if getattr(exc, "retriable", False) or isinstance(exc, kafka_errors.KafkaTimeoutError):
+                raise TransientError(f"{action} failed: {exc}") from exc
+            raise SourceError(f"{action} failed: {exc}") from exc

@@ -1,0 +1,58 @@
+"""The store interface every destination implements.
+
+Writes are create-only: `put_if_absent` either creates the object whole or reports that one
+already exists at that key. That single primitive is what makes the chain safe without a lock.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO, Protocol
+
+
+class PutOutcome(enum.Enum):
+    CREATED = "created"
+    EXISTS = "exists"
+
+
+@dataclass(frozen=True)
+class ObjectHead:
+    key: str
+    size: int
+    metadata: Mapping[str, str] | None
+    """User metadata stored with the object; None where the store keeps none (the local
+    directory), so the chain reads the facts from the content instead."""
+
+
+class Store(Protocol):
+    prefix: str
+    """Key prefix under which this destination keeps every object."""
+
+    def describe(self) -> str:
+        """Where objects go, for logs and reports (never a secret)."""
+        ...
+
+    def check(self) -> None:
+        """Fail fast, before consuming, if the destination cannot be written."""
+        ...
+
+    def put_if_absent(
+        self,
+        key: str,
+        body: IO[bytes],
+        size: int,
+        metadata: Mapping[str, str],
+        content_type: str,
+    ) -> PutOutcome:
+        """Create `key` from `body` unless an object already exists there."""
+        ...
+
+    def head(self, key: str) -> ObjectHead | None: ...
+
+    def open(self, key: str) -> IO[bytes]: ...
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        """Keys under `prefix`, in lexical order."""
+        ...

@@ -1,0 +1,110 @@
+"""A local directory as the destination: the embedded default, so a first run needs no cloud.
+
+Create-only comes from `os.link`, which fails if the name exists: the body is written and
+fsynced under a temporary name first, then linked into place in one atomic step.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO
+
+from handler.errors import StoreError
+from handler.stores.base import ObjectHead, PutOutcome
+
+_TEMP_DIR = ".kafka-beat-tmp"
+
+
+class LocalStore:
+    prefix = ""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def describe(self) -> str:
+        return str(self.root)
+
+    def check(self) -> None:
+        try:
+            self._temp_dir()
+        except OSError as exc:
+            raise StoreError(
+                f"cannot write to local destination '{self.root}': {exc.strerror}; "
+                "fix the directory's permissions or set KAFKA_BEAT_DESTINATION elsewhere"
+            ) from exc
+
+    def _temp_dir(self) -> Path:
+        temp = self.root / _TEMP_DIR
+        temp.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return temp
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise StoreError(f"key '{key}' would leave the destination directory")
+        return path
+
+    def put_if_absent(
+        self,
+        key: str,
+        body: IO[bytes],
+        size: int,
+        metadata: Mapping[str, str],
+        content_type: str,
+    ) -> PutOutcome:
+        target = self._path(key)
+        temp = self._temp_dir() / f"{uuid.uuid4().hex}.part"
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as out:
+                shutil.copyfileobj(body, out, 1024 * 1024)
+                out.flush()
+                os.fsync(out.fileno())
+            try:
+                os.link(temp, target)
+            except FileExistsError:
+                return PutOutcome.EXISTS
+            _fsync_dir(target.parent)
+            return PutOutcome.CREATED
+        except OSError as exc:
+            hint = "free disk space" if exc.errno == errno.ENOSPC else "check the directory"
+            raise StoreError(f"cannot write '{target}': {exc.strerror}; {hint}") from exc
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def head(self, key: str) -> ObjectHead | None:
+        try:
+            size = self._path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+        return ObjectHead(key=key, size=size, metadata=None)
+
+    def open(self, key: str) -> IO[bytes]:
+        return self._path(key).open("rb")
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        base = self.root.resolve()
+        found = []
+        for path in base.rglob("*"):
+            relative = path.relative_to(base).as_posix()
+            if (
+                path.is_file()
+                and not relative.startswith(_TEMP_DIR)
+                and relative.startswith(prefix)
+            ):
+                found.append(relative)
+        yield from sorted(found)
+
+
+def _fsync_dir(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

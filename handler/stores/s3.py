@@ -1,0 +1,218 @@
+"""S3 (and S3-compatible stores) as the destination; the only module that imports boto3.
+
+Create-only writes use `PutObject` with `IfNoneMatch="*"`: S3 answers 412 when the key exists.
+botocore's own retries are off so that tenacity alone decides, with one policy: retry what can
+succeed on retry (throttling, 5xx, timeouts, dropped connections), fail at once on the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from handler.errors import ConfigError, KafkaBeatError, StoreError, TransientError
+from handler.settings import Settings
+from handler.stores.base import ObjectHead, PutOutcome
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+T = TypeVar("T")
+
+_TRANSIENT_CODES = frozenset(
+    {
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalError",
+        "ServiceUnavailable",
+        "OperationAborted",
+        # S3 answers 409 while another conditional write to the same key is in flight.
+        "ConditionalRequestConflict",
+    }
+)
+
+
+class S3Store:
+    def __init__(
+        self,
+        client: S3Client,
+        bucket: str,
+        prefix: str,
+        attempts: int = 6,
+        sse: str | None = None,
+        kms_key_id: str | None = None,
+        max_backoff_seconds: float = 10.0,
+    ) -> None:
+        self._client = client
+        self.bucket = bucket
+        self.prefix = prefix
+        self._attempts = attempts
+        self._sse = sse
+        self._kms_key_id = kms_key_id
+        self._max_backoff_seconds = max_backoff_seconds
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> S3Store:
+        target = settings.target()
+        config = Config(
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            connect_timeout=10,
+            read_timeout=60,
+            s3={"addressing_style": "path"} if settings.s3_endpoint_url else {},
+        )
+        client = boto3.session.Session().client(
+            "s3",
+            endpoint_url=settings.s3_endpoint_url,
+            region_name=settings.s3_region,
+            config=config,
+        )
+        return cls(
+            client,
+            target.bucket,
+            target.prefix,
+            attempts=settings.upload_attempts,
+            sse=settings.s3_sse,
+            kms_key_id=settings.s3_kms_key_id,
+        )
+
+    def describe(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
+
+    def _retry(self, call: Callable[[], T]) -> T:
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(self._attempts),
+            wait=wait_random_exponential(multiplier=0.2, max=self._max_backoff_seconds),
+            reraise=True,
+        )
+        return retrying(call)
+
+    def check(self) -> None:
+        def probe() -> None:
+            try:
+                self._client.head_bucket(Bucket=self.bucket)
+            except (ClientError, BotoCoreError) as exc:
+                raise self._translate(exc, "HeadBucket", "") from exc
+
+        self._retry(probe)
+
+    def put_if_absent(
+        self,
+        key: str,
+        body: IO[bytes],
+        size: int,
+        metadata: Mapping[str, str],
+        content_type: str,
+    ) -> PutOutcome:
+        extra: dict[str, Any] = {}
+        if self._sse:
+            extra["ServerSideEncryption"] = self._sse
+        if self._kms_key_id:
+            extra["SSEKMSKeyId"] = self._kms_key_id
+
+        def attempt() -> PutOutcome:
+            body.seek(0)
+            try:
+                self._client.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=body,
+                    ContentLength=size,
+                    ContentType=content_type,
+                    IfNoneMatch="*",
+                    Metadata=dict(metadata),
+                    **extra,
+                )
+            except ClientError as exc:
+                if _status(exc) == 412 or _code(exc) == "PreconditionFailed":
+                    return PutOutcome.EXISTS
+                raise self._translate(exc, "PutObject", key) from exc
+            except BotoCoreError as exc:
+                raise self._translate(exc, "PutObject", key) from exc
+            return PutOutcome.CREATED
+
+        return self._retry(attempt)
+
+    def head(self, key: str) -> ObjectHead | None:
+        def attempt() -> ObjectHead | None:
+            try:
+                answer = self._client.head_object(Bucket=self.bucket, Key=key)
+            except ClientError as exc:
+                if _status(exc) == 404:
+                    return None
+                raise self._translate(exc, "HeadObject", key) from exc
+            except BotoCoreError as exc:
+                raise self._translate(exc, "HeadObject", key) from exc
+            return ObjectHead(key, answer["ContentLength"], dict(answer.get("Metadata", {})))
+
+        return self._retry(attempt)
+
+    def open(self, key: str) -> IO[bytes]:
+        def attempt() -> IO[bytes]:
+            try:
+                answer = self._client.get_object(Bucket=self.bucket, Key=key)
+            except (ClientError, BotoCoreError) as exc:
+                raise self._translate(exc, "GetObject", key) from exc
+            return answer["Body"]  # type: ignore[return-value]
+
+        return self._retry(attempt)
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        paginator = self._client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield item["Key"]
+        except (ClientError, BotoCoreError) as exc:
+            raise self._translate(exc, "ListObjectsV2", prefix) from exc
+
+    def _translate(self, exc: Exception, action: str, key: str) -> KafkaBeatError:
+        where = f"s3://{self.bucket}/{key}" if key else f"bucket '{self.bucket}'"
+        if isinstance(exc, NoCredentialsError):
+            return ConfigError(
+                "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
+                "AWS_SECRET_ACCESS_KEY, or run with a role"
+            )
+        if isinstance(exc, BotoConnectionError | ReadTimeoutError):
+            return TransientError(f"{action} on {where} did not complete: {type(exc).__name__}")
+        if isinstance(exc, BotoCoreError):
+            return StoreError(f"{action} on {where} failed: {exc}")
+        assert isinstance(exc, ClientError)
+        code, status = _code(exc), _status(exc)
+        if code in _TRANSIENT_CODES or status >= 500:
+            return TransientError(f"{action} on {where} answered {status} {code}")
+        if code == "NoSuchBucket" or (action == "HeadBucket" and status == 404):
+            return ConfigError(
+                f"bucket '{self.bucket}' does not exist: create it, or fix KAFKA_BEAT_DESTINATION"
+            )
+        if status == 403:
+            return StoreError(
+                f"{where} answered 403 {code} on {action}: grant s3:{action.replace('V2', '')} "
+                f"on arn:aws:s3:::{self.bucket}/{self.prefix}* to this role, "
+                "or fix KAFKA_BEAT_DESTINATION"
+            )
+        return StoreError(f"{action} on {where} answered {status} {code}: {exc}")
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
