@@ -1,0 +1,121 @@
+"""Real parts for integration tests: one Apache Kafka broker (KRaft) and one moto S3 server per
+session, and factories that give each test its own topics, groups and buckets."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka_broker import KafkaBroker
+
+from handler.settings import Settings
+from tests.support.s3_server import MotoS3Server
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def aws_test_credentials() -> Iterator[None]:
+    saved = {
+        name: os.environ.get(name)
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    }
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1"
+    )
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    with KafkaBroker(data_dir=tmp_path_factory.mktemp("kafka")) as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def bootstrap(kafka_broker: KafkaBroker) -> str:
+    return kafka_broker.bootstrap
+
+
+@pytest.fixture(scope="session")
+def admin(bootstrap: str) -> Iterator[KafkaAdminClient]:
+    client = KafkaAdminClient(bootstrap_servers=bootstrap)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3Server]:
+    with MotoS3Server(log_path=tmp_path_factory.mktemp("moto") / "moto.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_client(s3_server: MotoS3Server) -> Any:
+    return boto3.client("s3", endpoint_url=s3_server.endpoint, region_name="us-east-1")
+
+
+def unique(kind: str) -> str:
+    return f"{kind}-{next(_counter)}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def topic_factory(admin: KafkaAdminClient) -> Callable[..., str]:
+    def create(partitions: int = 4, configs: dict[str, str] | None = None) -> str:
+        name = unique("topic")
+        admin.create_topics(
+            {
+                name: {
+                    "num_partitions": partitions,
+                    "replication_factor": 1,
+                    "configs": configs or {},
+                }
+            },
+            wait_for_metadata=True,
+        )
+        return name
+
+    return create
+
+
+@pytest.fixture
+def bucket_factory(s3_client: Any) -> Callable[[], str]:
+    def create() -> str:
+        name = unique("bucket")
+        s3_client.create_bucket(Bucket=name)
+        return name
+
+    return create
+
+
+@pytest.fixture
+def producer(bootstrap: str) -> Iterator[KafkaProducer]:
+    client = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=256 * 1024)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def settings_factory(bootstrap: str, tmp_path: Path) -> Callable[..., Settings]:
+    """Settings for a run against the session broker; the local destination by default."""
+
+    def build(**values: Any) -> Settings:
+        values.setdefault("bootstrap_servers", bootstrap)
+        values.setdefault("group_id", unique("group"))
+        values.setdefault("destination", str(tmp_path / "out"))
+        values.setdefault("kafka_timeout_seconds", 15)
+        return Settings(**values)
+
+    return build

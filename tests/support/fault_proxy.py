@@ -1,0 +1,150 @@
+"""An HTTP proxy in front of the moto S3 server that injects faults on purpose.
+
+boto3 talks to the proxy exactly as to S3; each request is forwarded to moto unless a rule says
+to answer with an error instead (a 503 SlowDown, a 500) or to drop the connection.
+"""
+
+from __future__ import annotations
+
+import http.client
+import random
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection"}
+
+
+@dataclass
+class Rule:
+    """Fault requests whose method and path match, with the given probability."""
+
+    method: str
+    path: re.Pattern[str]
+    status: int = 503
+    probability: float = 1.0
+    drop_connection: bool = False
+    after_forwarding: bool = False
+    """Forward the request, then lose the response: the write happened, the client sees a
+    failure (a lost response)."""
+
+
+@dataclass
+class FaultProxy:
+    upstream_port: int
+    rules: list[Rule] = field(default_factory=list)
+    seed: int = 0
+    faults: int = 0
+    _server: ThreadingHTTPServer | None = None
+    _random: random.Random = field(default_factory=random.Random)
+
+    @property
+    def endpoint(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> FaultProxy:
+        self._random.seed(self.seed)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    chunks = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass
+                            return b"".join(chunks)
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def _handle(self) -> None:
+                body = self._body()
+                rule = proxy._match(self.command, self.path)
+                if rule and not rule.after_forwarding:
+                    self._fault(rule)
+                    return
+                status, headers, payload = proxy._forward(
+                    self.command, self.path, self.headers, body
+                )
+                if rule:
+                    self._fault(rule)
+                    return
+                self.send_response(status)
+                head = self.command == "HEAD"
+                for name, value in headers:
+                    lowered = name.lower()
+                    if lowered not in _HOP_BY_HOP and (head or lowered != "content-length"):
+                        self.send_header(name, value)
+                if not head:
+                    self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _fault(self, rule: Rule) -> None:
+                proxy.faults += 1
+                if rule.drop_connection:
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                payload = (
+                    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>'
+                    + (b"SlowDown" if rule.status == 503 else b"InternalError")
+                    + b"</Code><Message>injected</Message></Error>"
+                )
+                self.send_response(rule.status)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _handle  # noqa: N815
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def _match(self, method: str, path: str) -> Rule | None:
+        for rule in self.rules:
+            matches = rule.method == method and rule.path.search(path)
+            if matches and self._random.random() < rule.probability:
+                return rule
+        return None
+
+    def _forward(
+        self, method: str, path: str, headers: object, body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=60)
+        try:
+            forwarded = {
+                name: value
+                for name, value in headers.items()  # type: ignore[attr-defined]
+                if name.lower() not in _HOP_BY_HOP
+            }
+            forwarded["Content-Length"] = str(len(body))
+            sent = body if body or method in ("PUT", "POST") else None
+            connection.request(method, path, body=sent, headers=forwarded)
+            response = connection.getresponse()
+            payload = b"" if method == "HEAD" else response.read()
+            return response.status, response.getheaders(), payload
+        finally:
+            connection.close()
+
+
+def every(method: str, pattern: str, **options: object) -> Rule:
+    return Rule(method, re.compile(pattern), **options)  # type: ignore[arg-type]

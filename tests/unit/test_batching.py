@@ -1,0 +1,79 @@
+import gzip
+
+import pytest
+
+from handler.batching import ObjectBuilder, Rotation
+from handler.compression import CODECS
+from handler.envelope import decode_line, encode_record
+from handler.record import Record
+
+HOUR = 3_600_000
+
+
+def record(offset: int, timestamp: int = 5 * HOUR) -> Record:
+    return Record("t", 0, offset, timestamp, "create", None, b"x" * 10)
+
+
+def builder(start: int = 0, timestamp: int = 5 * HOUR, codec: str = "gzip") -> ObjectBuilder:
+    return ObjectBuilder("t", 0, start, "key", timestamp, CODECS[codec], None, 1024)
+
+
+def fill(target: ObjectBuilder, *records: Record) -> None:
+    for item in records:
+        target.add(item, encode_record(item))
+
+
+def test_rotates_by_record_count() -> None:
+    rotation = Rotation(max_records=2, max_bytes=10**9)
+    target = builder()
+    fill(target, record(0))
+    assert not rotation.starts_new_object(target, record(1), 50)
+    fill(target, record(1))
+    assert rotation.starts_new_object(target, record(2), 50)
+
+
+def test_rotates_by_uncompressed_bytes_but_never_leaves_an_object_empty() -> None:
+    rotation = Rotation(max_records=100, max_bytes=100)
+    target = builder()
+    assert not rotation.starts_new_object(target, record(0), 500)  # alone it still lands
+    fill(target, record(0))
+    assert rotation.starts_new_object(target, record(1), 100)
+
+
+def test_a_later_hour_rotates_a_late_record_stays() -> None:
+    rotation = Rotation(max_records=100, max_bytes=10**9)
+    target = builder(timestamp=5 * HOUR)
+    fill(target, record(0, 5 * HOUR))
+    assert not rotation.starts_new_object(target, record(1, 4 * HOUR), 50)
+    assert rotation.starts_new_object(target, record(1, 6 * HOUR), 50)
+
+
+def test_dated_records_leave_the_unknown_folder() -> None:
+    rotation = Rotation(max_records=100, max_bytes=10**9)
+    target = builder(timestamp=-1)
+    fill(target, record(0, -1))
+    assert rotation.starts_new_object(target, record(1, 5 * HOUR), 50)
+
+
+@pytest.mark.parametrize("codec", ["gzip", "zstd", "none"])
+def test_sealed_body_decodes_to_the_records_and_next_follows_the_last(codec: str) -> None:
+    target = builder(start=10, codec=codec)
+    fill(target, record(12), record(13), record(17))  # gaps, as compaction leaves them
+    sealed = target.seal()
+    assert (sealed.start, sealed.next, sealed.records) == (10, 18, 3)
+    with CODECS[codec].reader(sealed.body) as lines:
+        assert [decode_line(line).offset for line in lines] == [12, 13, 17]
+    sealed.close()
+
+
+def test_gzip_body_is_a_plain_gzip_file() -> None:
+    target = builder()
+    fill(target, record(0))
+    sealed = target.seal()
+    assert gzip.decompress(sealed.body.read()).count(b"\n") == 1
+
+
+def test_out_of_order_records_are_refused() -> None:
+    target = builder(start=5)
+    with pytest.raises(ValueError, match="out of order"):
+        fill(target, record(4))

@@ -1,0 +1,33 @@
+from handler.budget import Budget
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_no_budget_never_exhausts() -> None:
+    budget = Budget(clock=FakeClock())
+    budget.take(10**9)
+    assert budget.exhausted() is None
+    assert budget.records_left() is None and budget.seconds_left() is None
+
+
+def test_record_budget() -> None:
+    budget = Budget(max_records=5, clock=FakeClock())
+    budget.take(4)
+    assert budget.records_left() == 1 and budget.exhausted() is None
+    budget.take(1)
+    assert budget.exhausted() == "max_records"
+
+
+def test_time_budget_uses_the_injected_clock() -> None:
+    clock = FakeClock()
+    budget = Budget(max_seconds=30, clock=clock)
+    clock.now += 29.5
+    assert budget.seconds_left() == 0.5 and budget.exhausted() is None
+    clock.now += 1
+    assert budget.exhausted() == "max_seconds"

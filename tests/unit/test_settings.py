@@ -1,0 +1,106 @@
+import pytest
+
+from handler.errors import ConfigError
+from handler.settings import PartitionRef, load_settings
+
+BASE = {"KAFKA_BEAT_BOOTSTRAP_SERVERS": "127.0.0.1:9092", "KAFKA_BEAT_GROUP_ID": "g"}
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name, value in BASE.items():
+        monkeypatch.setenv(name, value)
+
+    def set_env(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(f"KAFKA_BEAT_{name.upper()}", value)
+
+    return set_env
+
+
+def test_lists_and_partitions_are_comma_separated(env) -> None:
+    env(topics="auth, dns", partitions="auth:0,auth:2-3,dns:1")
+    settings = load_settings()
+    assert settings.topics == ("auth", "dns")
+    assert settings.partitions == (
+        PartitionRef("auth", 0),
+        PartitionRef("auth", 2),
+        PartitionRef("auth", 3),
+        PartitionRef("dns", 1),
+    )
+    assert settings.assign_mode
+
+
+def test_defaults_need_no_cloud(env) -> None:
+    env(topics="auth")
+    settings = load_settings()
+    assert settings.target().kind == "local"
+    assert settings.compression == "gzip"
+    assert settings.isolation_level == "read_committed"
+    assert settings.on_data_loss == "fail"
+
+
+def test_s3_destination_is_parsed(env) -> None:
+    env(topics="auth", destination="s3://logs-prod/kafka/raw/")
+    target = load_settings().target()
+    assert (target.kind, target.bucket, target.prefix) == ("s3", "logs-prod", "kafka/raw")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"compression": "lz4"},
+            "KAFKA_BEAT_COMPRESSION: Input should be 'gzip', 'zstd' or 'none'",
+        ),
+        ({"max_records": "0"}, "KAFKA_BEAT_MAX_RECORDS: Input should be greater than 0"),
+        ({"max_seconds": "soon"}, "KAFKA_BEAT_MAX_SECONDS"),
+        ({"partitions": "auth"}, "write topic:N or topic:FIRST-LAST"),
+        ({"destination": "gs://bucket"}, "scheme 'gs://' is not supported"),
+        ({"destination": "s3://UPPER"}, "not a valid S3 bucket name"),
+        ({"topic_pattern": "("}, "KAFKA_BEAT_TOPIC_PATTERN: not a valid regular expression"),
+        ({"topic_pattern": "a.*", "topics": "b"}, "cannot be combined"),
+        ({"s3_kms_key_id": "alias/x", "destination": "s3://bkt"}, "needs KAFKA_BEAT_S3_SSE"),
+        ({"on_data_loss": "ignore"}, "'fail' or 'skip'"),
+        ({"max_recods": "5"}, "did you mean KAFKA_BEAT_MAX_RECORDS"),
+    ],
+)
+def test_bad_values_name_the_variable(env, values, message) -> None:
+    env(topics="auth", **{k: v for k, v in values.items() if k != "topics"})
+    if "topics" in values:
+        env(topics=values["topics"])
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert message in str(caught.value)
+
+
+def test_nothing_to_collect(env) -> None:
+    with pytest.raises(ConfigError, match="nothing to collect"):
+        load_settings()
+
+
+def test_missing_required_setting_is_named(monkeypatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KAFKA_BEAT_TOPICS", "auth")
+    monkeypatch.delenv("KAFKA_BEAT_GROUP_ID", raising=False)
+    monkeypatch.delenv("KAFKA_BEAT_BOOTSTRAP_SERVERS", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "KAFKA_BEAT_GROUP_ID: Field required" in str(caught.value)
+    assert "KAFKA_BEAT_BOOTSTRAP_SERVERS: Field required" in str(caught.value)
+
+
+def test_overrides_win_over_the_environment(env) -> None:
+    env(topics="auth", max_records="10")
+    assert load_settings({"max_records": 99, "max_seconds": None}).max_records == 99
+
+
+def test_dot_env_file_is_read(monkeypatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in BASE:
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / ".env").write_text(
+        "KAFKA_BEAT_BOOTSTRAP_SERVERS=b:1\nKAFKA_BEAT_GROUP_ID=g\nKAFKA_BEAT_TOPICS=x\n"
+    )
+    assert load_settings().bootstrap_servers == ("b:1",)
