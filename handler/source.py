@@ -78,7 +78,7 @@ class KafkaSource:
                 bootstrap_timeout_ms=timeout_ms,
                 fetch_max_wait_ms=200,
             )
-        except kafka_errors.NoBrokersAvailable as exc:
+        except kafka_errors.KafkaTimeoutError as exc:
             raise SourceError(
                 f"no Kafka broker answered at {','.join(settings.bootstrap_servers)}: check "
                 "KAFKA_BEAT_BOOTSTRAP_SERVERS and that the brokers are reachable"

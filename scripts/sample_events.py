@@ -43,7 +43,9 @@ def main() -> None:
         elif index % 100 == 99:
             value = rng.randbytes(24)  # a binary payload
         elif index % 50 == 49:
-            value = f"<34>1 sshd[{index}]: Failed password for root from 10.0.0.{index % 255}".encode()
+            value = (
+                f"<34>1 sshd[{index}]: Failed password for root from 10.0.0.{index % 255}".encode()
+            )
         else:
             event = {
                 "@timestamp": now_ms - (arguments.count - index) * 10,

@@ -15,6 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    HTTPClientError,
     NoCredentialsError,
     ReadTimeoutError,
 )
@@ -189,7 +190,7 @@ class S3Store:
                 "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
                 "AWS_SECRET_ACCESS_KEY, or run with a role"
             )
-        if isinstance(exc, BotoConnectionError | ReadTimeoutError):
+        if isinstance(exc, BotoConnectionError | HTTPClientError | ReadTimeoutError):
             return TransientError(f"{action} on {where} did not complete: {type(exc).__name__}")
         if isinstance(exc, BotoCoreError):
             return StoreError(f"{action} on {where} failed: {exc}")
