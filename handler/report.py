@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-PartitionStatus = Literal["done", "budget", "failed", "data_loss", "revoked", "commit_failed"]
+PartitionStatus = Literal[
+    "done", "budget", "failed", "data_loss", "revoked", "commit_failed", "commit_refused"
+]
 RunStatus = Literal["ok", "failed"]
 
 

@@ -27,10 +27,12 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from handler.batching import ObjectBuilder, Rotation
 from handler.budget import Budget
-from handler.chain import ChainLink, object_metadata, read_link
+from handler.chain import META_NEXT, ChainLink, object_metadata, read_link
+from handler.checkpoints import read_checkpoint, write_checkpoint
 from handler.compression import CODECS
 from handler.envelope import encode_record
-from handler.errors import KafkaBeatError, TransientError
+from handler.errors import ChainError, KafkaBeatError, TransientError
+from handler.failpoints import Failpoints
 from handler.keys import object_key
 from handler.logs import get_logger
 from handler.record import Record
@@ -80,6 +82,7 @@ class Collector:
         self.report = RunReport(run_id=self.run_id, destination=store.describe())
         self.parts: dict[PartitionRef, _Partition] = {}
         self._clock = clock
+        self._failpoints = Failpoints(settings.failpoint)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -168,6 +171,19 @@ class Collector:
     def _start_partition(
         self, ref: PartitionRef, committed: int | None, log_start: int, end: int, seek: bool
     ) -> None:
+        group_committed = committed
+        resume = self._checkpointed(ref)
+        if resume is not None and (committed is None or resume > committed):
+            log.info(
+                "resuming from the storage checkpoint, ahead of the group's committed offset",
+                extra={
+                    "topic": ref.topic,
+                    "partition": ref.partition,
+                    "committed": committed,
+                    "checkpoint": resume,
+                },
+            )
+            committed, seek = resume, True
         lost = 0
         if committed is None:
             start = log_start if self.settings.auto_offset_reset == "earliest" else end
@@ -186,7 +202,7 @@ class Collector:
             committed=None,
             lost_offsets=lost,
         )
-        part = _Partition(ref, report, end, start, start, committed)
+        part = _Partition(ref, report, end, start, start, group_committed)
         self.parts[ref] = part
         self.report.partitions = [p.report for p in self.parts.values()]
         if lost and self.settings.on_data_loss == "fail":
@@ -204,6 +220,21 @@ class Collector:
         if start >= end:
             part.active = False
             self.source.pause(ref)
+
+    def _checkpointed(self, ref: PartitionRef) -> int | None:
+        """The chain end the storage checkpoint records, once its object is confirmed there."""
+        checkpoint = read_checkpoint(self.store, ref.topic, ref.partition)
+        if checkpoint is None:
+            return None
+        head = self.store.head(checkpoint.key)
+        stated = head.metadata.get(META_NEXT) if head and head.metadata else None
+        if head is None or (stated is not None and stated != str(checkpoint.next)):
+            raise ChainError(
+                f"the checkpoint of {ref.topic}:{ref.partition} names '{checkpoint.key}' "
+                f"ending at {checkpoint.next}, which storage does not hold; restore the object, "
+                "or delete the checkpoint to resume from the group's committed offset"
+            )
+        return checkpoint.next
 
     def _loss_message(self, ref: PartitionRef, committed: int, log_start: int) -> str:
         return (
@@ -285,6 +316,7 @@ class Collector:
             self.settings.compression_level,
             self.settings.spool_memory_bytes,
         )
+        self._failpoints.reach("after_open")
 
     def _adopt(self, part: _Partition, link: ChainLink) -> None:
         log.info(
@@ -307,9 +339,10 @@ class Collector:
             return True
         sealed = builder.seal()
         try:
+            self._failpoints.reach("before_store")
             outcome = self.store.put_if_absent(
                 sealed.key,
-                sealed.body,
+                self._failpoints.wrap_body(sealed.body),
                 sealed.size,
                 object_metadata(sealed, self.run_id),
                 self.codec.content_type,
@@ -326,6 +359,8 @@ class Collector:
             return False
         finally:
             sealed.close()
+        self._failpoints.reach("after_store")
+        self._checkpoint(part, sealed.next, sealed.key)
         part.position = sealed.next
         part.report.objects.append(sealed.key)
         self.report.objects += 1
@@ -340,6 +375,14 @@ class Collector:
             },
         )
         return True
+
+    def _checkpoint(self, part: _Partition, next_position: int, key: str) -> None:
+        try:
+            write_checkpoint(
+                self.store, part.ref.topic, part.ref.partition, next_position, key, self.run_id
+            )
+        except KafkaBeatError as exc:  # a hint only: the chain walk finds the object anyway
+            log.warning("could not write the checkpoint", extra={"key": key, "error": str(exc)})
 
     def _lost_race(self, part: _Partition, records: int, link: ChainLink | None) -> None:
         """Another writer stored this position first: its object wins, ours is dropped."""
@@ -389,19 +432,21 @@ class Collector:
                 stopped = part.active
                 if self._store_open_object(part) and stopped:
                     part.report.status = "budget"
-        self._commit_pending()
+        self._commit_pending(final=True)
 
-    def _commit_pending(self) -> None:
+    def _commit_pending(self, final: bool = False) -> None:
         # A failed partition still commits the objects it stored before failing.
         pending = {
             ref: part.position
             for ref, part in self.parts.items()
-            if part.report.status not in ("revoked", "commit_failed")
+            if part.report.status not in ("revoked", "commit_failed", "commit_refused")
             and part.position != part.committed
         }
+        self._drop_rewinds(pending)
         if not pending:
             return
         try:
+            self._failpoints.reach("before_commit")
             Retrying(
                 retry=retry_if_exception_type(TransientError),
                 stop=stop_after_attempt(self.settings.commit_attempts),
@@ -409,13 +454,11 @@ class Collector:
                 reraise=True,
             )(self.source.commit, pending, self.run_id)
         except CommitRejected as exc:
-            for ref in pending:
-                log.warning(
-                    "commit refused: the group handed the partition to another member; "
-                    "it resumes from storage",
-                    extra={"error": str(exc)},
-                )
-                self.parts[ref].report.status = "revoked"
+            # Not a loss: the objects are stored, and whoever runs next adopts them.
+            log.warning("the group refused the commit", extra={"error": str(exc)})
+            if final:
+                for ref in pending:
+                    self.parts[ref].report.status = "commit_refused"
             return
         except KafkaBeatError as exc:
             for ref, offset in pending.items():
@@ -425,9 +468,19 @@ class Collector:
                     f"committing {ref.topic}:{ref.partition} at {offset} failed: {exc}",
                 )
             return
+        self._failpoints.reach("after_commit")
         for ref, offset in pending.items():
             self.parts[ref].committed = offset
             self.parts[ref].report.committed = offset
+
+    def _drop_rewinds(self, pending: dict[PartitionRef, int]) -> None:
+        """Never move the group's offset backwards: where this run adopted another writer's
+        objects, that writer may have committed further than this run's budget reached."""
+        for ref in [ref for ref in pending if self.parts[ref].report.adopted_records]:
+            current = self.source.committed(ref)
+            if current is not None and current >= pending[ref]:
+                del pending[ref]
+                self.parts[ref].committed = current
 
     def _fail_run(self, message: str) -> None:
         self.report.errors.append(message)

@@ -18,13 +18,14 @@ from urllib.parse import urlparse
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from handler import failpoints
 from handler.errors import ConfigError
 
 ENV_PREFIX = "KAFKA_BEAT_"
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _PARTITION_SPEC = re.compile(r"^(?P<topic>[A-Za-z0-9._\-]+):(?P<first>\d+)(?:-(?P<last>\d+))?$")
 # Variables that share the prefix but belong to the dev tooling, not to a run.
-_TOOLING_VARIABLES = frozenset({"KAFKA_BEAT_JARS_DIR", "KAFKA_BEAT_FAILPOINT"})
+_TOOLING_VARIABLES = frozenset({"KAFKA_BEAT_JARS_DIR"})
 
 
 class PartitionRef(NamedTuple):
@@ -186,6 +187,10 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Level of the JSON log lines on stderr."""
 
+    failpoint: str | None = None
+    """Fault-injection tests only: STEP[:N[:kill|stop|error]] fails the run on purpose at
+    that step (see handler/failpoints.py). Never set it in production."""
+
     @field_validator("bootstrap_servers", "topics", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
@@ -210,6 +215,13 @@ class Settings(BaseSettings):
                 re.compile(value)
             except re.error as exc:
                 raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+    @field_validator("failpoint")
+    @classmethod
+    def _failpoint(cls, value: str | None) -> str | None:
+        if value:
+            failpoints.parse(value)
         return value
 
     @model_validator(mode="after")

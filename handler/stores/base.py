@@ -51,6 +51,14 @@ class Store(Protocol):
 
     def head(self, key: str) -> ObjectHead | None: ...
 
+    def replace(self, key: str, data: bytes) -> None:
+        """Write a small bookkeeping object, replacing any previous one (not create-only)."""
+        ...
+
+    def read(self, key: str) -> bytes | None:
+        """A small object's bytes, or None if there is none."""
+        ...
+
     def open(self, key: str) -> IO[bytes]: ...
 
     def list_keys(self, prefix: str) -> Iterator[str]:

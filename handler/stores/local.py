@@ -78,6 +78,28 @@ class LocalStore:
         finally:
             temp.unlink(missing_ok=True)
 
+    def replace(self, key: str, data: bytes) -> None:
+        target = self._path(key)
+        temp = self._temp_dir() / f"{uuid.uuid4().hex}.part"
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, target)
+        except OSError as exc:
+            raise StoreError(f"cannot write '{target}': {exc.strerror}") from exc
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def read(self, key: str) -> bytes | None:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+
     def head(self, key: str) -> ObjectHead | None:
         try:
             size = self._path(key).stat().st_size

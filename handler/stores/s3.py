@@ -121,11 +121,7 @@ class S3Store:
         metadata: Mapping[str, str],
         content_type: str,
     ) -> PutOutcome:
-        extra: dict[str, Any] = {}
-        if self._sse:
-            extra["ServerSideEncryption"] = self._sse
-        if self._kms_key_id:
-            extra["SSEKMSKeyId"] = self._kms_key_id
+        extra = self._encryption()
 
         def attempt() -> PutOutcome:
             body.seek(0)
@@ -149,6 +145,41 @@ class S3Store:
             return PutOutcome.CREATED
 
         return self._retry(attempt)
+
+    def replace(self, key: str, data: bytes) -> None:
+        extra = self._encryption()
+
+        def attempt() -> None:
+            try:
+                self._client.put_object(
+                    Bucket=self.bucket, Key=key, Body=data, ContentType="application/json", **extra
+                )
+            except (ClientError, BotoCoreError) as exc:
+                raise self._translate(exc, "PutObject", key) from exc
+
+        self._retry(attempt)
+
+    def read(self, key: str) -> bytes | None:
+        def attempt() -> bytes | None:
+            try:
+                answer = self._client.get_object(Bucket=self.bucket, Key=key)
+                return answer["Body"].read()
+            except ClientError as exc:
+                if _status(exc) == 404 or _code(exc) == "NoSuchKey":
+                    return None
+                raise self._translate(exc, "GetObject", key) from exc
+            except BotoCoreError as exc:
+                raise self._translate(exc, "GetObject", key) from exc
+
+        return self._retry(attempt)
+
+    def _encryption(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self._sse:
+            extra["ServerSideEncryption"] = self._sse
+        if self._kms_key_id:
+            extra["SSEKMSKeyId"] = self._kms_key_id
+        return extra
 
     def head(self, key: str) -> ObjectHead | None:
         def attempt() -> ObjectHead | None:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from handler.checkpoints import STATE_FOLDER
 from handler.compression import codec_for_key
 from handler.envelope import decode_line
 from handler.record import Record
@@ -26,6 +27,8 @@ class Produced:
 def stored_records(store: Store, prefix: str = "") -> list[Record]:
     records = []
     for key in store.list_keys(prefix):
+        if f"{STATE_FOLDER}/" in key:
+            continue
         with store.open(key) as raw, codec_for_key(key).reader(raw) as lines:
             records.extend(decode_line(line) for line in lines)
     return records

@@ -1,0 +1,53 @@
+"""Per-partition checkpoints in storage: where each partition's chain ends, as a hint.
+
+Written (replaced) after every stored object, before the commit. A run starts from the later of
+the group's committed offset and the checkpoint, so a group whose offsets expired
+(`offsets.retention.minutes`) or were deleted resumes from what storage holds instead of
+re-reading or skipping; the chain walk covers the one object a crash may leave after it.
+Kept under `{prefix}/_kafka_beat/`, outside the topic folders that query engines read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from handler.errors import ChainError
+from handler.stores.base import Store
+
+STATE_FOLDER = "_kafka_beat"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    next: int
+    key: str
+    writer: str
+
+
+def checkpoint_key(prefix: str, topic: str, partition: int) -> str:
+    parts = [prefix.strip("/"), STATE_FOLDER, "checkpoints", topic, f"{partition}.json"]
+    return "/".join(part for part in parts if part)
+
+
+def write_checkpoint(
+    store: Store, topic: str, partition: int, next_position: int, key: str, writer: str
+) -> None:
+    body = orjson.dumps({"format": 1, "next": next_position, "key": key, "writer": writer})
+    store.replace(checkpoint_key(store.prefix, topic, partition), body)
+
+
+def read_checkpoint(store: Store, topic: str, partition: int) -> Checkpoint | None:
+    key = checkpoint_key(store.prefix, topic, partition)
+    data = store.read(key)
+    if data is None:
+        return None
+    try:
+        document = orjson.loads(data)
+        return Checkpoint(int(document["next"]), str(document["key"]), str(document["writer"]))
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ChainError(
+            f"checkpoint '{key}' cannot be read ({exc}); delete it to resume from the group's "
+            "committed offsets (the chain walk still finds every stored object)"
+        ) from exc
