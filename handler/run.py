@@ -42,7 +42,8 @@ from handler.source import CommitRejected, KafkaSource, PollResult
 from handler.stores.base import PutOutcome, Store
 
 _POLL_SECONDS = 0.5
-_ASSIGNMENT_WAIT_SECONDS = 30.0
+# A killed run stays in the group until its session times out; wait that out, and then some.
+_ASSIGNMENT_MARGIN_SECONDS = 15.0
 log = get_logger()
 
 
@@ -111,7 +112,8 @@ class Collector:
                 return
             if self.parts and not any(part.active for part in self.parts.values()):
                 return
-            if not self.parts and self._clock() - waited_since > _ASSIGNMENT_WAIT_SECONDS:
+            assignment_wait = self.settings.session_timeout_seconds + _ASSIGNMENT_MARGIN_SECONDS
+            if not self.parts and self._clock() - waited_since > assignment_wait:
                 log.warning("no partition was assigned to this run; the group has other members")
                 self.report.stop_reason = "no_assignment"
                 return

@@ -178,6 +178,10 @@ class Settings(BaseSettings):
     kafka_timeout_seconds: float = Field(default=30.0, gt=1, le=300)
     """Timeout of one Kafka request (metadata, offsets, commit)."""
 
+    session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
+    """Group mode: how long the group waits for a member that stopped heartbeating (a killed
+    run) before giving its partitions to the next run. Short, because runs are short."""
+
     lambda_margin_seconds: float = Field(default=20.0, ge=0)
     """In Lambda: seconds kept back from the remaining time for the last upload and commit."""
 

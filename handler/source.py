@@ -77,6 +77,8 @@ class KafkaSource:
                 request_timeout_ms=timeout_ms,
                 bootstrap_timeout_ms=timeout_ms,
                 fetch_max_wait_ms=200,
+                session_timeout_ms=int(settings.session_timeout_seconds * 1000),
+                heartbeat_interval_ms=int(settings.session_timeout_seconds * 1000 / 4),
             )
         except kafka_errors.KafkaTimeoutError as exc:
             raise SourceError(

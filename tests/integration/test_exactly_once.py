@@ -1,0 +1,172 @@
+"""Exactly once in storage: runs killed at every step, paused, failing, overlapping — and
+afterwards every produced record is stored exactly once and the group's offsets equal the chain
+end. Each case ends in a full reconciliation of storage against what was produced."""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+
+import pytest
+from kafka.structs import TopicPartition
+
+from handler.stores.local import LocalStore
+from handler.stores.s3 import S3Store
+from tests.integration.test_collect import end_offsets, log_lines
+from tests.support import runs
+from tests.support.reconcile import committed, produce, reconcile, stored_records
+
+
+@pytest.fixture
+def destination(request, tmp_path, bucket_factory, s3_server, s3_client):
+    """Where runs store: the local directory or the moto S3 server; (settings, store)."""
+    if request.param == "local":
+        return {"destination": str(tmp_path / "out")}, LocalStore(tmp_path / "out")
+    bucket = bucket_factory()
+    settings = {"destination": f"s3://{bucket}/eo", "s3_endpoint_url": s3_server.endpoint}
+    return settings, S3Store(s3_client, bucket, "eo")
+
+
+def reconciled(store, produced, admin, group) -> None:
+    reconcile(produced, stored_records(store, store.prefix))
+    assert committed(admin, group) == end_offsets(produced)
+
+
+@pytest.mark.parametrize("destination", ["local", "s3"], indirect=True)
+@pytest.mark.parametrize(
+    "failpoint",
+    [
+        "after_open:3",  # records consumed, nothing stored yet
+        "before_store:2",  # between two objects of one run
+        "mid_upload:2",  # the body half sent
+        "after_store:1",  # stored, checkpoint and commit not yet written
+        "after_store:3",  # stored, earlier objects committed, this one not
+        "before_commit:1",
+        "after_commit:1",
+    ],
+)
+def test_killed_at_a_step_then_rerun(
+    failpoint, destination, topic_factory, producer, bootstrap, tmp_path, admin
+) -> None:
+    target, store = destination
+    topic = topic_factory(partitions=2)
+    produced = produce(producer, topic, log_lines(3000, 2))
+    settings = dict(
+        bootstrap_servers=bootstrap, group_id=f"g-{topic}", max_object_records=400, **target
+    )
+
+    # Explicit partitions: a killed group member would hold its partitions for a session
+    # timeout; the random-kill test covers group mode.
+    code, summary, _ = runs.finish(
+        runs.start(tmp_path, failpoint=failpoint, partitions=f"{topic}:0-1", **settings)
+    )
+
+    assert code == -signal.SIGKILL and summary is None
+    runs.catch_up(tmp_path, topics=topic, **settings)
+    reconciled(store, produced, admin, f"g-{topic}")
+
+
+@pytest.mark.parametrize("destination", ["s3"], indirect=True)
+def test_random_kills(destination, topic_factory, producer, bootstrap, tmp_path, admin) -> None:
+    """SIGKILL at random moments, 30 trials, with new records arriving between trials."""
+    target, store = destination
+    rng = random.Random(20261125)
+    topic = topic_factory(partitions=4)
+    produced = {}
+    group = f"g-{topic}"
+    kills = 0
+    for trial in range(30):
+        produced |= produce(producer, topic, log_lines(1500, 4, seed=trial))
+        # Mostly explicit partitions; every fifth trial in group mode, whose killed member the
+        # next trial waits out (a session timeout).
+        mode = {"topics": topic} if trial % 5 == 4 else {"partitions": f"{topic}:0-3"}
+        process = runs.start(
+            tmp_path,
+            bootstrap_servers=bootstrap,
+            group_id=group,
+            max_object_records=rng.choice([50, 200, 700]),
+            **mode,
+            **target,
+        )
+        time.sleep(rng.uniform(0.4, 2.0))
+        if process.poll() is None:
+            process.kill()
+            kills += 1
+        runs.finish(process)
+    runs.catch_up(tmp_path, bootstrap_servers=bootstrap, group_id=group, topics=topic, **target)
+    assert kills >= 10, "too few trials were killed mid-run to prove anything"
+    reconciled(store, produced, admin, group)
+
+
+@pytest.mark.parametrize("destination", ["local", "s3"], indirect=True)
+def test_paused_writer_adopts_instead_of_overwriting(
+    destination, topic_factory, producer, bootstrap, tmp_path, admin
+) -> None:
+    """A writer pauses with an object built; another run stores and commits everything; the
+    first resumes, finds its position taken, and adopts — no overwrite, no rewind."""
+    target, store = destination
+    topic = topic_factory(partitions=1)
+    produced = produce(producer, topic, log_lines(2000, 1))
+    settings = dict(
+        bootstrap_servers=bootstrap, group_id=f"g-{topic}", partitions=f"{topic}:0", **target
+    )
+    paused = runs.start(
+        tmp_path, failpoint="before_store:2:stop", max_object_records=300, **settings
+    )
+    runs.wait_until_stopped(paused)
+
+    other = runs.run_to_completion(tmp_path, max_object_records=500, **settings)
+    paused.send_signal(signal.SIGCONT)
+    code, summary, stderr = runs.finish(paused)
+
+    assert code == 0, stderr
+    assert other["records"] == 2000 - 300
+    assert summary["records"] == 300 and summary["partitions"][0]["adopted_records"] > 0
+    reconciled(store, produced, admin, f"g-{topic}")
+
+
+@pytest.mark.parametrize("destination", ["local"], indirect=True)
+def test_commit_failing_after_upload(
+    destination, topic_factory, producer, bootstrap, tmp_path, admin
+) -> None:
+    target, store = destination
+    topic = topic_factory(partitions=2)
+    settings = dict(bootstrap_servers=bootstrap, group_id=f"g-{topic}", topics=topic, **target)
+    runs.run_to_completion(tmp_path, **settings)  # pins the empty partitions at 0
+    produced = produce(producer, topic, log_lines(1000, 2))
+
+    code, summary, _ = runs.finish(
+        runs.start(tmp_path, failpoint="before_commit:1:error", commit_attempts=1, **settings)
+    )
+
+    assert code == 1 and {p["status"] for p in summary["partitions"]} == {"commit_failed"}
+    assert committed(admin, f"g-{topic}") == {(topic, 0): 0, (topic, 1): 0}
+    rerun = runs.run_to_completion(tmp_path, **settings)
+    assert rerun["records"] == 0
+    assert [p["start_offset"] for p in rerun["partitions"]] == [500, 500]
+    reconciled(store, produced, admin, f"g-{topic}")
+
+
+@pytest.mark.parametrize("destination", ["local", "s3"], indirect=True)
+def test_lost_group_offsets_resume_from_storage(
+    destination, topic_factory, producer, bootstrap, tmp_path, admin
+) -> None:
+    target, store = destination
+    topic = topic_factory(partitions=1)
+    produced = produce(producer, topic, log_lines(1000, 1))
+    group = f"g-{topic}"
+    settings = dict(bootstrap_servers=bootstrap, group_id=group, topics=topic, **target)
+    runs.run_to_completion(tmp_path, max_records=600, max_object_records=250, **settings)
+    # The group's offsets expire, and retention moves the log start into the middle of the
+    # last stored object: without the checkpoint, the run would start there and store again.
+    admin.delete_group_offsets(group, [TopicPartition(topic, 0)])
+    admin.delete_records({TopicPartition(topic, 0): 520})
+    assert committed(admin, group) == {}
+
+    resumed = runs.run_to_completion(tmp_path, **settings)
+
+    assert resumed["records"] == 400
+    assert resumed["partitions"][0]["start_offset"] == 600
+    reconcile({k: v for k, v in produced.items()}, stored_records(store, store.prefix))
+    assert committed(admin, group) == {(topic, 0): 1000}
