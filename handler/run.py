@@ -84,6 +84,9 @@ class Collector:
         self.parts: dict[PartitionRef, _Partition] = {}
         self._clock = clock
         self._failpoints = Failpoints(settings.failpoint)
+        self._extensions = [self.codec.extension] + [
+            codec.extension for codec in CODECS.values() if codec is not self.codec
+        ]
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -291,23 +294,30 @@ class Collector:
             self.report.bytes_in += _payload_size(record)
             self.report.bytes_encoded += len(line)
 
-    def _key_for(self, part: _Partition, first: Record) -> str:
+    def _key_for(self, part: _Partition, first: Record, extension: str) -> str:
         return object_key(
             self.store.prefix,
             part.ref.topic,
             part.ref.partition,
             part.position,
             first.timestamp,
-            self.codec.extension,
+            extension,
         )
 
     def _open_object(self, part: _Partition, first: Record) -> None:
-        """Open an object at the chain position, or adopt the one already there."""
-        key = self._key_for(part, first)
-        link = read_link(self.store, key, part.position, part.ref.topic, part.ref.partition)
-        if link is not None:
-            self._adopt(part, link)
-            return
+        """Open an object at the chain position, or adopt the one already there.
+
+        Every codec's name is looked up, not only the configured one: a run whose compression
+        setting changed must still see an object a crashed run left under the old codec."""
+        for extension in self._extensions:
+            existing = self._key_for(part, first, extension)
+            link = read_link(
+                self.store, existing, part.position, part.ref.topic, part.ref.partition
+            )
+            if link is not None:
+                self._adopt(part, link)
+                return
+        key = self._key_for(part, first, self.codec.extension)
         part.builder = ObjectBuilder(
             part.ref.topic,
             part.ref.partition,
@@ -511,10 +521,12 @@ def run(settings: Settings, budget: Budget | None = None, run_id: str | None = N
     unreachable broker, a bucket that does not exist); every later failure is in the report.
     """
     from handler.stores import open_store
+    from handler.stores.create_only import require_create_only
 
     budget = budget or Budget(settings.max_records, settings.max_seconds)
     store = open_store(settings)
     store.check()
+    require_create_only(store, settings.delivery)
     source = KafkaSource(settings)
     try:
         return Collector(settings, source, store, budget, run_id=run_id).run()

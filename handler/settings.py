@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     """When retention deleted records before they were read: fail (exit 1, nothing skipped),
     or skip (continue from the earliest record left and report the loss)."""
 
+    delivery: Literal["exactly_once", "at_least_once"] = "exactly_once"
+    """exactly_once refuses a destination that does not honour create-only writes;
+    at_least_once accepts it, and with it duplicates after crashes or overlapping runs."""
+
     s3_endpoint_url: str | None = None
     """Endpoint of an S3-compatible store (default: AWS S3 for the region)."""
 

@@ -40,7 +40,11 @@ def aws_test_credentials() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
-    with KafkaBroker(data_dir=tmp_path_factory.mktemp("kafka")) as broker:
+    # A quick log cleaner, so compacted-topic tests see compaction within seconds.
+    properties = {"log.cleaner.backoff.ms": "300"}
+    with KafkaBroker(
+        data_dir=tmp_path_factory.mktemp("kafka"), extra_properties=properties
+    ) as broker:
         yield broker
 
 
@@ -119,3 +123,12 @@ def settings_factory(bootstrap: str, tmp_path: Path) -> Callable[..., Settings]:
         return Settings(**values)
 
     return build
+
+
+@pytest.fixture(scope="session")
+def serial_s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3Server]:
+    """moto checks conditional writes check-then-act; serving one request at a time makes
+    them atomic, as S3's are. Overlapping writers need this to be a fair test."""
+    log = tmp_path_factory.mktemp("moto-serial") / "moto.log"
+    with MotoS3Server(single_thread=True, log_path=log) as server:
+        yield server

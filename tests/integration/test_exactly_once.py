@@ -170,3 +170,61 @@ def test_lost_group_offsets_resume_from_storage(
     assert resumed["partitions"][0]["start_offset"] == 600
     reconcile({k: v for k, v in produced.items()}, stored_records(store, store.prefix))
     assert committed(admin, group) == {(topic, 0): 1000}
+
+
+def test_broker_restarted_in_the_middle_of_a_run(tmp_path, tmp_path_factory) -> None:
+    """The broker goes away and comes back while a run consumes and commits."""
+    from kafka import KafkaAdminClient, KafkaProducer
+    from kafka_broker import KafkaBroker
+
+    with KafkaBroker(data_dir=tmp_path_factory.mktemp("restarting")) as broker:
+        admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+        admin.create_topics(
+            {"events": {"num_partitions": 2, "replication_factor": 1}}, wait_for_metadata=True
+        )
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=20)
+        produced = produce(producer, "events", log_lines(60_000, 2))
+        producer.close()
+        settings = dict(
+            bootstrap_servers=broker.bootstrap,
+            group_id="g",
+            topics="events",
+            max_object_records=2000,
+            destination=str(tmp_path / "out"),
+        )
+        # Paused between two objects (one stored and committed), so the restart lands mid-run.
+        process = runs.start(tmp_path, failpoint="before_store:2:stop", **settings)
+        runs.wait_until_stopped(process)
+        broker.restart()
+        process.send_signal(signal.SIGCONT)
+        _, summary, stderr = runs.finish(process)
+        assert summary is not None, stderr[-2000:]  # it ended on its own, with a summary
+        assert summary["records"] > 0, summary
+        runs.catch_up(tmp_path, **settings)
+        reconcile(produced, stored_records(LocalStore(tmp_path / "out")))
+        assert committed(admin, "g") == end_offsets(produced)
+        admin.close()
+
+
+@pytest.mark.parametrize("destination", ["local", "s3"], indirect=True)
+def test_compression_changed_after_a_crash(
+    destination, topic_factory, producer, bootstrap, tmp_path, admin
+) -> None:
+    """The orphan a crashed gzip run left is adopted by a zstd run, not stored again."""
+    target, store = destination
+    topic = topic_factory(partitions=1)
+    produced = produce(producer, topic, log_lines(900, 1))
+    settings = dict(
+        bootstrap_servers=bootstrap,
+        group_id=f"g-{topic}",
+        partitions=f"{topic}:0",
+        max_object_records=300,
+        **target,
+    )
+    code, _, _ = runs.finish(runs.start(tmp_path, failpoint="after_store:1", **settings))
+    assert code == -signal.SIGKILL
+
+    rerun = runs.run_to_completion(tmp_path, compression="zstd", **settings)
+
+    assert rerun["records"] == 600 and rerun["partitions"][0]["adopted_records"] == 300
+    reconciled(store, produced, admin, f"g-{topic}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from kafka.structs import TopicPartition
 
+from handler.errors import ConfigError
 from handler.run import run
 from handler.stores.local import LocalStore
 from handler.stores.s3 import S3Store
@@ -106,9 +108,9 @@ def test_transient_upload_faults_are_retried(
     proxy = FaultProxy(
         s3_server.port,
         [
-            every("PUT", r"\.jsonl", status=503, probability=0.3),
-            every("PUT", r"\.jsonl", status=500, probability=0.2),
-            every("PUT", r"\.jsonl", drop_connection=True, probability=0.2),
+            every("PUT", r"\.jsonl", status=503, probability=0.15),
+            every("PUT", r"\.jsonl", status=500, probability=0.1),
+            every("PUT", r"\.jsonl", drop_connection=True, probability=0.1),
         ],
         seed=11,
     )
@@ -156,3 +158,24 @@ def test_lost_response_is_recognised_as_our_own_write(
     assert report.status == "ok", report.errors
     assert proxy.faults > 0 and report.objects == 10 and report.records == 300
     reconcile(produced, stored_records(S3Store(s3_client, bucket, "")))
+
+
+def test_store_that_overwrites_is_refused_unless_at_least_once(
+    topic_factory, producer, settings_factory, bucket_factory, s3_server, s3_client
+) -> None:
+    topic = topic_factory(partitions=1)
+    produced = produce(producer, topic, log_lines(50, 1))
+    bucket = bucket_factory()
+    proxy = FaultProxy(s3_server.port, strip_headers=("If-None-Match",)).start()
+    try:
+        settings = settings_factory(
+            topics=(topic,), destination=f"s3://{bucket}/p", s3_endpoint_url=proxy.endpoint
+        )
+        with pytest.raises(ConfigError, match="KAFKA_BEAT_DELIVERY=at_least_once"):
+            run(settings)
+        assert not stored_records(S3Store(s3_client, bucket, "p"), "p/")
+        report = run(settings.model_copy(update={"delivery": "at_least_once"}))
+    finally:
+        proxy.stop()
+    assert report.status == "ok"
+    reconcile(produced, stored_records(S3Store(s3_client, bucket, "p"), "p/"))

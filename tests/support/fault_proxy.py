@@ -34,6 +34,9 @@ class Rule:
 class FaultProxy:
     upstream_port: int
     rules: list[Rule] = field(default_factory=list)
+    strip_headers: tuple[str, ...] = ()
+    """Request headers dropped on the way, e.g. If-None-Match to play a store without
+    conditional writes."""
     seed: int = 0
     faults: int = 0
     _server: ThreadingHTTPServer | None = None
@@ -131,10 +134,11 @@ class FaultProxy:
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         connection = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=60)
         try:
+            dropped = _HOP_BY_HOP | {name.lower() for name in self.strip_headers}
             forwarded = {
                 name: value
                 for name, value in headers.items()  # type: ignore[attr-defined]
-                if name.lower() not in _HOP_BY_HOP
+                if name.lower() not in dropped
             }
             forwarded["Content-Length"] = str(len(body))
             sent = body if body or method in ("PUT", "POST") else None

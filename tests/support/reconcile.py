@@ -27,7 +27,7 @@ class Produced:
 def stored_records(store: Store, prefix: str = "") -> list[Record]:
     records = []
     for key in store.list_keys(prefix):
-        if f"{STATE_FOLDER}/" in key:
+        if key.startswith(STATE_FOLDER) or f"/{STATE_FOLDER}/" in key:
             continue
         with store.open(key) as raw, codec_for_key(key).reader(raw) as lines:
             records.extend(decode_line(line) for line in lines)
@@ -72,6 +72,9 @@ def _equal(expected: bytes | None, actual: bytes | None) -> bool:
         return False
 
 
+TALLY = {"reconciliations": 0, "records": 0}
+
+
 def reconcile(produced: dict[Position, Produced], records: list[Record]) -> None:
     """Every produced record stored exactly once, with the same bytes; nothing else stored."""
     counts = Counter((r.topic, r.partition, r.offset) for r in records)
@@ -88,6 +91,8 @@ def reconcile(produced: dict[Position, Produced], records: list[Record]) -> None
         assert _equal(expected.key, record.key), (record.offset, expected.key, record.key)
         assert _equal(expected.value, record.value), (record.offset, expected.value, record.value)
         assert record.headers == expected.headers, (record.offset, record.headers)
+    TALLY["reconciliations"] += 1
+    TALLY["records"] += len(records)
 
 
 def committed(admin: Any, group: str) -> dict[tuple[str, int], int]:

@@ -1,0 +1,41 @@
+"""Proof, at the start of every run, that the destination honours create-only writes.
+
+The exactly-once guarantee rests on one primitive: a write that fails when the key exists.
+Some S3-compatible stores ignore `If-None-Match` and overwrite; on those, two overlapping runs
+could both "win". The probe writes the same key twice; the second write must be refused.
+"""
+
+from __future__ import annotations
+
+import io
+
+from handler.errors import ConfigError
+from handler.stores.base import PutOutcome, Store
+
+PROBE_NAME = "_kafka_beat/probe/create-only"
+
+
+def probe_key(prefix: str) -> str:
+    return f"{prefix.strip('/')}/{PROBE_NAME}".lstrip("/")
+
+
+def verify_create_only(store: Store) -> bool:
+    """True if a second create of the same key is refused, as it must be."""
+    key = probe_key(store.prefix)
+    body = b"Kafka Beat checks here that this store refuses to overwrite an object.\n"
+    for _ in range(2):
+        outcome = store.put_if_absent(
+            key, io.BytesIO(body), len(body), {"kb-probe": "1"}, "text/plain"
+        )
+    return outcome is PutOutcome.EXISTS
+
+
+def require_create_only(store: Store, delivery: str) -> None:
+    if verify_create_only(store) or delivery == "at_least_once":
+        return
+    raise ConfigError(
+        f"destination {store.describe()} overwrote an object that a create-only write "
+        "(If-None-Match: *) should have left alone, so overlapping or retried runs could store "
+        "records twice. Use a store that supports conditional writes (AWS S3 does), or set "
+        "KAFKA_BEAT_DELIVERY=at_least_once to accept duplicates"
+    )

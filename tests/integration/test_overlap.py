@@ -1,0 +1,79 @@
+"""Overlapping runs of one group — started together, with different budgets, in group mode and
+in explicit-partition mode — converge on one chain: every record stored exactly once."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from handler.stores.local import LocalStore
+from handler.stores.s3 import S3Store
+from tests.integration.test_collect import log_lines
+from tests.integration.test_exactly_once import reconciled
+from tests.support import runs
+from tests.support.reconcile import produce
+
+
+@pytest.fixture(params=["local", "s3"])
+def destination(request, tmp_path, serial_s3_server):
+    if request.param == "local":
+        return {"destination": str(tmp_path / "out")}, LocalStore(tmp_path / "out")
+    client = boto3.client("s3", endpoint_url=serial_s3_server.endpoint, region_name="us-east-1")
+    bucket = f"overlap-{tmp_path.name.lower().replace('_', '-')[-40:]}"
+    client.create_bucket(Bucket=bucket)
+    target = {"destination": f"s3://{bucket}/o", "s3_endpoint_url": serial_s3_server.endpoint}
+    return target, S3Store(client, bucket, "o")
+
+
+MODES = {
+    "group": [{"max_records": 700}, {"max_records": 2500}, {}, {"max_records": 1300}],
+    "mixed": [
+        {},
+        {"max_records": 900},
+        {"partitions": "{topic}:0-1"},
+        {"partitions": "{topic}:1-3"},
+    ],
+}
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_four_runs_started_together(
+    mode, destination, topic_factory, producer, bootstrap, tmp_path, admin
+) -> None:
+    target, store = destination
+    topic = topic_factory(partitions=4)
+    group = f"g-{topic}"
+    produced = {}
+    adopted = 0
+    for round_number in range(3):
+        produced |= produce(producer, topic, log_lines(4000, 4, seed=round_number))
+        processes = []
+        for index, extra in enumerate(MODES[mode]):
+            chosen = {
+                key: value.format(topic=topic) if isinstance(value, str) else value
+                for key, value in extra.items()
+            }
+            chosen.setdefault("topics", None if "partitions" in chosen else topic)
+            processes.append(
+                runs.start(
+                    tmp_path,
+                    bootstrap_servers=bootstrap,
+                    group_id=group,
+                    max_object_records=150 + 100 * index,
+                    **chosen,
+                    **target,
+                )
+            )
+        results = [runs.finish(process) for process in processes]
+        for code, summary, stderr in results:
+            assert summary is not None, stderr[-2000:]
+            # Only a refused commit (the group was busy with other members) may fail a run.
+            statuses = {part["status"] for part in summary["partitions"]}
+            assert code == 0 or statuses <= {"done", "budget", "revoked", "commit_refused"}, stderr[
+                -2000:
+            ]
+            adopted += sum(part["adopted_records"] for part in summary["partitions"])
+    runs.catch_up(tmp_path, bootstrap_servers=bootstrap, group_id=group, topics=topic, **target)
+    reconciled(store, produced, admin, group)
+    if mode == "mixed":  # explicit partitions overlap each other: someone must have adopted
+        assert adopted > 0
