@@ -1,9 +1,23 @@
 import sys
 from pathlib import Path
 
+import pytest
+from hypothesis import settings
+
 ROOT = Path(__file__).resolve().parent.parent
 # The broker harness lives in scripts/ so the dev commands and the tests share one copy.
 sys.path.insert(0, str(ROOT / "scripts"))
+
+# `--hypothesis-profile=soak` (scripts/soak) runs the model-based tests far longer.
+settings.register_profile("ci", max_examples=300)
+settings.register_profile("soak", max_examples=5000)
+settings.load_profile("ci")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--kill-trials", type=int, default=30, help="random SIGKILL trials (scripts/soak: more)"
+    )
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]

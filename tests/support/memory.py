@@ -1,0 +1,168 @@
+"""An in-memory partitioned log and an in-memory atomic store, for the model-based test of the
+run's ordering rules. They play Kafka and S3 only where the real ones cannot run fast enough
+for thousands of random interleavings; every behaviour they model is also tested for real."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import IO
+
+from handler.record import Record
+from handler.settings import PartitionRef
+from handler.source import PollResult
+from handler.stores.base import ObjectHead, PutOutcome
+
+
+class Crash(BaseException):
+    """The process dies here: nothing catches it, nothing is flushed."""
+
+
+@dataclass
+class MemoryLog:
+    """Partitions of records with offset gaps (markers, compaction) and a movable log start."""
+
+    partitions: int
+    records: dict[int, list[Record]] = field(default_factory=dict)
+    next_offset: dict[int, int] = field(default_factory=dict)
+    log_start: dict[int, int] = field(default_factory=dict)
+    committed: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for p in range(self.partitions):
+            self.records.setdefault(p, [])
+            self.next_offset.setdefault(p, 0)
+            self.log_start.setdefault(p, 0)
+
+    def produce(self, partition: int, count: int, gap: int, timestamp: int) -> None:
+        offset = self.next_offset[partition] + gap
+        for n in range(count):
+            self.records[partition].append(
+                Record("t", partition, offset, timestamp + n, "create", b"k", f"v{offset}".encode())
+            )
+            offset += 1
+        self.next_offset[partition] = offset + (1 if gap else 0)  # a trailing marker
+
+    def live(self, partition: int) -> list[Record]:
+        return [r for r in self.records[partition] if r.offset >= self.log_start[partition]]
+
+
+class MemorySource:
+    """The subset of KafkaSource a run uses, in explicit-partition mode."""
+
+    def __init__(
+        self,
+        log: MemoryLog,
+        refs: list[PartitionRef],
+        batch: int,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.log = log
+        self.refs = refs
+        self.batch = batch
+        self.positions: dict[PartitionRef, int] = {}
+        self.paused: set[PartitionRef] = set()
+        self.on_commit = on_commit
+
+    def start(self) -> None:
+        pass
+
+    def assignment(self) -> set[PartitionRef]:
+        return set(self.refs)
+
+    def committed(self, ref: PartitionRef) -> int | None:
+        return self.log.committed.get(ref.partition)
+
+    def log_bounds(self, refs: list[PartitionRef]) -> dict[PartitionRef, tuple[int, int]]:
+        return {
+            r: (self.log.log_start[r.partition], self.log.next_offset[r.partition]) for r in refs
+        }
+
+    def seek(self, ref: PartitionRef, offset: int) -> None:
+        self.positions[ref] = offset
+
+    def position(self, ref: PartitionRef) -> int:
+        return self.positions[ref]
+
+    def pause(self, ref: PartitionRef) -> None:
+        self.paused.add(ref)
+
+    def poll(self, timeout_seconds: float, max_records: int | None) -> PollResult:
+        result = PollResult()
+        budget = self.batch if max_records is None else min(self.batch, max_records)
+        for ref in self.refs:
+            if ref in self.paused or ref not in self.positions:
+                continue
+            position = self.positions[ref]
+            if position < self.log.log_start[ref.partition]:
+                result.out_of_range[ref] = position
+                return PollResult(out_of_range=result.out_of_range)
+            taken = [r for r in self.log.records[ref.partition] if r.offset >= position][:budget]
+            if taken:
+                result.records[ref] = taken
+                self.positions[ref] = taken[-1].offset + 1
+                budget -= len(taken)
+            else:  # only markers left: the position moves to the end
+                self.positions[ref] = max(position, self.log.next_offset[ref.partition])
+            if budget <= 0:
+                break
+        return result
+
+    def commit(self, offsets: dict[PartitionRef, int], run_id: str) -> None:
+        self.on_commit()
+        for ref, offset in offsets.items():
+            self.log.committed[ref.partition] = offset
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class _Stored:
+    body: bytes
+    metadata: dict[str, str]
+
+
+class MemoryStore:
+    """Create-only writes that are atomic, like S3's; `before_put` can crash or interleave."""
+
+    prefix = "m"
+
+    def __init__(self) -> None:
+        self.objects: dict[str, _Stored] = {}
+        self.before_put: Callable[[str], None] = lambda key: None
+        self.after_put: Callable[[str], None] = lambda key: None
+
+    def describe(self) -> str:
+        return "memory"
+
+    def check(self) -> None:
+        pass
+
+    def put_if_absent(
+        self, key: str, body: IO[bytes], size: int, metadata: Mapping[str, str], content_type: str
+    ) -> PutOutcome:
+        self.before_put(key)
+        if key in self.objects:
+            return PutOutcome.EXISTS
+        self.objects[key] = _Stored(body.read(), dict(metadata))
+        self.after_put(key)
+        return PutOutcome.CREATED
+
+    def head(self, key: str) -> ObjectHead | None:
+        stored = self.objects.get(key)
+        return None if stored is None else ObjectHead(key, len(stored.body), stored.metadata)
+
+    def replace(self, key: str, data: bytes) -> None:
+        self.objects[key] = _Stored(data, {})
+
+    def read(self, key: str) -> bytes | None:
+        stored = self.objects.get(key)
+        return None if stored is None else stored.body
+
+    def open(self, key: str) -> IO[bytes]:
+        return io.BytesIO(self.objects[key].body)
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        yield from sorted(key for key in self.objects if key.startswith(prefix))
