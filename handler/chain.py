@@ -29,6 +29,7 @@ META_LAST_OFFSET = "kb-last-offset"
 META_MIN_TIMESTAMP = "kb-min-timestamp"
 META_MAX_TIMESTAMP = "kb-max-timestamp"
 META_SHA256 = "kb-sha256"
+META_GAP_FROM = "kb-gap-from"  # set on the first object after accepted data loss
 _REQUIRED = (META_START, META_NEXT, META_RECORDS)
 
 

@@ -24,6 +24,8 @@ class Checkpoint:
     next: int
     key: str
     writer: str
+    gaps: tuple[tuple[int, int], ...] = ()
+    """Offset ranges [from, to) lost to retention and accepted (on_data_loss=skip)."""
 
 
 def checkpoint_key(prefix: str, topic: str, partition: int) -> str:
@@ -32,9 +34,17 @@ def checkpoint_key(prefix: str, topic: str, partition: int) -> str:
 
 
 def write_checkpoint(
-    store: Store, topic: str, partition: int, next_position: int, key: str, writer: str
+    store: Store,
+    topic: str,
+    partition: int,
+    next_position: int,
+    key: str,
+    writer: str,
+    gaps: tuple[tuple[int, int], ...] = (),
 ) -> None:
-    body = orjson.dumps({"format": 1, "next": next_position, "key": key, "writer": writer})
+    body = orjson.dumps(
+        {"format": 1, "next": next_position, "key": key, "writer": writer, "gaps": gaps}
+    )
     store.replace(checkpoint_key(store.prefix, topic, partition), body)
 
 
@@ -45,7 +55,10 @@ def read_checkpoint(store: Store, topic: str, partition: int) -> Checkpoint | No
         return None
     try:
         document = orjson.loads(data)
-        return Checkpoint(int(document["next"]), str(document["key"]), str(document["writer"]))
+        gaps = tuple((int(start), int(end)) for start, end in document.get("gaps", ()))
+        return Checkpoint(
+            int(document["next"]), str(document["key"]), str(document["writer"]), gaps
+        )
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise ChainError(
             f"checkpoint '{key}' cannot be read ({exc}); delete it to resume from the group's "

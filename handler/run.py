@@ -27,7 +27,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from handler.batching import ObjectBuilder, Rotation
 from handler.budget import Budget
-from handler.chain import META_NEXT, ChainLink, object_metadata, read_link
+from handler.chain import META_GAP_FROM, META_NEXT, ChainLink, object_metadata, read_link
 from handler.checkpoints import read_checkpoint, write_checkpoint
 from handler.compression import CODECS
 from handler.envelope import encode_record
@@ -59,6 +59,9 @@ class _Partition:
     committed: int | None
     builder: ObjectBuilder | None = None
     active: bool = True
+    gap_from: int | None = None
+    """Chain position where accepted data loss (on_data_loss=skip) began; recorded with the
+    next object stored, so a gap in the chain is known, never mistaken for a lost object."""
 
 
 class Collector:
@@ -84,6 +87,7 @@ class Collector:
         self.parts: dict[PartitionRef, _Partition] = {}
         self._clock = clock
         self._failpoints = Failpoints(settings.failpoint)
+        self._known_gaps: dict[PartitionRef, tuple[tuple[int, int], ...]] = {}
         self._extensions = [self.codec.extension] + [
             codec.extension for codec in CODECS.values() if codec is not self.codec
         ]
@@ -216,6 +220,7 @@ class Collector:
             self._stop(part, "data_loss", self._loss_message(ref, committed or 0, log_start))
             return
         if lost:
+            part.gap_from = committed
             log.warning(
                 "data lost before it was read; continuing from the earliest record",
                 extra={"topic": ref.topic, "partition": ref.partition, "lost": lost},
@@ -231,6 +236,7 @@ class Collector:
         checkpoint = read_checkpoint(self.store, ref.topic, ref.partition)
         if checkpoint is None:
             return None
+        self._known_gaps[ref] = checkpoint.gaps
         head = self.store.head(checkpoint.key)
         stated = head.metadata.get(META_NEXT) if head and head.metadata else None
         if head is None or (stated is not None and stated != str(checkpoint.next)):
@@ -261,8 +267,11 @@ class Collector:
             self._store_open_object(part)
             self._stop(part, "data_loss", self._loss_message(part.ref, offset, log_start))
             return
+        if not self._store_open_object(part):
+            return
+        part.gap_from = part.position
+        part.position = part.consumed_to = log_start
         self.source.seek(part.ref, log_start)
-        part.consumed_to = log_start
 
     # -- records into objects ---------------------------------------------------------------
 
@@ -350,13 +359,16 @@ class Collector:
         if builder is None or builder.records == 0:
             return True
         sealed = builder.seal()
+        metadata = object_metadata(sealed, self.run_id)
+        if part.gap_from is not None:
+            metadata[META_GAP_FROM] = str(part.gap_from)
         try:
             self._failpoints.reach("before_store")
             outcome = self.store.put_if_absent(
                 sealed.key,
                 self._failpoints.wrap_body(sealed.body),
                 sealed.size,
-                object_metadata(sealed, self.run_id),
+                metadata,
                 self.codec.content_type,
             )
             if outcome is PutOutcome.EXISTS:
@@ -389,9 +401,16 @@ class Collector:
         return True
 
     def _checkpoint(self, part: _Partition, next_position: int, key: str) -> None:
+        topic, partition = part.ref
         try:
+            gaps = list(self._known_gaps.get(part.ref, ()))
+            if part.gap_from is not None:
+                previous = read_checkpoint(self.store, topic, partition)
+                gaps = [*(previous.gaps if previous else ()), (part.gap_from, part.position)]
+                part.gap_from = None
+            self._known_gaps[part.ref] = tuple(gaps)
             write_checkpoint(
-                self.store, part.ref.topic, part.ref.partition, next_position, key, self.run_id
+                self.store, topic, partition, next_position, key, self.run_id, tuple(gaps)
             )
         except KafkaBeatError as exc:  # a hint only: the chain walk finds the object anyway
             log.warning("could not write the checkpoint", extra={"key": key, "error": str(exc)})

@@ -175,8 +175,8 @@ def test_lost_group_offsets_resume_from_storage(
     assert committed(admin, group) == {(topic, 0): 1000}
 
 
-def test_broker_restarted_in_the_middle_of_a_run(tmp_path, tmp_path_factory) -> None:
-    """The broker goes away and comes back while a run consumes and commits."""
+def test_broker_killed_and_restarted_in_the_middle_of_a_run(tmp_path, tmp_path_factory) -> None:
+    """The broker dies (SIGKILL) and comes back while a run consumes and commits."""
     from kafka import KafkaAdminClient, KafkaProducer
     from kafka_broker import KafkaBroker
 
@@ -198,8 +198,10 @@ def test_broker_restarted_in_the_middle_of_a_run(tmp_path, tmp_path_factory) -> 
         # Paused between two objects (one stored and committed), so the restart lands mid-run.
         process = runs.start(tmp_path, failpoint="before_store:2:stop", **settings)
         runs.wait_until_stopped(process)
-        broker.restart()
+        broker.kill()
         process.send_signal(signal.SIGCONT)
+        time.sleep(2)  # the run meets a dead broker for a while
+        broker.start()
         _, summary, stderr = runs.finish(process)
         assert summary is not None, stderr[-2000:]  # it ended on its own, with a summary
         assert summary["records"] > 0, summary
@@ -231,3 +233,25 @@ def test_compression_changed_after_a_crash(
 
     assert rerun["records"] == 600 and rerun["partitions"][0]["adopted_records"] == 300
     reconciled(store, produced, admin, f"g-{topic}")
+
+
+def test_isolation_level_changed_between_clean_runs(
+    topic_factory, producer, bootstrap, tmp_path, admin
+) -> None:
+    topic = topic_factory(partitions=1)
+    produced = produce(producer, topic, log_lines(500, 1))
+    settings = dict(
+        bootstrap_servers=bootstrap,
+        group_id=f"g-{topic}",
+        topics=topic,
+        max_object_records=100,
+        destination=str(tmp_path / "out"),
+    )
+    runs.run_to_completion(
+        tmp_path, isolation_level="read_uncommitted", max_records=250, **settings
+    )
+    produced |= produce(producer, topic, log_lines(200, 1, seed=2))
+
+    runs.catch_up(tmp_path, isolation_level="read_committed", **settings)
+
+    reconciled(LocalStore(tmp_path / "out"), produced, admin, f"g-{topic}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from kafka.structs import TopicPartition
 
+from handler.checkpoints import read_checkpoint
 from handler.errors import ConfigError
 from handler.run import run
 from handler.stores.local import LocalStore
@@ -36,6 +37,8 @@ def test_retention_passed_the_commit_fails_loudly_then_skip_accepts(
 
     assert accepted.status == "ok" and accepted.records == 50
     assert accepted.partitions[0].lost_offsets == 40
+    checkpoint = read_checkpoint(LocalStore(settings.target().path), topic, 0)
+    assert checkpoint is not None and checkpoint.gaps == ((10, 50),)  # a known gap
     survivors = {pos: item for pos, item in produced.items() if pos[2] < 10 or pos[2] >= 50}
     reconcile(survivors, stored_records(LocalStore(settings.target().path)))
     assert committed(admin, settings.group_id) == {(topic, 0): 100}
