@@ -26,14 +26,14 @@ class Rotation:
     max_records: int
     max_bytes: int
 
-    def starts_new_object(self, builder: ObjectBuilder, record: Record, line_size: int) -> bool:
+    def starts_new_object(self, builder: ObjectBuilder, event_time: int, line_size: int) -> bool:
         if builder.records == 0:
             return False
         if builder.records >= self.max_records:
             return True
         if builder.raw_bytes + line_size > self.max_bytes:
             return True
-        return _hour(record.timestamp) > builder.hour
+        return _hour(event_time) > builder.hour
 
 
 def _hour(timestamp_ms: int) -> int:
@@ -86,6 +86,7 @@ class ObjectBuilder:
         self.key = key
         self.hour = _hour(first_timestamp)
         self.records = 0
+        self.late_records = 0
         self.raw_bytes = 0
         self.first_offset = -1
         self.last_offset = -1
@@ -98,7 +99,9 @@ class ObjectBuilder:
             max_size=spool_memory_bytes, prefix="kafka-beat-"
         )
 
-    def add(self, record: Record, line: bytes) -> None:
+    def add(self, record: Record, line: bytes, event_time: int | None = None) -> None:
+        """Append one encoded record; `event_time` (default: the record timestamp) places it."""
+        moment = record.timestamp if event_time is None else event_time
         if record.offset < self.start or record.offset <= self.last_offset:
             raise ValueError(
                 f"record {record.topic}/{record.partition}@{record.offset} is out of order for "
@@ -109,8 +112,10 @@ class ObjectBuilder:
         self.records += 1
         self.raw_bytes += len(line)
         self.last_offset = record.offset
-        self.min_timestamp = min(self.min_timestamp, record.timestamp)
-        self.max_timestamp = max(self.max_timestamp, record.timestamp)
+        self.min_timestamp = min(self.min_timestamp, moment)
+        self.max_timestamp = max(self.max_timestamp, moment)
+        if _hour(moment) < self.hour:
+            self.late_records += 1
         self._write(self._compressor.compress(line))
 
     def _write(self, chunk: bytes) -> None:

@@ -64,3 +64,10 @@ def read_checkpoint(store: Store, topic: str, partition: int) -> Checkpoint | No
             f"checkpoint '{key}' cannot be read ({exc}); delete it to resume from the group's "
             "committed offsets (the chain walk still finds every stored object)"
         ) from exc
+
+
+def checkpointed_topics(store: Store) -> set[str]:
+    """Topics this destination holds checkpoints for: every topic collected into it so far."""
+    parts = [store.prefix.strip("/"), STATE_FOLDER, "checkpoints"]
+    folder = "/".join(part for part in parts if part) + "/"
+    return {key[len(folder) :].split("/", 1)[0] for key in store.list_keys(folder)}

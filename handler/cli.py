@@ -33,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m handler",
         description="Kafka Beat: collect one consumer group's records from Kafka into object "
-        "storage, up to a budget, and commit only what is stored.",
+        "storage, up to a budget, and commit only what is stored. "
+        "`python -m handler decode LOCATION` prints stored records back.",
         epilog=_settings_reference()
         + "\n\nexit codes: 0 done; 1 the run failed (what succeeded is committed); "
         "2 configuration or usage error.",
@@ -54,7 +55,30 @@ def emit_report(report: RunReport) -> None:
     sys.stdout.flush()
 
 
+def _decode(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m handler decode",
+        description="Print the records stored in an object, a directory or an S3 prefix.",
+    )
+    parser.add_argument("location", help="a file, a directory, or s3://bucket/key-or-prefix")
+    parser.add_argument("--raw", action="store_true", help="print each value's bytes instead")
+    parser.add_argument("--endpoint-url", help="endpoint of an S3-compatible store")
+    arguments = parser.parse_args(argv)
+    from handler.reader import write
+
+    try:
+        write(arguments.location, sys.stdout.buffer, arguments.raw, arguments.endpoint_url)
+    except KafkaBeatError as exc:
+        print(f"kafka-beat: {exc}", file=sys.stderr)
+        return exc.exit_code
+    sys.stdout.flush()
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["decode"]:
+        return _decode(argv[1:])
     arguments = _parser().parse_args(argv)
     overrides: dict[str, Any] = {
         "max_records": arguments.max_records,

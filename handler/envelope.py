@@ -19,7 +19,9 @@ from __future__ import annotations
 import base64
 import json
 import math
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 import orjson
 
@@ -73,51 +75,182 @@ _STRICT_DECODER = json.JSONDecoder(
 )
 
 
-def classify(data: bytes, allow_json: bool = True) -> tuple[Any, str]:
-    """Return the JSON-ready form of `data` and its encoding marker."""
+FieldFormat = Literal["auto", "json", "text", "bytes"]
+_NOTHING = object()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a key or value does not match its declared format."""
+
+    field: str
+    error: str
+    byte: int | None
+
+    def reason(self) -> str:
+        return f"{self.field}: {self.error.split(':')[0]}"
+
+
+@dataclass(frozen=True)
+class Encoded:
+    line: bytes
+    problems: tuple[Problem, ...]
+    event_time: int
+    """Milliseconds since the epoch that place the record in a time folder."""
+    time_from_field: bool | None
+    """With a time field configured: whether the record had it (None without one)."""
+
+
+def _raw(data: bytes) -> tuple[Any, str]:
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8"), ENCODING_UTF8
     except UnicodeDecodeError:
         return base64.b64encode(data).decode("ascii"), ENCODING_BASE64
-    if allow_json and text:
+
+
+def classify(data: bytes, allow_json: bool = True) -> tuple[Any, str]:
+    """Return the JSON-ready form of `data` and its encoding marker (the `auto` format)."""
+    encoded, encoding, _, _ = _encode_field(data, "auto" if allow_json else "text", "value")
+    return encoded, encoding
+
+
+def _encode_field(data: bytes, fmt: str, name: str) -> tuple[Any, str, Problem | None, Any]:
+    """(JSON-ready form, encoding, problem or None, parsed JSON value or _NOTHING)."""
+    if fmt == "bytes":
+        return base64.b64encode(data).decode("ascii"), ENCODING_BASE64, None, _NOTHING
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        encoded = base64.b64encode(data).decode("ascii")
+        if fmt == "auto":
+            return encoded, ENCODING_BASE64, None, _NOTHING
+        problem = Problem(name, f"not UTF-8: {exc.reason}", exc.start)
+        return encoded, ENCODING_BASE64, problem, _NOTHING
+    if fmt == "text" or (not text and fmt == "auto"):
+        return text, ENCODING_UTF8, None, _NOTHING
+    try:
+        parsed = _STRICT_DECODER.decode(text)
+        # orjson refuses what it cannot write back exactly (lone surrogates, deep nesting),
+        # so serializing here also decides; the result is spliced into the line as is.
+        compact = orjson.dumps(parsed)
+    except json.JSONDecodeError as exc:
+        if fmt == "json":
+            at = len(text[: exc.pos].encode("utf-8"))
+            return text, ENCODING_UTF8, Problem(name, f"not JSON: {exc.msg}", at), _NOTHING
+    except (ValueError, RecursionError, orjson.JSONEncodeError):
+        pass  # valid JSON that would not come back the same: kept as a string
+    else:
+        return orjson.Fragment(compact), ENCODING_JSON, None, parsed
+    return text, ENCODING_UTF8, None, _NOTHING
+
+
+def parse_event_time(value: Any) -> int | None:
+    """Milliseconds since the epoch from an ISO-8601 string or an epoch number (seconds,
+    milliseconds, microseconds or nanoseconds, told apart by magnitude)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        magnitude = abs(value)
+        if magnitude < 1e11:
+            return int(value * 1000)  # seconds
+        if magnitude < 1e14:
+            return int(value)  # milliseconds
+        return int(value / 1000) if magnitude < 1e17 else int(value / 1_000_000)
+    if isinstance(value, str):
         try:
-            # orjson refuses what it cannot write back exactly (lone surrogates, deep nesting),
-            # so serializing here also decides; the result is spliced into the line as is.
-            compact = orjson.dumps(_STRICT_DECODER.decode(text))
-        except (ValueError, RecursionError, orjson.JSONEncodeError):
-            pass
-        else:
-            return orjson.Fragment(compact), ENCODING_JSON
-    return text, ENCODING_UTF8
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return int(moment.timestamp() * 1000)
+    return None
 
 
-def _field(data: bytes | None, allow_json: bool = True) -> tuple[Any, str | None]:
-    if data is None:
-        return None, None
-    return classify(data, allow_json)
+def _lookup(document: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if not isinstance(document, dict) or part not in document:
+            return _NOTHING
+        document = document[part]
+    return document
+
+
+class Encoder:
+    """Encodes records under the configured key and value formats and event-time field."""
+
+    def __init__(
+        self,
+        key_format: FieldFormat = "auto",
+        value_format: FieldFormat = "auto",
+        time_field: str | None = None,
+    ) -> None:
+        self.key_format = key_format
+        self.value_format = value_format
+        # A field name is first taken whole (`@timestamp`, `event.created` as one key), then as
+        # a dotted path into nested objects.
+        self._time_paths = [(time_field,), tuple(time_field.split("."))] if time_field else []
+
+    def encode(self, record: Record) -> Encoded:
+        problems: list[Problem] = []
+        key, key_encoding, _ = self._field(record.key, self.key_format, "key", problems)
+        value, value_encoding, parsed = self._field(
+            record.value, self.value_format, "value", problems
+        )
+        headers = []
+        for name, header_value in record.headers:
+            if header_value is None:
+                headers.append([name, None, None])
+            else:
+                headers.append([name, *_raw(header_value)])
+        line: dict[str, Any] = {
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "timestamp": record.timestamp,
+            "timestamp_type": record.timestamp_type,
+            "key": key,
+            "key_encoding": key_encoding,
+            "value": value,
+            "value_encoding": value_encoding,
+            "headers": headers,
+        }
+        if problems:
+            line["invalid"] = [
+                {"field": p.field, "error": p.error, "byte": p.byte} for p in problems
+            ]
+        event_time, from_field = record.timestamp, None
+        if self._time_paths:
+            from_field = False
+            for path in self._time_paths:
+                found = parse_event_time(_lookup(parsed, path))
+                if found is not None:
+                    event_time, from_field = found, True
+                    break
+        return Encoded(
+            orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE),
+            tuple(problems),
+            event_time,
+            from_field,
+        )
+
+    @staticmethod
+    def _field(
+        data: bytes | None, fmt: str, name: str, problems: list[Problem]
+    ) -> tuple[Any, str | None, Any]:
+        if data is None:
+            return None, None, _NOTHING
+        encoded, encoding, problem, parsed = _encode_field(data, fmt, name)
+        if problem:
+            problems.append(problem)
+        return encoded, encoding, parsed
+
+
+_DEFAULT_ENCODER = Encoder()
 
 
 def encode_record(record: Record) -> bytes:
-    """One newline-terminated JSON line for `record`."""
-    key, key_encoding = _field(record.key)
-    value, value_encoding = _field(record.value)
-    headers = []
-    for name, header_value in record.headers:
-        encoded, encoding = _field(header_value, allow_json=False)
-        headers.append([name, encoded, encoding])
-    line = {
-        "topic": record.topic,
-        "partition": record.partition,
-        "offset": record.offset,
-        "timestamp": record.timestamp,
-        "timestamp_type": record.timestamp_type,
-        "key": key,
-        "key_encoding": key_encoding,
-        "value": value,
-        "value_encoding": value_encoding,
-        "headers": headers,
-    }
-    return orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
+    """One newline-terminated JSON line for `record`, every field in the `auto` format."""
+    return _DEFAULT_ENCODER.encode(record).line
 
 
 def rebuild(encoded: Any, encoding: str | None) -> bytes | None:

@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 
 OFFSET_DIGITS = 20  # a Kafka offset is a signed 64-bit number: at most 19 digits
 UNKNOWN_TIME_FOLDER = "dt=unknown/hour=unknown"
-_MAX_TIMESTAMP_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
+# Timestamps outside [1970, 2100) are producer bugs (unset clocks, microseconds taken for
+# milliseconds); a fixed bound, not the wall clock, so every writer names objects alike.
+_MAX_TIMESTAMP_MS = 4102444800000  # 2100-01-01T00:00:00Z
 
 
 def hour_bucket(timestamp_ms: int) -> int | None:
     """Hours since the epoch, or None for a timestamp no calendar folder can hold."""
-    if timestamp_ms < 0 or timestamp_ms > _MAX_TIMESTAMP_MS:
+    if timestamp_ms < 0 or timestamp_ms >= _MAX_TIMESTAMP_MS:
         return None
     return timestamp_ms // 3_600_000
 
@@ -41,5 +43,23 @@ def object_key(
         topic,
         time_folder(first_timestamp_ms),
         object_name(topic, partition, start, extension),
+    ]
+    return "/".join(part for part in parts if part)
+
+
+DEAD_LETTER_FOLDER = "_dead_letter"
+
+
+def dead_letter_key(
+    prefix: str, topic: str, partition: int, offset: int, event_time_ms: int, extension: str
+) -> str:
+    """`{prefix}/_dead_letter/{topic}/dt=…/hour=…/{topic}+{partition}+{offset:020d}{ext}`:
+    one object per invalid record, named by its own offset, so storing it twice is impossible."""
+    parts = [
+        prefix.strip("/"),
+        DEAD_LETTER_FOLDER,
+        topic,
+        time_folder(event_time_ms),
+        object_name(topic, partition, offset, extension),
     ]
     return "/".join(part for part in parts if part)

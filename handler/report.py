@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 PartitionStatus = Literal[
-    "done", "budget", "failed", "data_loss", "revoked", "commit_failed", "commit_refused"
+    "done", "budget", "failed", "data_loss", "revoked", "commit_failed", "commit_refused", "invalid"
 ]
 RunStatus = Literal["ok", "failed"]
 
@@ -24,6 +24,7 @@ class PartitionReport:
     committed: int | None
     """Offset committed to the group by this run (None: nothing new to commit)."""
     records: int = 0
+    dead_letters: int = 0
     objects: list[str] = field(default_factory=list)
     adopted_records: int = 0
     """Records found already stored at this chain position (by a crashed or parallel run)."""
@@ -49,6 +50,14 @@ class RunReport:
     bytes_out: int = 0
     """Bytes stored (compressed)."""
     objects: int = 0
+    dead_letters: int = 0
+    """Invalid records stored under the dead-letter prefix."""
+    missing_topics: list[str] = field(default_factory=list)
+    """Listed topics the cluster lacks (the run fails), or, with a pattern, topics collected
+    before that no longer exist (reported only)."""
+    counts: dict[str, int] = field(default_factory=dict)
+    """Odd cases seen: `invalid <field>: <error>`, tombstones, late_records (placed in an
+    object of a later hour), unknown_time (timestamp outside 1970-2100), time_field_missing."""
     duration_seconds: float = 0.0
     partitions: list[PartitionReport] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)

@@ -18,6 +18,8 @@ The ordering invariant, in the order a record meets it:
 
 from __future__ import annotations
 
+import io
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -28,12 +30,12 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from handler.batching import ObjectBuilder, Rotation
 from handler.budget import Budget
 from handler.chain import META_GAP_FROM, META_NEXT, ChainLink, object_metadata, read_link
-from handler.checkpoints import read_checkpoint, write_checkpoint
+from handler.checkpoints import checkpointed_topics, read_checkpoint, write_checkpoint
 from handler.compression import CODECS
-from handler.envelope import encode_record
+from handler.envelope import Encoded, Encoder
 from handler.errors import ChainError, KafkaBeatError, TransientError
 from handler.failpoints import Failpoints
-from handler.keys import object_key
+from handler.keys import dead_letter_key, hour_bucket, object_key
 from handler.logs import get_logger
 from handler.record import Record
 from handler.report import PartitionReport, PartitionStatus, RunReport
@@ -83,6 +85,7 @@ class Collector:
         self.run_id = run_id or uuid.uuid4().hex
         self.codec = CODECS[settings.compression]
         self.rotation = Rotation(settings.max_object_records, settings.max_object_bytes)
+        self.encoder = Encoder(settings.key_format, settings.value_format, settings.time_field)
         self.report = RunReport(run_id=self.run_id, destination=store.describe())
         self.parts: dict[PartitionRef, _Partition] = {}
         self._clock = clock
@@ -97,9 +100,9 @@ class Collector:
     def run(self) -> RunReport:
         started = self._clock()
         try:
-            self.source.start()
+            self._missing_topics(self.source.start())
             if self.settings.assign_mode:
-                self._adopt_assignment(set(self.settings.partitions), seek_all=True)
+                self._adopt_assignment(self.source.assignment(), seek_all=True)
             self._consume()
             self._flush_all()
         except KafkaBeatError as exc:
@@ -109,6 +112,22 @@ class Collector:
             self.report.duration_seconds = round(self._clock() - started, 3)
             self._finish_report()
         return self.report
+
+    def _missing_topics(self, missing: list[str]) -> None:
+        """Listed topics the cluster lacks fail the run (after the others are collected);
+        topics a pattern matched in earlier runs that are gone now are only reported."""
+        if missing:
+            self._fail_run(
+                f"topics {missing} do not exist on the cluster; the other topics are collected. "
+                "Create them, or remove them from KAFKA_BEAT_TOPICS / KAFKA_BEAT_PARTITIONS"
+            )
+        elif self.settings.topic_pattern:
+            seen = checkpointed_topics(self.store)
+            pattern = re.compile(self.settings.topic_pattern)
+            missing = sorted(t for t in seen - self.source.topics() if pattern.fullmatch(t))
+            if missing:
+                log.warning("topics collected before no longer exist", extra={"topics": missing})
+        self.report.missing_topics = missing
 
     def _consume(self) -> None:
         waited_since = self._clock()
@@ -283,56 +302,129 @@ class Collector:
                 continue
             if self.budget.records_left() == 0:
                 return
-            line = encode_record(record)
+            encoded = self.encoder.encode(record)
+            if encoded.problems and self.settings.on_invalid != "keep":
+                if not self._divert(part, record, encoded):
+                    return
+                self._count_oddities(record, encoded)
+                continue
             if part.builder is not None and self.rotation.starts_new_object(
-                part.builder, record, len(line)
+                part.builder, encoded.event_time, len(encoded.line)
             ):
                 if not self._store_open_object(part):
                     return
                 if record.offset < part.consumed_to:
                     continue
             while part.builder is None and part.active and record.offset >= part.consumed_to:
-                self._open_object(part, record)
+                self._open_object(part, encoded.event_time)
             if part.builder is None:
                 continue
-            part.builder.add(record, line)
+            part.builder.add(record, encoded.line, encoded.event_time)
+            self._count_oddities(record, encoded)
             part.consumed_to = record.offset + 1
             self.budget.take(1)
             self.report.records += 1
             part.report.records += 1
             self.report.bytes_in += _payload_size(record)
-            self.report.bytes_encoded += len(line)
+            self.report.bytes_encoded += len(encoded.line)
 
-    def _key_for(self, part: _Partition, first: Record, extension: str) -> str:
+    def _count_oddities(self, record: Record, encoded: Encoded) -> None:
+        counts = self.report.counts
+        for problem in encoded.problems:
+            counts[f"invalid {problem.reason()}"] = counts.get(f"invalid {problem.reason()}", 0) + 1
+        if record.value is None:
+            counts["tombstones"] = counts.get("tombstones", 0) + 1
+        if hour_bucket(encoded.event_time) is None:
+            counts["unknown_time"] = counts.get("unknown_time", 0) + 1
+        if encoded.time_from_field is False:
+            counts["time_field_missing"] = counts.get("time_field_missing", 0) + 1
+
+    def _divert(self, part: _Partition, record: Record, encoded: Encoded) -> bool:
+        """Take an invalid record out of the data stream; False if the partition stops.
+
+        A dead letter is stored (create-only, one object per record, named by its offset)
+        before any data object that follows it, so an adopted data object implies its dead
+        letters are stored. Objects never end with a dead letter: the chain's `next` stays a
+        function of the data records, and a run that stops right after a dead letter sees it
+        again next time, where the create answers that it exists.
+        """
+        where = f"{record.topic}:{record.partition} offset {record.offset}"
+        problem = encoded.problems[0]
+        at = f" at byte {problem.byte}" if problem.byte is not None else ""
+        if self.settings.on_invalid == "fail":
+            self._count_oddities(record, encoded)
+            self._store_open_object(part)
+            self._stop(
+                part,
+                "invalid",
+                f"{where}: {problem.field} is invalid ({problem.error}"
+                f"{at}); fix the producer, or set KAFKA_BEAT_ON_INVALID=dead_letter "
+                "or keep",
+            )
+            return False
+        try:
+            self._store_dead_letter(record, encoded)
+        except KafkaBeatError as exc:
+            self._store_open_object(part)
+            self._stop(part, "failed", f"storing the dead letter of {where} failed: {exc}")
+            return False
+        part.consumed_to = record.offset + 1
+        self.budget.take(1)
+        self.report.dead_letters += 1
+        part.report.dead_letters += 1
+        return True
+
+    def _store_dead_letter(self, record: Record, encoded: Encoded) -> None:
+        compressor = self.codec.compressor(self.settings.compression_level)
+        body = compressor.compress(encoded.line) + compressor.flush()
+        key = dead_letter_key(
+            self.store.prefix,
+            record.topic,
+            record.partition,
+            record.offset,
+            encoded.event_time,
+            self.codec.extension,
+        )
+        metadata = {
+            "kb-format": "1",
+            "kb-offset": str(record.offset),
+            "kb-reason": encoded.problems[0].reason(),
+            "kb-writer": self.run_id,
+        }
+        self.store.put_if_absent(
+            key, io.BytesIO(body), len(body), metadata, self.codec.content_type
+        )
+
+    def _key_for(self, part: _Partition, event_time: int, extension: str) -> str:
         return object_key(
             self.store.prefix,
             part.ref.topic,
             part.ref.partition,
             part.position,
-            first.timestamp,
+            event_time,
             extension,
         )
 
-    def _open_object(self, part: _Partition, first: Record) -> None:
+    def _open_object(self, part: _Partition, event_time: int) -> None:
         """Open an object at the chain position, or adopt the one already there.
 
         Every codec's name is looked up, not only the configured one: a run whose compression
         setting changed must still see an object a crashed run left under the old codec."""
         for extension in self._extensions:
-            existing = self._key_for(part, first, extension)
+            existing = self._key_for(part, event_time, extension)
             link = read_link(
                 self.store, existing, part.position, part.ref.topic, part.ref.partition
             )
             if link is not None:
                 self._adopt(part, link)
                 return
-        key = self._key_for(part, first, self.codec.extension)
+        key = self._key_for(part, event_time, self.codec.extension)
         part.builder = ObjectBuilder(
             part.ref.topic,
             part.ref.partition,
             part.position,
             key,
-            first.timestamp,
+            event_time,
             self.codec,
             self.settings.compression_level,
             self.settings.spool_memory_bytes,
@@ -358,6 +450,9 @@ class Collector:
         builder, part.builder = part.builder, None
         if builder is None or builder.records == 0:
             return True
+        if builder.late_records:
+            late = self.report.counts.get("late_records", 0)
+            self.report.counts["late_records"] = late + builder.late_records
         sealed = builder.seal()
         metadata = object_metadata(sealed, self.run_id)
         if part.gap_from is not None:
@@ -522,7 +617,7 @@ class Collector:
         for part in self.parts.values():
             part.report.end_offset = part.position
             part.report.lag = max(0, part.end - part.position)
-            if part.report.status in ("failed", "data_loss", "commit_failed"):
+            if part.report.status in ("failed", "data_loss", "commit_failed", "invalid"):
                 self.report.status = "failed"
         if self.report.errors:
             self.report.status = "failed"

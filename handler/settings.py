@@ -153,6 +153,22 @@ class Settings(BaseSettings):
     spool_memory_bytes: int = Field(default=8 * 1024 * 1024, ge=0)
     """Compressed bytes an open object keeps in memory before spilling to a temporary file."""
 
+    key_format: Literal["auto", "json", "text", "bytes"] = "auto"
+    """How keys are read: auto (JSON, else UTF-8 text, else base64; never invalid), json
+    (anything else is invalid), text (invalid UTF-8 is invalid) or bytes (always base64)."""
+
+    value_format: Literal["auto", "json", "text", "bytes"] = "auto"
+    """How values are read; the same choices as KAFKA_BEAT_KEY_FORMAT."""
+
+    on_invalid: Literal["dead_letter", "keep", "fail"] = "dead_letter"
+    """A record whose key or value does not match its format: dead_letter (stored under the
+    dead-letter prefix with the reason), keep (stored in the normal stream, raw, with the
+    reason), or fail (the partition stops before it; the run exits 1 naming it)."""
+
+    time_field: str | None = None
+    """Field of JSON values whose time (ISO-8601 or epoch) places a record in its time folder,
+    e.g. @timestamp or event.created; records without it use the Kafka timestamp."""
+
     on_data_loss: Literal["fail", "skip"] = "fail"
     """When retention deleted records before they were read: fail (exit 1, nothing skipped),
     or skip (continue from the earliest record left and report the loss)."""

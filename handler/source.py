@@ -88,30 +88,35 @@ class KafkaSource:
         except kafka_errors.KafkaError as exc:
             raise SourceError(f"cannot connect to Kafka: {exc}") from exc
 
-    def start(self) -> None:
-        """Assign the explicit partitions, or subscribe to the topics or pattern."""
-        settings = self._settings
-        if settings.assign_mode:
-            self._check_partitions_exist(settings.partitions)
-            self._consumer.assign([_tp(ref) for ref in settings.partitions])
-        elif settings.topic_pattern:
-            self._consumer.subscribe(pattern=settings.topic_pattern)
-        else:
-            self._check_topics_exist(settings.topics)
-            self._consumer.subscribe(topics=list(settings.topics))
+    def start(self) -> list[str]:
+        """Assign the explicit partitions, or subscribe to the topics or pattern.
 
-    def _check_topics_exist(self, topics: Iterable[str]) -> None:
-        known = self._consumer.topics()
-        missing = sorted(set(topics) - set(known))
-        if missing:
+        Returns the listed topics the cluster does not have: the run collects the others and
+        reports these. Raises SourceError when none of them exists."""
+        settings = self._settings
+        if settings.topic_pattern:
+            self._consumer.subscribe(pattern=settings.topic_pattern)
+            return []
+        listed = {ref.topic for ref in settings.partitions} | set(settings.topics)
+        missing = sorted(listed - self.topics())
+        if missing == sorted(listed):
             raise SourceError(
                 f"topics {missing} do not exist on the cluster; create them or fix "
                 "KAFKA_BEAT_TOPICS / KAFKA_BEAT_PARTITIONS"
             )
+        if settings.assign_mode:
+            refs = [ref for ref in settings.partitions if ref.topic not in missing]
+            self._check_partitions_exist(refs)
+            self._consumer.assign([_tp(ref) for ref in refs])
+        else:
+            self._consumer.subscribe(topics=[t for t in settings.topics if t not in missing])
+        return missing
+
+    def topics(self) -> set[str]:
+        """The topics the cluster has now."""
+        return set(self._call("listing topics", self._consumer.topics))
 
     def _check_partitions_exist(self, refs: Iterable[PartitionRef]) -> None:
-        refs = list(refs)
-        self._check_topics_exist({ref.topic for ref in refs})
         for ref in refs:
             partitions = self._consumer.partitions_for_topic(ref.topic) or set()
             if ref.partition not in partitions:

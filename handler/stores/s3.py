@@ -92,6 +92,15 @@ class S3Store:
             kms_key_id=settings.s3_kms_key_id,
         )
 
+    @classmethod
+    def for_reading(cls, bucket: str, prefix: str, endpoint_url: str | None) -> S3Store:
+        config = Config(
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            s3={"addressing_style": "path"} if endpoint_url else {},
+        )
+        client = boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
+        return cls(client, bucket, prefix)
+
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
 

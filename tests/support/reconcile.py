@@ -11,6 +11,7 @@ from typing import Any
 from handler.checkpoints import STATE_FOLDER
 from handler.compression import codec_for_key
 from handler.envelope import decode_line
+from handler.keys import DEAD_LETTER_FOLDER
 from handler.record import Record
 from handler.stores.base import Store
 
@@ -24,10 +25,14 @@ class Produced:
     headers: tuple[tuple[str, bytes | None], ...] = ()
 
 
-def stored_records(store: Store, prefix: str = "") -> list[Record]:
+def stored_records(store: Store, prefix: str = "", dead_letters: bool = False) -> list[Record]:
+    """Every record in the data objects under `prefix` (or in the dead letters)."""
     records = []
     for key in store.list_keys(prefix):
         if key.startswith(STATE_FOLDER) or f"/{STATE_FOLDER}/" in key:
+            continue
+        in_dead_letters = key.startswith(DEAD_LETTER_FOLDER) or f"/{DEAD_LETTER_FOLDER}/" in key
+        if in_dead_letters != dead_letters:
             continue
         with store.open(key) as raw, codec_for_key(key).reader(raw) as lines:
             records.extend(decode_line(line) for line in lines)

@@ -17,5 +17,6 @@ def test_keys_sort_by_offset_within_a_folder() -> None:
 
 def test_absurd_timestamps_get_a_named_folder() -> None:
     assert time_folder(-1) == UNKNOWN_TIME_FOLDER
-    assert time_folder(32503680000000 * 10) == UNKNOWN_TIME_FOLDER  # far past year 9999
-    assert time_folder(32503680000000) == "dt=3000-01-01/hour=00"
+    assert time_folder(32503680000000) == UNKNOWN_TIME_FOLDER  # year 3000
+    assert time_folder(1764054000123 * 1000) == UNKNOWN_TIME_FOLDER  # microseconds as millis
+    assert time_folder(4102444799999) == "dt=2099-12-31/hour=23"

@@ -1,0 +1,70 @@
+"""Reading storage back: `python -m handler decode PATH|s3://bucket/prefix`.
+
+Prints the records of one object, or of every object under a directory or prefix, as the stored
+JSON lines (decompressed) or, with `--raw`, as each value's bytes followed by a newline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from handler.checkpoints import STATE_FOLDER
+from handler.compression import codec_for_key
+from handler.envelope import decode_line
+from handler.errors import ConfigError
+from handler.settings import parse_destination
+from handler.stores.base import Store
+from handler.stores.local import LocalStore
+
+
+def _is_object(key: str) -> bool:
+    try:
+        codec_for_key(key)
+    except ValueError:
+        return False
+    return STATE_FOLDER not in key.split("/")
+
+
+def open_location(location: str, endpoint_url: str | None) -> tuple[Store, list[str]]:
+    """The store holding `location` and the object keys it names, in order."""
+    try:
+        target = parse_destination(location)
+    except ValueError as exc:
+        raise ConfigError(f"cannot read '{location}': {exc}") from exc
+    if target.kind == "s3":
+        from handler.stores.s3 import S3Store
+
+        store: Store = S3Store.for_reading(target.bucket, "", endpoint_url)
+        head = store.head(target.prefix) if _is_object(target.prefix) else None
+        keys = [target.prefix] if head else list(store.list_keys(target.prefix))
+    else:
+        assert target.path is not None
+        path = target.path
+        if path.is_file():
+            store, keys = LocalStore(path.parent), [path.name]
+        elif path.is_dir():
+            store = LocalStore(path)
+            keys = list(store.list_keys(""))
+        else:
+            raise ConfigError(f"'{path}' is neither a file nor a directory")
+    return store, [key for key in keys if _is_object(key)]
+
+
+def lines(store: Store, keys: list[str]) -> Iterator[bytes]:
+    for key in keys:
+        with store.open(key) as raw, codec_for_key(key).reader(raw) as body:
+            yield from body
+
+
+def write(location: str, out: BinaryIO, raw: bool, endpoint_url: str | None) -> int:
+    """Write every record found to `out`; the number of records."""
+    store, keys = open_location(location, endpoint_url)
+    count = 0
+    for line in lines(store, keys):
+        if raw:
+            out.write((decode_line(line).value or b"") + b"\n")
+        else:
+            out.write(line)
+        count += 1
+    return count
