@@ -363,18 +363,19 @@ class Collector:
             )
             return False
         try:
-            self._store_dead_letter(record, encoded)
+            created = self._store_dead_letter(record, encoded)
         except KafkaBeatError as exc:
             self._store_open_object(part)
             self._stop(part, "failed", f"storing the dead letter of {where} failed: {exc}")
             return False
         part.consumed_to = record.offset + 1
         self.budget.take(1)
-        self.report.dead_letters += 1
-        part.report.dead_letters += 1
+        if created:  # not when a crashed run, or an earlier one, stored it already
+            self.report.dead_letters += 1
+            part.report.dead_letters += 1
         return True
 
-    def _store_dead_letter(self, record: Record, encoded: Encoded) -> None:
+    def _store_dead_letter(self, record: Record, encoded: Encoded) -> bool:
         compressor = self.codec.compressor(self.settings.compression_level)
         body = compressor.compress(encoded.line) + compressor.flush()
         key = dead_letter_key(
@@ -391,9 +392,10 @@ class Collector:
             "kb-reason": encoded.problems[0].reason(),
             "kb-writer": self.run_id,
         }
-        self.store.put_if_absent(
+        outcome = self.store.put_if_absent(
             key, io.BytesIO(body), len(body), metadata, self.codec.content_type
         )
+        return outcome is PutOutcome.CREATED
 
     def _key_for(self, part: _Partition, event_time: int, extension: str) -> str:
         return object_key(
