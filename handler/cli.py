@@ -33,8 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m handler",
         description="Kafka Beat: collect one consumer group's records from Kafka into object "
-        "storage, up to a budget, and commit only what is stored. "
-        "`python -m handler decode LOCATION` prints stored records back.",
+        "storage, up to a budget, and commit only what is stored. Other commands: "
+        "`check` (verify the whole path), `status` (lag and retention headroom), "
+        "`decode LOCATION` (print stored records back).",
         epilog=_settings_reference()
         + "\n\nexit codes: 0 done; 1 the run failed (what succeeded is committed); "
         "2 configuration or usage error.",
@@ -47,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--partitions", help="override KAFKA_BEAT_PARTITIONS, e.g. auth:0-3")
     parser.add_argument("--destination", help="override KAFKA_BEAT_DESTINATION")
     parser.add_argument("--group-id", help="override KAFKA_BEAT_GROUP_ID")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=None,
+        help="consume and encode, but store and commit nothing; report what would be written",
+    )
     return parser
 
 
@@ -75,10 +82,55 @@ def _decode(argv: Sequence[str]) -> int:
     return EXIT_OK
 
 
+def _check(argv: Sequence[str]) -> int:
+    argparse.ArgumentParser(
+        prog="python -m handler check",
+        description="Verify settings, destination, brokers, topics, reading and the group, "
+        "without consuming. Exit 0 only if every step passes.",
+    ).parse_args(argv)
+    try:
+        settings = load_settings()
+    except KafkaBeatError as exc:
+        print(f"FAIL  settings     {exc}")
+        return EXIT_USAGE
+    from handler.check import run_checks
+
+    steps = run_checks(settings)
+    for step in steps:
+        print(step.line(), flush=True)
+    return EXIT_OK if all(step.outcome == "PASS" for step in steps) else EXIT_RUN_FAILED
+
+
+def _status(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m handler status",
+        description="Per partition: committed and end offsets, lag, age of the oldest "
+        "unconsumed record, retention headroom, last object stored. Reads only.",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON document")
+    arguments = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        from handler.status import gather
+
+        report = gather(settings)
+    except KafkaBeatError as exc:
+        print(f"kafka-beat: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if arguments.json:
+        sys.stdout.buffer.write(orjson.dumps(report.as_dict(), option=orjson.OPT_APPEND_NEWLINE))
+    else:
+        print(report.table())
+    return EXIT_OK
+
+
+_COMMANDS = {"decode": _decode, "check": _check, "status": _status}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["decode"]:
-        return _decode(argv[1:])
+    if argv[:1] and argv[0] in _COMMANDS:
+        return _COMMANDS[argv[0]](argv[1:])
     arguments = _parser().parse_args(argv)
     overrides: dict[str, Any] = {
         "max_records": arguments.max_records,
@@ -87,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "partitions": arguments.partitions,
         "destination": arguments.destination,
         "group_id": arguments.group_id,
+        "dry_run": arguments.dry_run,
     }
     try:
         settings = load_settings(overrides)

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from handler import logs
 from handler.budget import Budget
 from handler.errors import ConfigError, KafkaBeatError
+from handler.metrics import emf_line
 from handler.settings import load_settings
 
 _EVENT_FIELDS = ("max_records", "max_seconds", "partitions", "topics")
@@ -43,6 +44,8 @@ def lambda_handler(event: dict[str, Any] | None, context: LambdaContext) -> dict
     from handler.run import run
 
     report = run(settings, Budget(settings.max_records, seconds), run_id=run_id)
+    # Printed, not logged: CloudWatch reads an EMF document from the log stream as metrics.
+    print(emf_line(report, settings.group_id), flush=True)
     summary = report.as_dict()
     log.info("run summary", extra={"summary": summary})
     if report.status != "ok":

@@ -32,6 +32,10 @@ class PartitionReport:
     """Offsets retention deleted before they were read."""
     lag: int = 0
     """Offsets left below the end offset seen at start."""
+    retention_headroom: int = 0
+    """Offsets between the log start and where the next run starts: at 0, the next record
+    retention deletes is one the group has not stored yet."""
+    log_start_offset: int = 0
     status: PartitionStatus = "done"
     error: str | None = None
 
@@ -41,6 +45,7 @@ class RunReport:
     run_id: str
     destination: str
     status: RunStatus = "ok"
+    dry_run: bool = False
     stop_reason: str = "caught_up"
     records: int = 0
     bytes_in: int = 0

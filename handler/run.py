@@ -37,6 +37,7 @@ from handler.errors import ChainError, KafkaBeatError, TransientError
 from handler.failpoints import Failpoints
 from handler.keys import dead_letter_key, hour_bucket, object_key
 from handler.logs import get_logger
+from handler.metrics import write_prometheus
 from handler.record import Record
 from handler.report import PartitionReport, PartitionStatus, RunReport
 from handler.settings import PartitionRef, Settings
@@ -86,7 +87,9 @@ class Collector:
         self.codec = CODECS[settings.compression]
         self.rotation = Rotation(settings.max_object_records, settings.max_object_bytes)
         self.encoder = Encoder(settings.key_format, settings.value_format, settings.time_field)
-        self.report = RunReport(run_id=self.run_id, destination=store.describe())
+        self.report = RunReport(
+            run_id=self.run_id, destination=store.describe(), dry_run=settings.dry_run
+        )
         self.parts: dict[PartitionRef, _Partition] = {}
         self._clock = clock
         self._failpoints = Failpoints(settings.failpoint)
@@ -229,6 +232,7 @@ class Collector:
             end_offset_at_start=end,
             committed=None,
             lost_offsets=lost,
+            log_start_offset=log_start,
         )
         part = _Partition(ref, report, end, start, start, group_committed)
         self.parts[ref] = part
@@ -563,6 +567,8 @@ class Collector:
         self._commit_pending(final=True)
 
     def _commit_pending(self, final: bool = False) -> None:
+        if self.settings.dry_run:
+            return
         # A failed partition still commits the objects it stored before failing.
         pending = {
             ref: part.position
@@ -619,6 +625,7 @@ class Collector:
         for part in self.parts.values():
             part.report.end_offset = part.position
             part.report.lag = max(0, part.end - part.position)
+            part.report.retention_headroom = max(0, part.position - part.report.log_start_offset)
             if part.report.status in ("failed", "data_loss", "commit_failed", "invalid"):
                 self.report.status = "failed"
         if self.report.errors:
@@ -635,16 +642,32 @@ def run(settings: Settings, budget: Budget | None = None, run_id: str | None = N
 
     Raises KafkaBeatError only for what stops the run before it consumes anything (an
     unreachable broker, a bucket that does not exist); every later failure is in the report.
+    With KAFKA_BEAT_METRICS_FILE set, the file is rewritten either way.
     """
     from handler.stores import open_store
     from handler.stores.create_only import require_create_only
+    from handler.stores.dry_run import DryRunStore
 
+    run_id = run_id or uuid.uuid4().hex
     budget = budget or Budget(settings.max_records, settings.max_seconds)
-    store = open_store(settings)
-    store.check()
-    require_create_only(store, settings.delivery)
-    source = KafkaSource(settings)
+    report: RunReport | None = None
     try:
-        return Collector(settings, source, store, budget, run_id=run_id).run()
+        store: Store = open_store(settings)
+        store.check()
+        if settings.dry_run:
+            store = DryRunStore(store)
+        else:
+            require_create_only(store, settings.delivery)
+        source = KafkaSource(settings)
+        try:
+            report = Collector(settings, source, store, budget, run_id=run_id).run()
+        finally:
+            source.close()
+        return report
+    except KafkaBeatError as exc:
+        report = RunReport(run_id=run_id, destination=settings.destination, status="failed")
+        report.errors.append(str(exc))
+        raise
     finally:
-        source.close()
+        if settings.metrics_file and report is not None:
+            write_prometheus(settings.metrics_file, report, settings.group_id)

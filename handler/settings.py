@@ -211,6 +211,13 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Level of the JSON log lines on stderr."""
 
+    dry_run: bool = False
+    """Consume and encode, but store nothing and commit nothing; report what would be written."""
+
+    metrics_file: Path | None = None
+    """Write a Prometheus text file here after each run (node_exporter textfile collector),
+    e.g. /var/lib/node_exporter/textfile/kafka_beat.prom."""
+
     failpoint: str | None = None
     """Fault-injection tests only: STEP[:N[:kill|stop|error]] fails the run on purpose at
     that step (see handler/failpoints.py). Never set it in production."""

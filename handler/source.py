@@ -9,6 +9,7 @@ Auto-commit is off: offsets move only through `commit`, after the objects are st
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,6 +116,33 @@ class KafkaSource:
     def topics(self) -> set[str]:
         """The topics the cluster has now."""
         return set(self._call("listing topics", self._consumer.topics))
+
+    def partitions_of(self, topics: Iterable[str]) -> list[PartitionRef]:
+        refs: list[PartitionRef] = []
+        for topic in sorted(topics):
+            partitions = self._consumer.partitions_for_topic(topic) or set()
+            refs.extend(PartitionRef(topic, partition) for partition in sorted(partitions))
+        return refs
+
+    def records_at(
+        self, positions: dict[PartitionRef, int], timeout_seconds: float
+    ) -> dict[PartitionRef, Record]:
+        """The first record at or after each position (none where a partition has none within
+        the timeout). Assigns the partitions to this consumer: for read-only tools, not runs."""
+        tps = [_tp(ref) for ref in positions]
+        self._consumer.assign(tps)
+        self._consumer.resume(*tps)
+        for ref, offset in positions.items():
+            self._consumer.seek(_tp(ref), offset)
+        found: dict[PartitionRef, Record] = {}
+        deadline = time.monotonic() + timeout_seconds
+        while len(found) < len(positions) and time.monotonic() < deadline:
+            result = self.poll(0.5, None)
+            for ref, records in result.records.items():
+                if records and ref not in found:
+                    found[ref] = records[0]
+                    self._consumer.pause(_tp(ref))
+        return found
 
     def _check_partitions_exist(self, refs: Iterable[PartitionRef]) -> None:
         for ref in refs:

@@ -101,7 +101,7 @@ class FaultProxy:
                     return
                 payload = (
                     b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>'
-                    + (b"SlowDown" if rule.status == 503 else b"InternalError")
+                    + {503: b"SlowDown", 403: b"AccessDenied"}.get(rule.status, b"InternalError")
                     + b"</Code><Message>injected</Message></Error>"
                 )
                 self.send_response(rule.status)

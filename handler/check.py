@@ -1,0 +1,111 @@
+"""`python -m handler check`: the whole path verified without consuming anything.
+
+One line per step, PASS or FAIL with what to change; exit 0 only if every step passes. Steps
+after a failure they depend on are reported as SKIP.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from handler.errors import KafkaBeatError
+from handler.settings import PartitionRef, Settings
+from handler.source import KafkaSource
+from handler.stores import open_store
+from handler.stores.create_only import verify_create_only
+
+_PROBE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    outcome: str  # PASS, FAIL or SKIP
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.outcome}  {self.name:<12} {self.detail}"
+
+
+def _attempt(name: str, action: Callable[[], str]) -> Step:
+    try:
+        return Step(name, "PASS", action())
+    except KafkaBeatError as exc:
+        return Step(name, "FAIL", str(exc))
+
+
+def run_checks(settings: Settings) -> list[Step]:
+    steps = [Step("settings", "PASS", "every KAFKA_BEAT_* value is valid")]
+    store = open_store(settings)
+
+    def destination() -> str:
+        store.check()
+        if not verify_create_only(store):
+            raise KafkaBeatError(
+                f"{store.describe()} overwrote an object a create-only write should have left "
+                "alone; use a store with conditional writes, or KAFKA_BEAT_DELIVERY=at_least_once"
+            )
+        return f"{store.describe()} is writable and refuses overwrites (create-only)"
+
+    steps.append(_attempt("destination", destination))
+    try:
+        source = KafkaSource(settings)
+    except KafkaBeatError as exc:
+        steps.append(Step("brokers", "FAIL", str(exc)))
+        skipped = ("topics", "read", "group")
+        return steps + [Step(name, "SKIP", "needs the brokers") for name in skipped]
+    try:
+        steps.append(Step("brokers", "PASS", f"{','.join(settings.bootstrap_servers)} answered"))
+        refs: list[PartitionRef] = []
+
+        def topics() -> str:
+            existing = source.topics()
+            if settings.topic_pattern:
+                pattern = re.compile(settings.topic_pattern)
+                chosen = {t for t in existing if pattern.fullmatch(t)}
+                if not chosen:
+                    raise KafkaBeatError(
+                        f"KAFKA_BEAT_TOPIC_PATTERN {settings.topic_pattern!r} matches no topic"
+                    )
+            else:
+                chosen = set(settings.topics) | {ref.topic for ref in settings.partitions}
+                missing = sorted(chosen - existing)
+                if missing:
+                    raise KafkaBeatError(
+                        f"topics {missing} do not exist; create them or fix KAFKA_BEAT_TOPICS"
+                    )
+            refs.extend(
+                list(settings.partitions) if settings.partitions else source.partitions_of(chosen)
+            )
+            return f"{len(chosen)} topic(s), {len(refs)} partition(s)"
+
+        steps.append(_attempt("topics", topics))
+        if steps[-1].outcome != "PASS":
+            return steps + [Step(n, "SKIP", "needs the topics") for n in ("read", "group")]
+
+        def read() -> str:
+            bounds = source.log_bounds(refs)
+            with_data = {ref: start for ref, (start, end) in bounds.items() if end > start}
+            if not with_data:
+                return "offsets listed; every partition is empty, so no record was read"
+            first = dict([next(iter(with_data.items()))])
+            if not source.records_at(first, _PROBE_SECONDS):
+                raise KafkaBeatError(
+                    f"no record could be fetched from {next(iter(first))}; grant READ on the "
+                    "topic to this principal"
+                )
+            return f"offsets listed for {len(bounds)} partition(s); a record was fetched"
+
+        steps.append(_attempt("read", read))
+
+        def group() -> str:
+            committed = {ref: source.committed(ref) for ref in refs}
+            known = sum(1 for offset in committed.values() if offset is not None)
+            return f"group {settings.group_id!r}: {known}/{len(refs)} partition(s) committed"
+
+        steps.append(_attempt("group", group))
+    finally:
+        source.close()
+    return steps
