@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from handler.chain import META_NEXT
 from handler.errors import ChainError
 from handler.stores.base import Store
 
@@ -64,6 +65,22 @@ def read_checkpoint(store: Store, topic: str, partition: int) -> Checkpoint | No
             f"checkpoint '{key}' cannot be read ({exc}); delete it to resume from the group's "
             "committed offsets (the chain walk still finds every stored object)"
         ) from exc
+
+
+def verified_checkpoint(store: Store, topic: str, partition: int) -> Checkpoint | None:
+    """The checkpoint, once the object it names is confirmed in storage with the same end."""
+    checkpoint = read_checkpoint(store, topic, partition)
+    if checkpoint is None:
+        return None
+    head = store.head(checkpoint.key)
+    stated = head.metadata.get(META_NEXT) if head and head.metadata else None
+    if head is None or (stated is not None and stated != str(checkpoint.next)):
+        raise ChainError(
+            f"the checkpoint of {topic}:{partition} names '{checkpoint.key}' ending at "
+            f"{checkpoint.next}, which storage does not hold; restore the object, or delete "
+            "the checkpoint to resume from the group's committed offset"
+        )
+    return checkpoint
 
 
 def checkpointed_topics(store: Store) -> set[str]:

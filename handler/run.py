@@ -18,53 +18,40 @@ The ordering invariant, in the order a record meets it:
 
 from __future__ import annotations
 
-import io
 import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from handler.batching import ObjectBuilder, Rotation
 from handler.budget import Budget
-from handler.chain import META_GAP_FROM, META_NEXT, ChainLink, object_metadata, read_link
-from handler.checkpoints import checkpointed_topics, read_checkpoint, write_checkpoint
+from handler.chain import META_GAP_FROM, ChainLink, object_metadata, read_link
+from handler.checkpoints import (
+    checkpointed_topics,
+    read_checkpoint,
+    verified_checkpoint,
+    write_checkpoint,
+)
+from handler.committer import Committer
 from handler.compression import CODECS
+from handler.dead_letters import count_oddities, store_dead_letter
 from handler.envelope import Encoded, Encoder
-from handler.errors import ChainError, KafkaBeatError, TransientError
+from handler.errors import KafkaBeatError, TransientError
 from handler.failpoints import Failpoints
-from handler.keys import dead_letter_key, hour_bucket, object_key
+from handler.keys import object_key
 from handler.logs import get_logger
 from handler.metrics import write_prometheus
+from handler.partition import PartitionState, decide_start, loss_message
 from handler.record import Record
 from handler.report import PartitionReport, PartitionStatus, RunReport
 from handler.settings import PartitionRef, Settings
-from handler.source import CommitRejected, KafkaSource, PollResult
+from handler.source import KafkaSource, PollResult
 from handler.stores.base import PutOutcome, Store
 
 _POLL_SECONDS = 0.5
 # A killed run stays in the group until its session times out; wait that out, and then some.
 _ASSIGNMENT_MARGIN_SECONDS = 15.0
 log = get_logger()
-
-
-@dataclass
-class _Partition:
-    ref: PartitionRef
-    report: PartitionReport
-    end: int
-    position: int
-    """Chain position: where the next object starts."""
-    consumed_to: int
-    """Offset after the last record taken into an object (or adopted)."""
-    committed: int | None
-    builder: ObjectBuilder | None = None
-    active: bool = True
-    gap_from: int | None = None
-    """Chain position where accepted data loss (on_data_loss=skip) began; recorded with the
-    next object stored, so a gap in the chain is known, never mistaken for a lost object."""
 
 
 class Collector:
@@ -90,9 +77,10 @@ class Collector:
         self.report = RunReport(
             run_id=self.run_id, destination=store.describe(), dry_run=settings.dry_run
         )
-        self.parts: dict[PartitionRef, _Partition] = {}
+        self.parts: dict[PartitionRef, PartitionState] = {}
         self._clock = clock
         self._failpoints = Failpoints(settings.failpoint)
+        self.committer = Committer(source, settings.commit_attempts, self.run_id, self._failpoints)
         self._known_gaps: dict[PartitionRef, tuple[tuple[int, int], ...]] = {}
         self._extensions = [self.codec.extension] + [
             codec.extension for codec in CODECS.values() if codec is not self.codec
@@ -202,9 +190,12 @@ class Collector:
     def _start_partition(
         self, ref: PartitionRef, committed: int | None, log_start: int, end: int, seek: bool
     ) -> None:
-        group_committed = committed
-        resume = self._checkpointed(ref)
-        if resume is not None and (committed is None or resume > committed):
+        checkpoint = verified_checkpoint(self.store, ref.topic, ref.partition)
+        if checkpoint is not None:
+            self._known_gaps[ref] = checkpoint.gaps
+        resume = checkpoint.next if checkpoint else None
+        decision = decide_start(committed, resume, log_start, end, self.settings.auto_offset_reset)
+        if decision.resumed_from != committed:
             log.info(
                 "resuming from the storage checkpoint, ahead of the group's committed offset",
                 extra={
@@ -214,16 +205,7 @@ class Collector:
                     "checkpoint": resume,
                 },
             )
-            committed, seek = resume, True
-        lost = 0
-        if committed is None:
-            start = log_start if self.settings.auto_offset_reset == "earliest" else end
-            seek = True
-        elif committed < log_start:
-            lost = log_start - committed
-            start, seek = log_start, True
-        else:
-            start = committed
+        start, lost = decision.start, decision.lost
         report = PartitionReport(
             topic=ref.topic,
             partition=ref.partition,
@@ -234,51 +216,28 @@ class Collector:
             lost_offsets=lost,
             log_start_offset=log_start,
         )
-        part = _Partition(ref, report, end, start, start, group_committed)
+        part = PartitionState(ref, report, end, start, start, committed)
         self.parts[ref] = part
         self.report.partitions = [p.report for p in self.parts.values()]
         if lost and self.settings.on_data_loss == "fail":
-            report.start_offset = report.end_offset = committed or 0
-            part.position = part.consumed_to = committed or 0
-            self._stop(part, "data_loss", self._loss_message(ref, committed or 0, log_start))
+            resumed = decision.resumed_from or 0
+            report.start_offset = report.end_offset = resumed
+            part.position = part.consumed_to = resumed
+            self._stop(part, "data_loss", loss_message(ref, resumed, log_start))
             return
         if lost:
-            part.gap_from = committed
+            part.gap_from = decision.resumed_from
             log.warning(
                 "data lost before it was read; continuing from the earliest record",
                 extra={"topic": ref.topic, "partition": ref.partition, "lost": lost},
             )
-        if seek:
+        if seek or start != committed:
             self.source.seek(ref, start)
         if start >= end:
             part.active = False
             self.source.pause(ref)
 
-    def _checkpointed(self, ref: PartitionRef) -> int | None:
-        """The chain end the storage checkpoint records, once its object is confirmed there."""
-        checkpoint = read_checkpoint(self.store, ref.topic, ref.partition)
-        if checkpoint is None:
-            return None
-        self._known_gaps[ref] = checkpoint.gaps
-        head = self.store.head(checkpoint.key)
-        stated = head.metadata.get(META_NEXT) if head and head.metadata else None
-        if head is None or (stated is not None and stated != str(checkpoint.next)):
-            raise ChainError(
-                f"the checkpoint of {ref.topic}:{ref.partition} names '{checkpoint.key}' "
-                f"ending at {checkpoint.next}, which storage does not hold; restore the object, "
-                "or delete the checkpoint to resume from the group's committed offset"
-            )
-        return checkpoint.next
-
-    def _loss_message(self, ref: PartitionRef, committed: int, log_start: int) -> str:
-        return (
-            f"{ref.topic}:{ref.partition}: {log_start - committed} offsets "
-            f"({committed}..{log_start - 1}) were deleted by retention before they were read; "
-            "nothing was skipped. Set KAFKA_BEAT_ON_DATA_LOSS=skip to accept the loss and "
-            "continue from the earliest record left"
-        )
-
-    def _data_lost_midway(self, part: _Partition, offset: int) -> None:
+    def _data_lost_midway(self, part: PartitionState, offset: int) -> None:
         log_start, _ = self.source.log_bounds([part.ref])[part.ref]
         if offset >= log_start:
             raise TransientError(
@@ -288,7 +247,7 @@ class Collector:
         part.report.lost_offsets += log_start - offset
         if self.settings.on_data_loss == "fail":
             self._store_open_object(part)
-            self._stop(part, "data_loss", self._loss_message(part.ref, offset, log_start))
+            self._stop(part, "data_loss", loss_message(part.ref, offset, log_start))
             return
         if not self._store_open_object(part):
             return
@@ -298,7 +257,7 @@ class Collector:
 
     # -- records into objects ---------------------------------------------------------------
 
-    def _take(self, part: _Partition, records: list[Record]) -> None:
+    def _take(self, part: PartitionState, records: list[Record]) -> None:
         for record in records:
             if not part.active or record.offset >= part.end:
                 return
@@ -310,7 +269,7 @@ class Collector:
             if encoded.problems and self.settings.on_invalid != "keep":
                 if not self._divert(part, record, encoded):
                     return
-                self._count_oddities(record, encoded)
+                count_oddities(self.report.counts, record, encoded)
                 continue
             if part.builder is not None and self.rotation.starts_new_object(
                 part.builder, encoded.event_time, len(encoded.line)
@@ -324,7 +283,7 @@ class Collector:
             if part.builder is None:
                 continue
             part.builder.add(record, encoded.line, encoded.event_time)
-            self._count_oddities(record, encoded)
+            count_oddities(self.report.counts, record, encoded)
             part.consumed_to = record.offset + 1
             self.budget.take(1)
             self.report.records += 1
@@ -332,18 +291,7 @@ class Collector:
             self.report.bytes_in += _payload_size(record)
             self.report.bytes_encoded += len(encoded.line)
 
-    def _count_oddities(self, record: Record, encoded: Encoded) -> None:
-        counts = self.report.counts
-        for problem in encoded.problems:
-            counts[f"invalid {problem.reason()}"] = counts.get(f"invalid {problem.reason()}", 0) + 1
-        if record.value is None:
-            counts["tombstones"] = counts.get("tombstones", 0) + 1
-        if hour_bucket(encoded.event_time) is None:
-            counts["unknown_time"] = counts.get("unknown_time", 0) + 1
-        if encoded.time_from_field is False:
-            counts["time_field_missing"] = counts.get("time_field_missing", 0) + 1
-
-    def _divert(self, part: _Partition, record: Record, encoded: Encoded) -> bool:
+    def _divert(self, part: PartitionState, record: Record, encoded: Encoded) -> bool:
         """Take an invalid record out of the data stream; False if the partition stops.
 
         A dead letter is stored (create-only, one object per record, named by its offset)
@@ -356,7 +304,7 @@ class Collector:
         problem = encoded.problems[0]
         at = f" at byte {problem.byte}" if problem.byte is not None else ""
         if self.settings.on_invalid == "fail":
-            self._count_oddities(record, encoded)
+            count_oddities(self.report.counts, record, encoded)
             self._store_open_object(part)
             self._stop(
                 part,
@@ -367,7 +315,14 @@ class Collector:
             )
             return False
         try:
-            created = self._store_dead_letter(record, encoded)
+            created = store_dead_letter(
+                self.store,
+                self.codec,
+                self.settings.compression_level,
+                self.run_id,
+                record,
+                encoded,
+            )
         except KafkaBeatError as exc:
             self._store_open_object(part)
             self._stop(part, "failed", f"storing the dead letter of {where} failed: {exc}")
@@ -379,29 +334,7 @@ class Collector:
             part.report.dead_letters += 1
         return True
 
-    def _store_dead_letter(self, record: Record, encoded: Encoded) -> bool:
-        compressor = self.codec.compressor(self.settings.compression_level)
-        body = compressor.compress(encoded.line) + compressor.flush()
-        key = dead_letter_key(
-            self.store.prefix,
-            record.topic,
-            record.partition,
-            record.offset,
-            encoded.event_time,
-            self.codec.extension,
-        )
-        metadata = {
-            "kb-format": "1",
-            "kb-offset": str(record.offset),
-            "kb-reason": encoded.problems[0].reason(),
-            "kb-writer": self.run_id,
-        }
-        outcome = self.store.put_if_absent(
-            key, io.BytesIO(body), len(body), metadata, self.codec.content_type
-        )
-        return outcome is PutOutcome.CREATED
-
-    def _key_for(self, part: _Partition, event_time: int, extension: str) -> str:
+    def _key_for(self, part: PartitionState, event_time: int, extension: str) -> str:
         return object_key(
             self.store.prefix,
             part.ref.topic,
@@ -411,7 +344,7 @@ class Collector:
             extension,
         )
 
-    def _open_object(self, part: _Partition, event_time: int) -> None:
+    def _open_object(self, part: PartitionState, event_time: int) -> None:
         """Open an object at the chain position, or adopt the one already there.
 
         Every codec's name is looked up, not only the configured one: a run whose compression
@@ -437,7 +370,7 @@ class Collector:
         )
         self._failpoints.reach("after_open")
 
-    def _adopt(self, part: _Partition, link: ChainLink) -> None:
+    def _adopt(self, part: PartitionState, link: ChainLink) -> None:
         log.info(
             "adopted an object already stored at this chain position",
             extra={"key": link.key, "start": link.start, "next": link.next},
@@ -450,7 +383,7 @@ class Collector:
         if part.position >= part.end:
             self._stop(part, "done")
 
-    def _store_open_object(self, part: _Partition) -> bool:
+    def _store_open_object(self, part: PartitionState) -> bool:
         """Store the open object. False when the records in hand cannot follow it: the
         partition stopped, or another writer's shorter object won and the consumer rewound."""
         builder, part.builder = part.builder, None
@@ -501,7 +434,7 @@ class Collector:
         )
         return True
 
-    def _checkpoint(self, part: _Partition, next_position: int, key: str) -> None:
+    def _checkpoint(self, part: PartitionState, next_position: int, key: str) -> None:
         topic, partition = part.ref
         try:
             gaps = list(self._known_gaps.get(part.ref, ()))
@@ -516,7 +449,7 @@ class Collector:
         except KafkaBeatError as exc:  # a hint only: the chain walk finds the object anyway
             log.warning("could not write the checkpoint", extra={"key": key, "error": str(exc)})
 
-    def _lost_race(self, part: _Partition, records: int, link: ChainLink | None) -> None:
+    def _lost_race(self, part: PartitionState, records: int, link: ChainLink | None) -> None:
         """Another writer stored this position first: its object wins, ours is dropped."""
         self.report.records -= records
         part.report.records -= records
@@ -540,7 +473,9 @@ class Collector:
             if caught_up and self._store_open_object(part):
                 self._stop(part, "done")
 
-    def _stop(self, part: _Partition, status: PartitionStatus, error: str | None = None) -> None:
+    def _stop(
+        self, part: PartitionState, status: PartitionStatus, error: str | None = None
+    ) -> None:
         part.active = False
         part.report.status = status
         if error:
@@ -552,7 +487,7 @@ class Collector:
             part.builder = None
         self.source.pause(part.ref)
 
-    def _hand_over(self, part: _Partition) -> None:
+    def _hand_over(self, part: PartitionState) -> None:
         """The group gave this partition to another member: store what we hold, don't commit."""
         self._store_open_object(part)
         part.active = False
@@ -569,52 +504,12 @@ class Collector:
     def _commit_pending(self, final: bool = False) -> None:
         if self.settings.dry_run:
             return
-        # A failed partition still commits the objects it stored before failing.
-        pending = {
-            ref: part.position
-            for ref, part in self.parts.items()
-            if part.report.status not in ("revoked", "commit_failed", "commit_refused")
-            and part.position != part.committed
-        }
-        self._drop_rewinds(pending)
-        if not pending:
-            return
-        try:
-            self._failpoints.reach("before_commit")
-            Retrying(
-                retry=retry_if_exception_type(TransientError),
-                stop=stop_after_attempt(self.settings.commit_attempts),
-                wait=wait_random_exponential(multiplier=0.2, max=5),
-                reraise=True,
-            )(self.source.commit, pending, self.run_id)
-        except CommitRejected as exc:
-            # Not a loss: the objects are stored, and whoever runs next adopts them.
-            log.warning("the group refused the commit", extra={"error": str(exc)})
-            if final:
-                for ref in pending:
-                    self.parts[ref].report.status = "commit_refused"
-            return
-        except KafkaBeatError as exc:
-            for ref, offset in pending.items():
-                self._stop(
-                    self.parts[ref],
-                    "commit_failed",
-                    f"committing {ref.topic}:{ref.partition} at {offset} failed: {exc}",
-                )
-            return
-        self._failpoints.reach("after_commit")
-        for ref, offset in pending.items():
-            self.parts[ref].committed = offset
-            self.parts[ref].report.committed = offset
-
-    def _drop_rewinds(self, pending: dict[PartitionRef, int]) -> None:
-        """Never move the group's offset backwards: where this run adopted another writer's
-        objects, that writer may have committed further than this run's budget reached."""
-        for ref in [ref for ref in pending if self.parts[ref].report.adopted_records]:
-            current = self.source.committed(ref)
-            if current is not None and current >= pending[ref]:
-                del pending[ref]
-                self.parts[ref].committed = current
+        outcome = self.committer.commit(self.parts)
+        for ref, error in outcome.failed.items():
+            self._stop(self.parts[ref], "commit_failed", error)
+        if final:
+            for ref in outcome.refused:
+                self.parts[ref].report.status = "commit_refused"
 
     def _fail_run(self, message: str) -> None:
         self.report.errors.append(message)

@@ -1,0 +1,83 @@
+"""Committing chain positions to the group: retried, never backwards, failures reported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from handler.errors import KafkaBeatError, TransientError
+from handler.failpoints import Failpoints
+from handler.logs import get_logger
+from handler.partition import PartitionState
+from handler.settings import PartitionRef
+from handler.source import CommitRejected, KafkaSource
+
+log = get_logger()
+_NOT_COMMITTING = ("revoked", "commit_failed", "commit_refused")
+
+
+@dataclass
+class CommitOutcome:
+    failed: dict[PartitionRef, str] = field(default_factory=dict)
+    """Partitions whose commit failed for good, with the error."""
+    refused: list[PartitionRef] = field(default_factory=list)
+    """Partitions the group would not take a commit for (another member owns them)."""
+
+
+class Committer:
+    def __init__(
+        self, source: KafkaSource, attempts: int, run_id: str, failpoints: Failpoints
+    ) -> None:
+        self._source = source
+        self._attempts = attempts
+        self._run_id = run_id
+        self._failpoints = failpoints
+
+    def commit(self, parts: dict[PartitionRef, PartitionState]) -> CommitOutcome:
+        """Commit every partition whose chain position moved; a failed partition still
+        commits the objects it stored before failing."""
+        outcome = CommitOutcome()
+        pending = {
+            ref: part.position
+            for ref, part in parts.items()
+            if part.report.status not in _NOT_COMMITTING and part.position != part.committed
+        }
+        self._drop_rewinds(parts, pending)
+        if not pending:
+            return outcome
+        try:
+            self._failpoints.reach("before_commit")
+            Retrying(
+                retry=retry_if_exception_type(TransientError),
+                stop=stop_after_attempt(self._attempts),
+                wait=wait_random_exponential(multiplier=0.2, max=5),
+                reraise=True,
+            )(self._source.commit, pending, self._run_id)
+        except CommitRejected as exc:
+            # Not a loss: the objects are stored, and whoever runs next adopts them.
+            log.warning("the group refused the commit", extra={"error": str(exc)})
+            outcome.refused.extend(pending)
+            return outcome
+        except KafkaBeatError as exc:
+            for ref, offset in pending.items():
+                outcome.failed[ref] = (
+                    f"committing {ref.topic}:{ref.partition} at {offset} failed: {exc}"
+                )
+            return outcome
+        self._failpoints.reach("after_commit")
+        for ref, offset in pending.items():
+            parts[ref].committed = offset
+            parts[ref].report.committed = offset
+        return outcome
+
+    def _drop_rewinds(
+        self, parts: dict[PartitionRef, PartitionState], pending: dict[PartitionRef, int]
+    ) -> None:
+        """Never move the group's offset backwards: where this run adopted another writer's
+        objects, that writer may have committed further than this run's budget reached."""
+        for ref in [ref for ref in pending if parts[ref].report.adopted_records]:
+            current = self._source.committed(ref)
+            if current is not None and current >= pending[ref]:
+                del pending[ref]
+                parts[ref].committed = current
