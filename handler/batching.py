@@ -18,6 +18,7 @@ from handler.compression import Codec
 from handler.keys import hour_bucket
 from handler.record import Record
 
+_CHUNK_BYTES = 256 * 1024
 _UNKNOWN_HOUR = -1  # sorts before every real hour, so a dated record leaves the unknown folder
 
 
@@ -93,6 +94,9 @@ class ObjectBuilder:
         self.min_timestamp = first_timestamp
         self.max_timestamp = first_timestamp
         self._compressor = codec.compressor(level)
+        # Lines are compressed in chunks: one call per chunk instead of per record.
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
         self._digest = hashlib.sha256()
         self._size = 0
         self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - owned by the sealed object
@@ -116,7 +120,16 @@ class ObjectBuilder:
         self.max_timestamp = max(self.max_timestamp, moment)
         if _hour(moment) < self.hour:
             self.late_records += 1
-        self._write(self._compressor.compress(line))
+        self._pending.append(line)
+        self._pending_bytes += len(line)
+        if self._pending_bytes >= _CHUNK_BYTES:
+            self._compress_pending()
+
+    def _compress_pending(self) -> None:
+        if self._pending:
+            self._write(self._compressor.compress(b"".join(self._pending)))
+            self._pending.clear()
+            self._pending_bytes = 0
 
     def _write(self, chunk: bytes) -> None:
         if chunk:
@@ -127,6 +140,7 @@ class ObjectBuilder:
     def seal(self) -> SealedObject:
         if self.records == 0:
             raise ValueError("an empty object is never sealed")
+        self._compress_pending()
         self._write(self._compressor.flush())
         self._spool.seek(0)
         return SealedObject(

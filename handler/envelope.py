@@ -19,9 +19,10 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 
@@ -91,8 +92,9 @@ class Problem:
         return f"{self.field}: {self.error.split(':')[0]}"
 
 
-@dataclass(frozen=True)
-class Encoded:
+class Encoded(NamedTuple):
+    """One encoded record (a tuple: built once per record, on the hot path)."""
+
     line: bytes
     problems: tuple[Problem, ...]
     event_time: int
@@ -114,10 +116,90 @@ def classify(data: bytes, allow_json: bool = True) -> tuple[Any, str]:
     return encoded, encoding
 
 
+# orjson reads big integers as floats and keeps the last of duplicate keys without a word, so
+# its answer is taken only where neither can have happened: no digit run long enough to exceed
+# 64 bits or a double's 17 digits, and exactly as many `":` in the text as keys parsed. Every
+# key ends in `":` unless written with a space before its colon (then the strict parser
+# decides); `":` inside a string only adds to the count. So equal counts mean no duplicate.
+# Anything else takes the strict parser: slower, same answer.
+_LONG_NUMBER = re.compile(rb"[0-9][0-9.]{17,}")
+_SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
+
+
+def _spaced_colon(data: bytes) -> bool:
+    # Compact JSON has no whitespace after a quote at all: four substring tests spare it
+    # the regex.
+    if b'" ' in data or b'"\t' in data or b'"\n' in data or b'"\r' in data:
+        return _SPACED_COLON.search(data) is not None
+    return False
+
+
+_MAX_DEPTH = 254  # orjson writes no deeper; deeper documents are kept as strings
+
+
+_NESTED_OR_FLOAT = frozenset({dict, list, float})
+# A JSON text starts with one of these (after optional whitespace); anything else is not JSON,
+# which spares the common non-JSON key (`host-17`) a failed parse and its exception.
+_JSON_START = frozenset(b'{["-0123456789tfn \t\r\n')
+
+
+def _shape(document: Any) -> tuple[int, int, bool]:
+    """(number of object keys, nesting depth, whether any number parsed as a float)."""
+    if type(document) is dict and not _NESTED_OR_FLOAT.intersection(map(type, document.values())):
+        return len(document), 1, False  # the common flat log line, without a Python loop
+    keys, deepest, floats = 0, 0, False
+    stack = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        kind = type(node)
+        if kind is dict:
+            keys += len(node)
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in node.values())
+        elif kind is list:
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in node)
+        elif kind is float:
+            floats = True
+    return keys, deepest, floats
+
+
+def _embeddable(data: bytes, parsed: Any) -> bytes | None:
+    """The JSON bytes to embed for what orjson parsed, or None for the strict parser to decide."""
+    keys, depth, floats = _shape(parsed)
+    # Without a float in the result, no number lost digits: orjson reads every integer that
+    # fits 64 bits exactly and turns only larger ones (and all fractions) into floats.
+    if floats and _LONG_NUMBER.search(data):
+        return None
+    containers = keys or type(parsed) in (dict, list)
+    if containers and (depth > _MAX_DEPTH or data.count(b'":') != keys or _spaced_colon(data)):
+        return None
+    if b"\n" in data or b"\r" in data:  # one line per record: re-serialize compactly
+        return orjson.dumps(parsed)
+    return data  # embedded verbatim: already valid JSON on one line
+
+
 def _encode_field(data: bytes, fmt: str, name: str) -> tuple[Any, str, Problem | None, Any]:
     """(JSON-ready form, encoding, problem or None, parsed JSON value or _NOTHING)."""
     if fmt == "bytes":
         return base64.b64encode(data).decode("ascii"), ENCODING_BASE64, None, _NOTHING
+    if fmt == "auto" and (not data or data[0] not in _JSON_START):
+        encoded, encoding = _raw(data)
+        return encoded, encoding, None, _NOTHING
+    if fmt != "text":
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            # Whatever orjson refuses, the strict parser would not embed either (not JSON,
+            # NaN, a lone surrogate, a BOM, overflowing or too deep); only `json` needs to know
+            # which, to tell an invalid record from a valid one kept as a string.
+            if fmt == "auto":
+                encoded, encoding = _raw(data)
+                return encoded, encoding, None, _NOTHING
+        else:
+            embedded = _embeddable(data, parsed)
+            if embedded is not None:
+                return orjson.Fragment(embedded), ENCODING_JSON, None, parsed
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -196,12 +278,10 @@ class Encoder:
         value, value_encoding, parsed = self._field(
             record.value, self.value_format, "value", problems
         )
-        headers = []
-        for name, header_value in record.headers:
-            if header_value is None:
-                headers.append([name, None, None])
-            else:
-                headers.append([name, *_raw(header_value)])
+        headers = [
+            [name, None, None] if header_value is None else [name, *_raw(header_value)]
+            for name, header_value in record.headers
+        ]
         line: dict[str, Any] = {
             "topic": record.topic,
             "partition": record.partition,
@@ -228,7 +308,7 @@ class Encoder:
                     break
         return Encoded(
             orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE),
-            tuple(problems),
+            tuple(problems) if problems else (),
             event_time,
             from_field,
         )

@@ -78,6 +78,10 @@ class KafkaSource:
                 request_timeout_ms=timeout_ms,
                 bootstrap_timeout_ms=timeout_ms,
                 fetch_max_wait_ms=200,
+                # The client's own metrics cost time per fetch and nobody reads them here.
+                metrics_enabled=False,
+                # Bounds what one fetch may buffer, so memory does not grow with partitions.
+                fetch_max_bytes=32 * 1024 * 1024,
                 session_timeout_ms=int(settings.session_timeout_seconds * 1000),
                 heartbeat_interval_ms=int(settings.session_timeout_seconds * 1000 / 4),
             )
