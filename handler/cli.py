@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import orjson
 
 from handler import __version__, logs
-from handler.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, KafkaBeatError
+from handler.errors import EXIT_AUTH, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, KafkaBeatError
 from handler.report import RunReport
 from handler.settings import Settings, env_name, load_settings
 
@@ -58,8 +59,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def emit_report(report: RunReport) -> None:
-    sys.stdout.buffer.write(orjson.dumps(report.as_dict(), option=orjson.OPT_APPEND_NEWLINE))
+    line = orjson.dumps(report.as_dict(), option=orjson.OPT_APPEND_NEWLINE).decode()
+    sys.stdout.write(logs.redact(line))
     sys.stdout.flush()
+
+
+def _redacting_excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+    """Unexpected errors keep their traceback, minus any secret it happens to carry."""
+    sys.stderr.write(logs.redact("".join(traceback.format_exception(kind, value, tb))))
+
+
+def _fail(exc: KafkaBeatError) -> int:
+    print(f"kafka-beat: {logs.redact(str(exc))}", file=sys.stderr)
+    return exc.exit_code
 
 
 def _decode(argv: Sequence[str]) -> int:
@@ -76,8 +88,7 @@ def _decode(argv: Sequence[str]) -> int:
     try:
         write(arguments.location, sys.stdout.buffer, arguments.raw, arguments.endpoint_url)
     except KafkaBeatError as exc:
-        print(f"kafka-beat: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _fail(exc)
     sys.stdout.flush()
     return EXIT_OK
 
@@ -115,8 +126,7 @@ def _status(argv: Sequence[str]) -> int:
 
         report = gather(settings)
     except KafkaBeatError as exc:
-        print(f"kafka-beat: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _fail(exc)
     if arguments.json:
         sys.stdout.buffer.write(orjson.dumps(report.as_dict(), option=orjson.OPT_APPEND_NEWLINE))
     else:
@@ -147,13 +157,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kafka-beat: {exc}", file=sys.stderr)
         return EXIT_USAGE
     run_id = uuid.uuid4().hex
-    logs.configure(run_id, settings.log_level)
+    logs.configure(run_id, settings.log_level, settings.secrets())
+    sys.excepthook = _redacting_excepthook
     from handler.run import run
 
     try:
         report = run(settings, run_id=run_id)
     except KafkaBeatError as exc:
-        print(f"kafka-beat: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _fail(exc)
     emit_report(report)
+    if report.refused:
+        return EXIT_AUTH
     return EXIT_OK if report.status == "ok" else EXIT_RUN_FAILED

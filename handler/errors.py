@@ -9,6 +9,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
 EXIT_USAGE = 2
+EXIT_AUTH = 3
 
 
 class KafkaBeatError(Exception):
@@ -37,6 +38,13 @@ class ChainError(KafkaBeatError):
 
 class SourceError(KafkaBeatError):
     """Kafka refused or failed an operation for a reason a retry will not fix."""
+
+
+class AuthError(KafkaBeatError):
+    """Kafka or AWS refused who we are (authentication) or what we asked (authorization);
+    a retry will not help until credentials, certificates or ACLs change."""
+
+    exit_code = EXIT_AUTH
 
 
 class DataLossError(KafkaBeatError):

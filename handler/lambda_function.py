@@ -8,6 +8,7 @@ A failed run raises, so the invocation fails visibly and the scheduler's retry p
 
 from __future__ import annotations
 
+import traceback
 import uuid
 from typing import Any, Protocol
 
@@ -32,7 +33,7 @@ def lambda_handler(event: dict[str, Any] | None, context: LambdaContext) -> dict
     overrides = {name: (event or {}).get(name) for name in _EVENT_FIELDS}
     settings = load_settings(overrides)
     run_id = uuid.uuid4().hex
-    log = logs.configure(run_id, settings.log_level)
+    log = logs.configure(run_id, settings.log_level, settings.secrets())
     seconds = context.get_remaining_time_in_millis() / 1000 - settings.lambda_margin_seconds
     if settings.max_seconds is not None:
         seconds = min(seconds, settings.max_seconds)
@@ -43,7 +44,14 @@ def lambda_handler(event: dict[str, Any] | None, context: LambdaContext) -> dict
         )
     from handler.run import run
 
-    report = run(settings, Budget(settings.max_records, seconds), run_id=run_id)
+    try:
+        report = run(settings, Budget(settings.max_records, seconds), run_id=run_id)
+    except Exception as exc:
+        # The runtime logs what escapes with its traceback; never let a secret ride along.
+        text = "".join(traceback.format_exception(exc))
+        if logs.redact(text) != text:
+            raise RunFailed(logs.redact(str(exc))) from None
+        raise
     # Printed, not logged: CloudWatch reads an EMF document from the log stream as metrics.
     print(emf_line(report, settings.group_id), flush=True)
     summary = report.as_dict()

@@ -11,6 +11,20 @@ import orjson
 
 LOGGER_NAME = "kafka_beat"
 _STANDARD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_SECRETS: list[str] = []
+REDACTED = "***"
+
+
+def register_secrets(values: list[str]) -> None:
+    """Secret values to scrub from every log line and message this process writes."""
+    _SECRETS.extend(value for value in values if value and value not in _SECRETS)
+
+
+def redact(text: str) -> str:
+    # Longest first, so a secret that contains another is scrubbed whole.
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
 
 
 class JsonFormatter(logging.Formatter):
@@ -32,11 +46,13 @@ class JsonFormatter(logging.Formatter):
                 entry[name] = value
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        return redact(orjson.dumps(entry, default=str).decode())
 
 
-def configure(run_id: str, level: str) -> logging.Logger:
-    """Route Kafka Beat's and the libraries' warnings to stderr as JSON lines."""
+def configure(run_id: str, level: str, secrets: list[str] | None = None) -> logging.Logger:
+    """Route Kafka Beat's and the libraries' warnings to stderr as JSON lines, scrubbed of
+    `secrets`."""
+    register_secrets(secrets or [])
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(run_id))
     root = logging.getLogger()

@@ -46,6 +46,8 @@ class RunReport:
     destination: str
     status: RunStatus = "ok"
     dry_run: bool = False
+    refused: bool = False
+    """Kafka or AWS refused the run's identity or permissions (exit 3)."""
     stop_reason: str = "caught_up"
     records: int = 0
     bytes_in: int = 0

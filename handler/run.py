@@ -36,7 +36,7 @@ from handler.committer import Committer
 from handler.compression import CODECS
 from handler.dead_letters import count_oddities, store_dead_letter
 from handler.envelope import Encoded, Encoder
-from handler.errors import KafkaBeatError, TransientError
+from handler.errors import AuthError, KafkaBeatError, TransientError
 from handler.failpoints import Failpoints
 from handler.keys import object_key
 from handler.logs import get_logger
@@ -98,6 +98,7 @@ class Collector:
             self._flush_all()
         except KafkaBeatError as exc:
             self._fail_run(str(exc))
+            self.report.refused = isinstance(exc, AuthError)
             self._flush_all()
         finally:
             self.report.duration_seconds = round(self._clock() - started, 3)

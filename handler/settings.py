@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 from urllib.parse import urlparse
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from handler import failpoints
+from handler import failpoints, secret_store
 from handler.errors import ConfigError
 
 ENV_PREFIX = "KAFKA_BEAT_"
@@ -189,6 +189,17 @@ class Settings(BaseSettings):
     s3_kms_key_id: str | None = None
     """KMS key id, ARN or alias for s3_sse=aws:kms (default: the AWS managed key)."""
 
+    s3_expected_bucket_owner: str | None = None
+    """AWS account id that must own the bucket: a typo in the bucket name then fails instead
+    of writing into someone else's bucket."""
+
+    s3_object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] | None = None
+    """S3 Object Lock retention set on every object written (the bucket must have Object Lock
+    enabled)."""
+
+    s3_object_lock_days: int | None = Field(default=None, gt=0)
+    """Days of Object Lock retention, with s3_object_lock_mode."""
+
     upload_attempts: int = Field(default=6, ge=1, le=20)
     """Attempts per object upload on transient failures, with exponential backoff and jitter."""
 
@@ -204,6 +215,43 @@ class Settings(BaseSettings):
 
     lambda_margin_seconds: float = Field(default=20.0, ge=0)
     """In Lambda: seconds kept back from the remaining time for the last upload and commit."""
+
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    """How to reach the brokers: PLAINTEXT, SSL (TLS, optionally with a client certificate),
+    SASL_PLAINTEXT or SASL_SSL."""
+
+    ssl_cafile: Path | None = None
+    """PEM bundle of the CAs that sign the brokers' certificates (default: the system's)."""
+
+    ssl_certfile: Path | None = None
+    """PEM client certificate, for brokers that require one (mTLS)."""
+
+    ssl_keyfile: Path | None = None
+    """PEM private key of the client certificate."""
+
+    ssl_key_password: SecretStr | None = None
+    """Password of the client key, if it has one (secret: also _FILE or a Secrets Manager ARN)."""
+
+    ssl_check_hostname: bool = True
+    """Verify that the broker's certificate names the host connected to. Turning it off is
+    logged as a warning at every run."""
+
+    sasl_mechanism: (
+        Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "AWS_MSK_IAM"] | None
+    ) = None
+    """SASL mechanism, with security_protocol SASL_SSL (or SASL_PLAINTEXT)."""
+
+    sasl_username: str | None = None
+    """User for PLAIN and SCRAM."""
+
+    sasl_password: SecretStr | None = None
+    """Password for PLAIN and SCRAM (secret: also _FILE or a Secrets Manager ARN)."""
+
+    sasl_oauth_token: SecretStr | None = None
+    """OAUTHBEARER: a static token (secret: also _FILE or a Secrets Manager ARN)."""
+
+    sasl_oauth_token_command: str | None = None
+    """OAUTHBEARER: a command that prints a fresh token, run whenever one is needed."""
 
     client_id: str = "kafka-beat"
     """Client id the broker sees in its logs and quotas."""
@@ -273,6 +321,11 @@ class Settings(BaseSettings):
                 f"KAFKA_BEAT_PARTITIONS names topics {sorted(stray)} missing from "
                 "KAFKA_BEAT_TOPICS; list them there too or leave KAFKA_BEAT_TOPICS unset"
             )
+        self._check_security()
+        if bool(self.s3_object_lock_mode) != bool(self.s3_object_lock_days):
+            raise ValueError(
+                "KAFKA_BEAT_S3_OBJECT_LOCK_MODE and KAFKA_BEAT_S3_OBJECT_LOCK_DAYS go together"
+            )
         if self.s3_kms_key_id and self.s3_sse != "aws:kms":
             raise ValueError("KAFKA_BEAT_S3_KMS_KEY_ID needs KAFKA_BEAT_S3_SSE=aws:kms")
         if self.compression == "gzip" and (self.compression_level or 0) > 9:
@@ -285,6 +338,47 @@ class Settings(BaseSettings):
                 "directory; set KAFKA_BEAT_DESTINATION=s3://bucket/prefix"
             )
         return self
+
+    def _check_security(self) -> None:
+        sasl = self.security_protocol.startswith("SASL_")
+        if sasl and not self.sasl_mechanism:
+            raise ValueError(
+                f"KAFKA_BEAT_SECURITY_PROTOCOL={self.security_protocol} needs "
+                "KAFKA_BEAT_SASL_MECHANISM (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER "
+                "or AWS_MSK_IAM)"
+            )
+        if self.sasl_mechanism and not sasl:
+            raise ValueError(
+                "KAFKA_BEAT_SASL_MECHANISM needs KAFKA_BEAT_SECURITY_PROTOCOL=SASL_SSL "
+                "(or SASL_PLAINTEXT)"
+            )
+        if self.sasl_mechanism in ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512") and not (
+            self.sasl_username and self.sasl_password
+        ):
+            raise ValueError(
+                f"SASL {self.sasl_mechanism} needs KAFKA_BEAT_SASL_USERNAME and "
+                "KAFKA_BEAT_SASL_PASSWORD (or KAFKA_BEAT_SASL_PASSWORD_FILE)"
+            )
+        if self.sasl_mechanism == "OAUTHBEARER" and not (
+            self.sasl_oauth_token or self.sasl_oauth_token_command
+        ):
+            raise ValueError(
+                "SASL OAUTHBEARER needs KAFKA_BEAT_SASL_OAUTH_TOKEN (or its _FILE) or "
+                "KAFKA_BEAT_SASL_OAUTH_TOKEN_COMMAND"
+            )
+        if self.sasl_mechanism == "AWS_MSK_IAM" and self.security_protocol != "SASL_SSL":
+            raise ValueError("SASL AWS_MSK_IAM needs KAFKA_BEAT_SECURITY_PROTOCOL=SASL_SSL")
+        if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
+            raise ValueError("KAFKA_BEAT_SSL_CERTFILE and KAFKA_BEAT_SSL_KEYFILE go together")
+        for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"{env_name(name)}: '{path}' is not a readable file")
+
+    def secrets(self) -> list[str]:
+        """Every secret value, so logs and messages can be scrubbed of them."""
+        values = [self.ssl_key_password, self.sasl_password, self.sasl_oauth_token]
+        return [value.get_secret_value() for value in values if value is not None]
 
     def target(self) -> Destination:
         return parse_destination(self.destination)
@@ -305,12 +399,17 @@ def _describe(error: Mapping[str, Any]) -> str:
     if not location:
         return message
     shown = error.get("input")
-    got = f" (got {shown!r})" if isinstance(shown, str | int | float) else ""
+    secret = location[0] in SECRET_FIELDS
+    got = f" (got {shown!r})" if isinstance(shown, str | int | float) and not secret else ""
     return f"{env_name(location[0])}: {message}{got}"
+
+
+SECRET_FIELDS = ("ssl_key_password", "sasl_password", "sasl_oauth_token")
 
 
 def _unknown_variables(environ: Mapping[str, str]) -> list[str]:
     known = {env_name(name) for name in Settings.model_fields}
+    known |= {f"{env_name(name)}_FILE" for name in SECRET_FIELDS}
     problems = []
     for name in sorted(environ):
         if name.startswith(ENV_PREFIX) and name not in known and name not in _TOOLING_VARIABLES:
@@ -327,12 +426,32 @@ def load_settings(
 
     Raises ConfigError with one line per problem, each naming the variable to fix.
     """
-    problems = _unknown_variables(os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    problems = _unknown_variables(environ)
     values = {key: value for key, value in (overrides or {}).items() if value is not None}
+    for name in SECRET_FIELDS:
+        path = environ.get(f"{env_name(name)}_FILE")
+        if path and name not in values:
+            try:
+                # Mounted secrets (Kubernetes, Docker) end with a newline that is not theirs.
+                values[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                problems.append(f"{env_name(name)}_FILE: cannot read '{path}': {exc.strerror}")
     try:
         settings = Settings(**values)
     except ValidationError as exc:
         problems.extend(_describe(error) for error in exc.errors())
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
-    return settings
+    return resolve_secret_references(settings)
+
+
+def resolve_secret_references(settings: Settings) -> Settings:
+    """Replace secrets given as AWS Secrets Manager ARNs by their values."""
+    updates = {}
+    for name in SECRET_FIELDS:
+        value = getattr(settings, name)
+        if value is not None and secret_store.is_reference(value.get_secret_value()):
+            fetched = secret_store.fetch(value.get_secret_value(), env_name(name))
+            updates[name] = SecretStr(fetched)
+    return settings.model_copy(update=updates) if updates else settings

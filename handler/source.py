@@ -9,6 +9,8 @@ Auto-commit is off: offsets move only through `commit`, after the objects are st
 from __future__ import annotations
 
 import contextlib
+import shlex
+import subprocess
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,13 +18,96 @@ from typing import Any
 
 import kafka
 import kafka.errors as kafka_errors
+from kafka.net.sasl.oauth import AbstractTokenProvider
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from handler.errors import SourceError, TransientError
+from handler.errors import AuthError, SourceError, TransientError
+from handler.logs import get_logger
 from handler.record import Record
 from handler.settings import PartitionRef, Settings
 
 _TIMESTAMP_TYPES = {0: "create", 1: "log_append"}
+log = get_logger()
+
+
+class _TokenProvider(AbstractTokenProvider):  # type: ignore[misc]
+    """OAUTHBEARER tokens: the static one, or a fresh one from the configured command."""
+
+    def __init__(self, token: str | None, command: str | None, timeout_seconds: float) -> None:
+        self._token = token
+        self._command = command
+        self._timeout_seconds = timeout_seconds
+
+    def token(self) -> str:
+        if self._command is None:
+            assert self._token is not None
+            return self._token
+        try:
+            done = subprocess.run(
+                shlex.split(self._command),
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=self._timeout_seconds,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            # The command line is the user's; its output may be a token: neither is repeated.
+            raise AuthError(
+                "KAFKA_BEAT_SASL_OAUTH_TOKEN_COMMAND failed "
+                f"({type(exc).__name__}); run it by hand to see why"
+            ) from None
+        return done.stdout.strip()
+
+
+def security_options(settings: Settings) -> dict[str, Any]:
+    """kafka-python's connection options for the configured TLS and SASL."""
+    options: dict[str, Any] = {"security_protocol": settings.security_protocol}
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_check_hostname"] = settings.ssl_check_hostname
+        for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            path = getattr(settings, name)
+            if path is not None:
+                options[name] = str(path)
+        if settings.ssl_key_password is not None:
+            options["ssl_password"] = settings.ssl_key_password.get_secret_value()
+    mechanism = settings.sasl_mechanism
+    if mechanism:
+        options["sasl_mechanism"] = mechanism
+    if mechanism in ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"):
+        assert settings.sasl_password is not None
+        options["sasl_plain_username"] = settings.sasl_username
+        options["sasl_plain_password"] = settings.sasl_password.get_secret_value()
+    elif mechanism == "OAUTHBEARER":
+        token = settings.sasl_oauth_token
+        options["sasl_oauth_token_provider"] = _TokenProvider(
+            token.get_secret_value() if token else None,
+            settings.sasl_oauth_token_command,
+            settings.kafka_timeout_seconds,
+        )
+    return options
+
+
+def _refused(exc: Exception, settings: Settings) -> AuthError | None:
+    """The AuthError for an authentication or authorization refusal, else None."""
+    if isinstance(exc, kafka_errors.SaslAuthenticationFailedError):
+        who = settings.sasl_username or "the configured identity"
+        return AuthError(
+            f"the brokers refused to authenticate {who} with {settings.sasl_mechanism}: check "
+            "KAFKA_BEAT_SASL_USERNAME and KAFKA_BEAT_SASL_PASSWORD (or the token)"
+        )
+    if isinstance(exc, kafka_errors.TopicAuthorizationFailedError):
+        return AuthError(
+            f"not authorized to read a topic ({exc}): grant READ and DESCRIBE on the topics "
+            "to this principal"
+        )
+    if isinstance(exc, kafka_errors.GroupAuthorizationFailedError):
+        return AuthError(
+            f"not authorized for group '{settings.group_id}': grant READ on the group to this "
+            "principal"
+        )
+    if isinstance(exc, kafka_errors.AuthorizationError):
+        return AuthError(f"not authorized: {exc}; grant the missing ACL to this principal")
+    return None
 
 
 class CommitRejected(SourceError):
@@ -66,6 +151,11 @@ class KafkaSource:
     def __init__(self, settings: Settings, max_poll_records: int = 2000) -> None:
         self._settings = settings
         timeout_ms = int(settings.kafka_timeout_seconds * 1000)
+        if settings.security_protocol in ("SSL", "SASL_SSL") and not settings.ssl_check_hostname:
+            log.warning(
+                "TLS hostname verification is OFF (KAFKA_BEAT_SSL_CHECK_HOSTNAME=false): a "
+                "broker certificate for any name is accepted"
+            )
         try:
             self._consumer: Any = kafka.KafkaConsumer(
                 bootstrap_servers=list(settings.bootstrap_servers),
@@ -84,14 +174,18 @@ class KafkaSource:
                 fetch_max_bytes=32 * 1024 * 1024,
                 session_timeout_ms=int(settings.session_timeout_seconds * 1000),
                 heartbeat_interval_ms=int(settings.session_timeout_seconds * 1000 / 4),
+                **security_options(settings),
             )
-        except kafka_errors.KafkaTimeoutError as exc:
+        except kafka_errors.KafkaError as exc:
+            refused = _refused(exc, settings)
+            if refused is not None:
+                raise refused from None
+            if not isinstance(exc, kafka_errors.KafkaTimeoutError):
+                raise SourceError(f"cannot connect to Kafka: {exc}") from exc
             raise SourceError(
                 f"no Kafka broker answered at {','.join(settings.bootstrap_servers)}: check "
                 "KAFKA_BEAT_BOOTSTRAP_SERVERS and that the brokers are reachable"
             ) from exc
-        except kafka_errors.KafkaError as exc:
-            raise SourceError(f"cannot connect to Kafka: {exc}") from exc
 
     def start(self) -> list[str]:
         """Assign the explicit partitions, or subscribe to the topics or pattern.
@@ -173,6 +267,9 @@ class KafkaSource:
             result.out_of_range = {_ref(tp): offset for tp, offset in exc.args[0].items()}
             return result
         except kafka_errors.KafkaError as exc:
+            refused = _refused(exc, self._settings)
+            if refused is not None:
+                raise refused from None
             if getattr(exc, "retriable", False):
                 raise TransientError(f"fetching from Kafka failed: {exc}") from exc
             raise SourceError(f"fetching from Kafka failed: {exc}") from exc
@@ -216,6 +313,9 @@ class KafkaSource:
         except (kafka_errors.CommitFailedError, kafka_errors.RebalanceInProgressError) as exc:
             raise CommitRejected(f"the group refused the commit: {exc}") from exc
         except kafka_errors.KafkaError as exc:
+            refused = _refused(exc, self._settings)
+            if refused is not None:
+                raise refused from None
             if getattr(exc, "retriable", False) or isinstance(exc, kafka_errors.KafkaTimeoutError):
                 raise TransientError(f"committing offsets failed: {exc}") from exc
             raise SourceError(f"committing offsets failed: {exc}; check the group's ACLs") from exc
@@ -229,6 +329,9 @@ class KafkaSource:
         try:
             return method(*args)
         except kafka_errors.KafkaError as exc:
+            refused = _refused(exc, self._settings)
+            if refused is not None:
+                raise refused from None
             if getattr(exc, "retriable", False) or isinstance(exc, kafka_errors.KafkaTimeoutError):
                 raise TransientError(f"{action} failed: {exc}") from exc
             raise SourceError(f"{action} failed: {exc}") from exc

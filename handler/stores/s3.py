@@ -7,8 +7,11 @@ succeed on retry (throttling, 5xx, timeouts, dropped connections), fail at once 
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
@@ -24,7 +27,7 @@ from botocore.exceptions import (
 )
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from handler.errors import ConfigError, KafkaBeatError, StoreError, TransientError
+from handler.errors import AuthError, ConfigError, KafkaBeatError, StoreError, TransientError
 from handler.settings import Settings
 from handler.stores.base import ObjectHead, PutOutcome
 
@@ -59,6 +62,8 @@ class S3Store:
         sse: str | None = None,
         kms_key_id: str | None = None,
         max_backoff_seconds: float = 10.0,
+        expected_owner: str | None = None,
+        object_lock: tuple[str, int] | None = None,
     ) -> None:
         self._client = client
         self.bucket = bucket
@@ -67,10 +72,15 @@ class S3Store:
         self._sse = sse
         self._kms_key_id = kms_key_id
         self._max_backoff_seconds = max_backoff_seconds
+        self._owner: dict[str, Any] = (
+            {"ExpectedBucketOwner": expected_owner} if expected_owner else {}
+        )
+        self._object_lock = object_lock
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Store:
         target = settings.target()
+        _require_tls(settings.s3_endpoint_url)
         config = Config(
             retries={"total_max_attempts": 1, "mode": "standard"},
             connect_timeout=10,
@@ -90,6 +100,12 @@ class S3Store:
             attempts=settings.upload_attempts,
             sse=settings.s3_sse,
             kms_key_id=settings.s3_kms_key_id,
+            expected_owner=settings.s3_expected_bucket_owner,
+            object_lock=(
+                (settings.s3_object_lock_mode, settings.s3_object_lock_days)
+                if settings.s3_object_lock_mode and settings.s3_object_lock_days
+                else None
+            ),
         )
 
     @classmethod
@@ -116,7 +132,7 @@ class S3Store:
     def check(self) -> None:
         def probe() -> None:
             try:
-                self._client.head_bucket(Bucket=self.bucket)
+                self._client.head_bucket(Bucket=self.bucket, **self._owner)
             except (ClientError, BotoCoreError) as exc:
                 raise self._translate(exc, "HeadBucket", "") from exc
 
@@ -130,7 +146,12 @@ class S3Store:
         metadata: Mapping[str, str],
         content_type: str,
     ) -> PutOutcome:
-        extra = self._encryption()
+        extra = self._encryption() | self._retention()
+        # S3 recomputes the SHA-256 of what arrives and refuses the object on a mismatch:
+        # the hash is the one taken while the body was written, so it vouches end to end.
+        digest = metadata.get("kb-sha256")
+        if digest:
+            extra["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(digest)).decode()
 
         def attempt() -> PutOutcome:
             body.seek(0)
@@ -144,6 +165,7 @@ class S3Store:
                     IfNoneMatch="*",
                     Metadata=dict(metadata),
                     **extra,
+                    **self._owner,
                 )
             except ClientError as exc:
                 if _status(exc) == 412 or _code(exc) == "PreconditionFailed":
@@ -161,7 +183,12 @@ class S3Store:
         def attempt() -> None:
             try:
                 self._client.put_object(
-                    Bucket=self.bucket, Key=key, Body=data, ContentType="application/json", **extra
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=data,
+                    ContentType="application/json",
+                    **extra,
+                    **self._owner,
                 )
             except (ClientError, BotoCoreError) as exc:
                 raise self._translate(exc, "PutObject", key) from exc
@@ -171,7 +198,7 @@ class S3Store:
     def read(self, key: str) -> bytes | None:
         def attempt() -> bytes | None:
             try:
-                answer = self._client.get_object(Bucket=self.bucket, Key=key)
+                answer = self._client.get_object(Bucket=self.bucket, Key=key, **self._owner)
                 return answer["Body"].read()
             except ClientError as exc:
                 if _status(exc) == 404 or _code(exc) == "NoSuchKey":
@@ -181,6 +208,13 @@ class S3Store:
                 raise self._translate(exc, "GetObject", key) from exc
 
         return self._retry(attempt)
+
+    def _retention(self) -> dict[str, Any]:
+        if self._object_lock is None:
+            return {}
+        mode, days = self._object_lock
+        until = datetime.now(UTC) + timedelta(days=days)
+        return {"ObjectLockMode": mode, "ObjectLockRetainUntilDate": until}
 
     def _encryption(self) -> dict[str, Any]:
         extra: dict[str, Any] = {}
@@ -193,7 +227,7 @@ class S3Store:
     def head(self, key: str) -> ObjectHead | None:
         def attempt() -> ObjectHead | None:
             try:
-                answer = self._client.head_object(Bucket=self.bucket, Key=key)
+                answer = self._client.head_object(Bucket=self.bucket, Key=key, **self._owner)
             except ClientError as exc:
                 if _status(exc) == 404:
                     return None
@@ -207,7 +241,7 @@ class S3Store:
     def open(self, key: str) -> IO[bytes]:
         def attempt() -> IO[bytes]:
             try:
-                answer = self._client.get_object(Bucket=self.bucket, Key=key)
+                answer = self._client.get_object(Bucket=self.bucket, Key=key, **self._owner)
             except (ClientError, BotoCoreError) as exc:
                 raise self._translate(exc, "GetObject", key) from exc
             return answer["Body"]  # type: ignore[return-value]
@@ -217,7 +251,7 @@ class S3Store:
     def list_keys(self, prefix: str) -> Iterator[str]:
         paginator = self._client.get_paginator("list_objects_v2")
         try:
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, **self._owner):
                 for item in page.get("Contents", []):
                     yield item["Key"]
         except (ClientError, BotoCoreError) as exc:
@@ -242,13 +276,32 @@ class S3Store:
             return ConfigError(
                 f"bucket '{self.bucket}' does not exist: create it, or fix KAFKA_BEAT_DESTINATION"
             )
+        if status == 403 and self._owner and code == "AccessDenied" and action == "HeadBucket":
+            return AuthError(
+                f"bucket '{self.bucket}' is not owned by account "
+                f"{self._owner['ExpectedBucketOwner']}, or this role may not read it: check "
+                "KAFKA_BEAT_DESTINATION and KAFKA_BEAT_S3_EXPECTED_BUCKET_OWNER"
+            )
         if status == 403:
-            return StoreError(
+            return AuthError(
                 f"{where} answered 403 {code} on {action}: grant s3:{action.replace('V2', '')} "
                 f"on arn:aws:s3:::{self.bucket}/{self.prefix}* to this role, "
                 "or fix KAFKA_BEAT_DESTINATION"
             )
         return StoreError(f"{action} on {where} answered {status} {code}: {exc}")
+
+
+def _require_tls(endpoint_url: str | None) -> None:
+    """TLS to S3 always; plain HTTP only to a store on this machine (a local test server)."""
+    if endpoint_url is None or endpoint_url.startswith("https://"):
+        return
+    host = urlparse(endpoint_url).hostname or ""
+    if host in ("localhost", "::1") or host.startswith("127."):
+        return
+    raise ConfigError(
+        f"KAFKA_BEAT_S3_ENDPOINT_URL {endpoint_url!r} is not HTTPS: objects would cross the "
+        "network unencrypted; use an https:// endpoint"
+    )
 
 
 def _code(exc: ClientError) -> str:
