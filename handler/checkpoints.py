@@ -10,6 +10,7 @@ Kept under `{prefix}/_kafka_beat/`, outside the topic folders that query engines
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import orjson
 
@@ -88,3 +89,10 @@ def checkpointed_topics(store: Store) -> set[str]:
     parts = [store.prefix.strip("/"), STATE_FOLDER, "checkpoints"]
     folder = "/".join(part for part in parts if part) + "/"
     return {key[len(folder) :].split("/", 1)[0] for key in store.list_keys(folder)}
+
+
+def manifest_key(prefix: str, run_id: str) -> str:
+    """Where a run's manifest goes: by the day it ran (manifests are per run, not per chain)."""
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    parts = [prefix.strip("/"), STATE_FOLDER, "manifests", f"dt={day}", f"{run_id}.json"]
+    return "/".join(part for part in parts if part)

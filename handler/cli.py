@@ -134,7 +134,33 @@ def _status(argv: Sequence[str]) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"decode": _decode, "check": _check, "status": _status}
+def _verify(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m handler verify",
+        description="Audit stored objects per partition: hashes, chain gaps and overlaps. "
+        "Exit 0 only if everything holds.",
+    )
+    parser.add_argument("location", help="a directory, or s3://bucket/prefix")
+    parser.add_argument("--json", action="store_true", help="one JSON document")
+    parser.add_argument("--endpoint-url", help="endpoint of an S3-compatible store")
+    arguments = parser.parse_args(argv)
+    from handler.verify import audit, report
+
+    try:
+        audits = audit(arguments.location, arguments.endpoint_url)
+    except KafkaBeatError as exc:
+        return _fail(exc)
+    if arguments.json:
+        sys.stdout.buffer.write(orjson.dumps(report(audits), option=orjson.OPT_APPEND_NEWLINE))
+    else:
+        for item in audits:
+            print(item.line())
+        if not audits:
+            print(f"no Kafka Beat objects under {arguments.location}")
+    return EXIT_OK if all(item.healthy for item in audits) else EXIT_RUN_FAILED
+
+
+_COMMANDS = {"decode": _decode, "check": _check, "status": _status, "verify": _verify}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -59,6 +59,8 @@ class RunReport:
     objects: int = 0
     dead_letters: int = 0
     """Invalid records stored under the dead-letter prefix."""
+    manifest: str | None = None
+    """Key of the run's manifest (objects, offset ranges, counts and hashes)."""
     missing_topics: list[str] = field(default_factory=list)
     """Listed topics the cluster lacks (the run fails), or, with a pattern, topics collected
     before that no longer exist (reported only)."""

@@ -18,16 +18,21 @@ The ordering invariant, in the order a record meets it:
 
 from __future__ import annotations
 
+import io
 import re
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
+
+import orjson
 
 from handler.batching import ObjectBuilder, Rotation
 from handler.budget import Budget
 from handler.chain import META_GAP_FROM, ChainLink, object_metadata, read_link
 from handler.checkpoints import (
     checkpointed_topics,
+    manifest_key,
     read_checkpoint,
     verified_checkpoint,
     write_checkpoint,
@@ -78,6 +83,7 @@ class Collector:
             run_id=self.run_id, destination=store.describe(), dry_run=settings.dry_run
         )
         self.parts: dict[PartitionRef, PartitionState] = {}
+        self._stored: dict[PartitionRef, list[dict[str, object]]] = {}
         self._clock = clock
         self._failpoints = Failpoints(settings.failpoint)
         self.committer = Committer(source, settings.commit_attempts, self.run_id, self._failpoints)
@@ -96,6 +102,7 @@ class Collector:
                 self._adopt_assignment(self.source.assignment(), seek_all=True)
             self._consume()
             self._flush_all()
+            self._write_manifest()
         except KafkaBeatError as exc:
             self._fail_run(str(exc))
             self.report.refused = isinstance(exc, AuthError)
@@ -422,6 +429,16 @@ class Collector:
         self._checkpoint(part, sealed.next, sealed.key)
         part.position = sealed.next
         part.report.objects.append(sealed.key)
+        self._stored.setdefault(part.ref, []).append(
+            {
+                "key": sealed.key,
+                "start": sealed.start,
+                "next": sealed.next,
+                "records": sealed.records,
+                "bytes": sealed.size,
+                "sha256": sealed.sha256,
+            }
+        )
         self.report.objects += 1
         self.report.bytes_out += sealed.size
         log.info(
@@ -511,6 +528,41 @@ class Collector:
         if final:
             for ref in outcome.refused:
                 self.parts[ref].report.status = "commit_refused"
+
+    def _write_manifest(self) -> None:
+        """The run's chain-of-custody record: what it stored, where, with which hashes."""
+        if not (self._stored or self.report.dead_letters) or self.settings.dry_run:
+            return
+        manifest = {
+            "format": 1,
+            "run_id": self.run_id,
+            "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "partitions": [
+                {
+                    "topic": part.ref.topic,
+                    "partition": part.ref.partition,
+                    "start_offset": part.report.start_offset,
+                    "end_offset": part.position,
+                    "records": part.report.records,
+                    "dead_letters": part.report.dead_letters,
+                    "lost_offsets": part.report.lost_offsets,
+                    "objects": self._stored.get(part.ref, []),
+                }
+                for part in self.parts.values()
+                if self._stored.get(part.ref) or part.report.dead_letters
+            ],
+        }
+        body = orjson.dumps(manifest, option=orjson.OPT_INDENT_2)
+        key = manifest_key(self.store.prefix, self.run_id)
+        try:
+            self.store.put_if_absent(key, io.BytesIO(body), len(body), {}, "application/json")
+        except KafkaBeatError as exc:
+            self._fail_run(
+                f"the objects are stored and committed, but the manifest {key} "
+                f"could not be written: {exc}"
+            )
+            return
+        self.report.manifest = key
 
     def _fail_run(self, message: str) -> None:
         self.report.errors.append(message)

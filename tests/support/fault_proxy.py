@@ -39,6 +39,8 @@ class FaultProxy:
     conditional writes."""
     seed: int = 0
     faults: int = 0
+    requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    """Every request seen: method, path, headers."""
     _server: ThreadingHTTPServer | None = None
     _random: random.Random = field(default_factory=random.Random)
 
@@ -72,6 +74,7 @@ class FaultProxy:
 
             def _handle(self) -> None:
                 body = self._body()
+                proxy.requests.append((self.command, self.path, dict(self.headers.items())))
                 rule = proxy._match(self.command, self.path)
                 if rule and not rule.after_forwarding:
                     self._fault(rule)
