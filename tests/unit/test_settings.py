@@ -104,3 +104,82 @@ def test_dot_env_file_is_read(monkeypatch, tmp_path) -> None:
         "KAFKA_BEAT_BOOTSTRAP_SERVERS=b:1\nKAFKA_BEAT_GROUP_ID=g\nKAFKA_BEAT_TOPICS=x\n"
     )
     assert load_settings().bootstrap_servers == ("b:1",)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"security_protocol": "SASL_SSL"}, "needs KAFKA_BEAT_SASL_MECHANISM"),
+        ({"sasl_mechanism": "PLAIN"}, "needs KAFKA_BEAT_SECURITY_PROTOCOL=SASL_SSL"),
+        (
+            {
+                "security_protocol": "SASL_SSL",
+                "sasl_mechanism": "SCRAM-SHA-512",
+                "sasl_username": "u",
+            },
+            "needs KAFKA_BEAT_SASL_USERNAME and KAFKA_BEAT_SASL_PASSWORD",
+        ),
+        (
+            {"security_protocol": "SASL_SSL", "sasl_mechanism": "OAUTHBEARER"},
+            "KAFKA_BEAT_SASL_OAUTH_TOKEN_COMMAND",
+        ),
+        (
+            {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "AWS_MSK_IAM"},
+            "AWS_MSK_IAM needs KAFKA_BEAT_SECURITY_PROTOCOL=SASL_SSL",
+        ),
+        ({"security_protocol": "SSL", "ssl_cafile": "/no/such/ca.pem"}, "is not a readable file"),
+        ({"security_protocol": "SSL", "ssl_certfile": "/etc/hostname"}, "go together"),
+        ({"destination": "s3://bkt", "s3_object_lock_mode": "COMPLIANCE"}, "go together"),
+        ({"security_protocol": "TLS"}, "'PLAINTEXT', 'SSL', 'SASL_PLAINTEXT' or 'SASL_SSL'"),
+    ],
+)
+def test_security_settings_name_what_is_missing(env, values, message) -> None:
+    env(topics="auth", **values)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert message in str(caught.value)
+
+
+def test_a_secret_is_never_echoed_in_a_config_error(env) -> None:
+    env(topics="auth", sasl_password="Kb-Canary-in-error", compression="lz4")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "Kb-Canary-in-error" not in str(caught.value)
+
+
+def test_secret_file_is_read_without_its_newline(env, tmp_path, monkeypatch) -> None:
+    (tmp_path / "pw").write_text("from-a-file\n")
+    monkeypatch.setenv("KAFKA_BEAT_SASL_PASSWORD_FILE", str(tmp_path / "pw"))
+    env(topics="auth", security_protocol="SASL_SSL", sasl_mechanism="PLAIN", sasl_username="u")
+    settings = load_settings()
+    assert settings.sasl_password is not None
+    assert settings.sasl_password.get_secret_value() == "from-a-file"
+    assert settings.secrets() == ["from-a-file"]
+    assert "from-a-file" not in repr(settings)
+
+
+def test_unreadable_secret_file_is_named(env, monkeypatch) -> None:
+    monkeypatch.setenv("KAFKA_BEAT_SASL_PASSWORD_FILE", "/no/such/file")
+    env(topics="auth")
+    with pytest.raises(ConfigError, match="KAFKA_BEAT_SASL_PASSWORD_FILE: cannot read"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "allowed"),
+    [
+        ("https://s3.example.com", True),
+        ("http://127.0.0.1:9000", True),
+        ("http://localhost:9000", True),
+        ("http://minio.internal:9000", False),
+        ("http://10.0.0.5:9000", False),
+    ],
+)
+def test_s3_endpoints_must_use_tls_unless_local(endpoint, allowed) -> None:
+    from handler.stores.s3 import _require_tls
+
+    if allowed:
+        _require_tls(endpoint)
+    else:
+        with pytest.raises(ConfigError, match="is not HTTPS"):
+            _require_tls(endpoint)
