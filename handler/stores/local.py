@@ -6,6 +6,7 @@ fsynced under a temporary name first, then linked into place in one atomic step.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -40,7 +41,7 @@ class LocalStore:
 
     def _temp_dir(self) -> Path:
         temp = self.root / _TEMP_DIR
-        temp.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _private_dirs(temp)
         return temp
 
     def _path(self, key: str) -> Path:
@@ -60,7 +61,7 @@ class LocalStore:
         target = self._path(key)
         temp = self._temp_dir() / f"{uuid.uuid4().hex}.part"
         try:
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _private_dirs(target.parent)
             descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "wb") as out:
                 shutil.copyfileobj(body, out, 1024 * 1024)
@@ -82,7 +83,7 @@ class LocalStore:
         target = self._path(key)
         temp = self._temp_dir() / f"{uuid.uuid4().hex}.part"
         try:
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _private_dirs(target.parent)
             descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "wb") as out:
                 out.write(data)
@@ -122,6 +123,18 @@ class LocalStore:
             ):
                 found.append(relative)
         yield from sorted(found)
+
+
+def _private_dirs(directory: Path) -> None:
+    """Create `directory` and its missing parents, each 0700 (mkdir's own `parents=True`
+    gives the parents default permissions)."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another writer made it first: fine
+            path.mkdir(mode=0o700)
 
 
 def _fsync_dir(directory: Path) -> None:
