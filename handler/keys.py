@@ -12,12 +12,12 @@ OFFSET_DIGITS = 20  # a Kafka offset is a signed 64-bit number: at most 19 digit
 UNKNOWN_TIME_FOLDER = "dt=unknown/hour=unknown"
 # Timestamps outside [1970, 2100) are producer bugs (unset clocks, microseconds taken for
 # milliseconds); a fixed bound, not the wall clock, so every writer names objects alike.
-_MAX_TIMESTAMP_MS = 4102444800000  # 2100-01-01T00:00:00Z
+MAX_TIMESTAMP_MS = 4102444800000  # 2100-01-01T00:00:00Z
 
 
 def hour_bucket(timestamp_ms: int) -> int | None:
     """Hours since the epoch, or None for a timestamp no calendar folder can hold."""
-    if timestamp_ms < 0 or timestamp_ms >= _MAX_TIMESTAMP_MS:
+    if timestamp_ms < 0 or timestamp_ms >= MAX_TIMESTAMP_MS:
         return None
     return timestamp_ms // 3_600_000
 

@@ -43,7 +43,7 @@ from handler.dead_letters import count_oddities, store_dead_letter
 from handler.envelope import Encoded, Encoder
 from handler.errors import AuthError, KafkaBeatError, TransientError
 from handler.failpoints import Failpoints
-from handler.keys import object_key
+from handler.keys import MAX_TIMESTAMP_MS, object_key
 from handler.logs import get_logger
 from handler.metrics import write_prometheus
 from handler.partition import PartitionState, decide_start, loss_message
@@ -266,6 +266,11 @@ class Collector:
     # -- records into objects ---------------------------------------------------------------
 
     def _take(self, part: PartitionState, records: list[Record]) -> None:
+        # The hot loop: per-record work stays inline, the rare cases call out.
+        encode = self.encoder.encode
+        counts = self.report.counts
+        divert_invalid = self.settings.on_invalid != "keep"
+        report = self.report
         for record in records:
             if not part.active or record.offset >= part.end:
                 return
@@ -273,14 +278,16 @@ class Collector:
                 continue
             if self.budget.records_left() == 0:
                 return
-            encoded = self.encoder.encode(record)
-            if encoded.problems and self.settings.on_invalid != "keep":
+            encoded = encode(record)
+            if encoded.problems and divert_invalid:
                 if not self._divert(part, record, encoded):
                     return
-                count_oddities(self.report.counts, record, encoded)
+                count_oddities(counts, record, encoded)
                 continue
-            if part.builder is not None and self.rotation.starts_new_object(
-                part.builder, encoded.event_time, len(encoded.line)
+            line = encoded.line
+            builder = part.builder
+            if builder is not None and self.rotation.starts_new_object(
+                builder, encoded.event_time, len(line)
             ):
                 if not self._store_open_object(part):
                     return
@@ -288,16 +295,26 @@ class Collector:
                     continue
             while part.builder is None and part.active and record.offset >= part.consumed_to:
                 self._open_object(part, encoded.event_time)
-            if part.builder is None:
+            builder = part.builder
+            if builder is None:
                 continue
-            part.builder.add(record, encoded.line, encoded.event_time)
-            count_oddities(self.report.counts, record, encoded)
+            builder.add(record, line, encoded.event_time)
+            if (
+                encoded.problems
+                or record.value is None
+                or encoded.time_from_field is False
+                or not 0 <= encoded.event_time < MAX_TIMESTAMP_MS
+            ):
+                count_oddities(counts, record, encoded)
             part.consumed_to = record.offset + 1
-            self.budget.take(1)
-            self.report.records += 1
+            self.budget.records_taken += 1
+            report.records += 1
             part.report.records += 1
-            self.report.bytes_in += _payload_size(record)
-            self.report.bytes_encoded += len(encoded.line)
+            size = len(record.value or b"") + len(record.key or b"")
+            if record.headers:
+                size += sum(len(value or b"") for _, value in record.headers)
+            report.bytes_in += size
+            report.bytes_encoded += len(line)
 
     def _divert(self, part: PartitionState, record: Record, encoded: Encoded) -> bool:
         """Take an invalid record out of the data stream; False if the partition stops.
@@ -578,11 +595,6 @@ class Collector:
                 self.report.status = "failed"
         if self.report.errors:
             self.report.status = "failed"
-
-
-def _payload_size(record: Record) -> int:
-    size = len(record.key or b"") + len(record.value or b"")
-    return size + sum(len(value or b"") for _, value in record.headers)
 
 
 def run(settings: Settings, budget: Budget | None = None, run_id: str | None = None) -> RunReport:
