@@ -8,6 +8,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # The broker harness lives in scripts/ so the dev commands and the tests share one copy.
 sys.path.insert(0, str(ROOT / "scripts"))
 
+# The real parts (broker, S3 server) and the factories every test folder shares.
+pytest_plugins = ["tests.support.fixtures"]
+
 # `--hypothesis-profile=soak` (scripts/soak) runs the model-based tests far longer.
 settings.register_profile("ci", max_examples=300)
 settings.register_profile("soak", max_examples=5000)

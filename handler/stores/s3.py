@@ -284,11 +284,22 @@ class S3Store:
             )
         if status == 403:
             return AuthError(
-                f"{where} answered 403 {code} on {action}: grant s3:{action.replace('V2', '')} "
+                f"{where} answered 403 {code} on {action}: grant {_PERMISSION.get(action, action)} "
                 f"on arn:aws:s3:::{self.bucket}/{self.prefix}* to this role, "
                 "or fix KAFKA_BEAT_DESTINATION"
             )
         return StoreError(f"{action} on {where} answered {status} {code}: {exc}")
+
+
+# IAM actions behind each API call (HEAD needs GetObject; a 403 on it can also mean a missing
+# s3:ListBucket, which turns "no such key" into "access denied").
+_PERMISSION = {
+    "PutObject": "s3:PutObject",
+    "GetObject": "s3:GetObject",
+    "HeadObject": "s3:GetObject (and s3:ListBucket on the bucket)",
+    "ListObjectsV2": "s3:ListBucket",
+    "HeadBucket": "s3:ListBucket",
+}
 
 
 def _require_tls(endpoint_url: str | None) -> None:

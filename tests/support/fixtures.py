@@ -1,5 +1,6 @@
-"""Real parts for integration tests: one Apache Kafka broker (KRaft) and one moto S3 server per
-session, and factories that give each test its own topics, groups and buckets."""
+"""Real parts for the tests (a pytest plugin, loaded by tests/conftest.py): one Apache Kafka
+broker (KRaft) and one moto S3 server per session, and factories that give each test its own
+topics, groups and buckets."""
 
 from __future__ import annotations
 

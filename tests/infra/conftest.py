@@ -1,0 +1,44 @@
+"""Deployment tests build the Lambda zip once per session (the real broker and the moto server
+come from tests/support/fixtures.py, shared by every test folder)."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAMBDA_ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}
+
+
+@pytest.fixture(scope="session")
+def lambda_zip(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The zip as a user builds it, for this interpreter's Python and machine, so that it can
+    run here; the deployed one differs only in the version and platform of its wheels."""
+    machine = platform.machine()
+    if machine not in LAMBDA_ARCH:
+        pytest.skip(f"Lambda has no {machine} architecture")
+    output = tmp_path_factory.mktemp("lambda-zip") / "kafka-beat-lambda.zip"
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    result = subprocess.run(
+        [
+            str(ROOT / "scripts" / "build_lambda_zip"),
+            "--python-version",
+            version,
+            "--arch",
+            LAMBDA_ARCH[machine],
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))

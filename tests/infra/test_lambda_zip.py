@@ -1,0 +1,170 @@
+"""The Lambda artifact: the zip from scripts/build_lambda_zip, unpacked into an empty directory,
+imported in a fresh interpreter that sees nothing else (no site-packages, no PYTHONPATH, no
+working directory), runs lambda_handler against the real broker and the moto S3 server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from handler.stores.s3 import S3Store
+from tests.integration.test_collect import log_lines
+from tests.support.reconcile import committed, produce, reconcile, stored_records
+
+# Runs inside the fresh interpreter (`python -I -S`): only the stdlib and the unpacked zip.
+DRIVER = r"""
+import json, sys, sysconfig, time
+
+task_root = sys.argv[1]
+sys.path.insert(0, task_root)
+
+
+class Context:
+    # Lambda's context: the remaining time counts down from the invocation's start.
+    function_name = "kafka-beat"
+    aws_request_id = "zip-test"
+
+    def __init__(self, milliseconds):
+        self.deadline = time.monotonic() + milliseconds / 1000
+        self.asked = 0
+
+    def get_remaining_time_in_millis(self):
+        self.asked += 1
+        return int((self.deadline - time.monotonic()) * 1000)
+
+
+from handler.lambda_function import lambda_handler
+
+context = Context(int(sys.argv[3]))
+summary = lambda_handler(json.loads(sys.argv[2]), context)
+stdlib = sysconfig.get_paths()["stdlib"]
+origins = {
+    name: module.__file__
+    for name, module in list(sys.modules.items())
+    if getattr(module, "__file__", None)
+}
+print("RESULT " + json.dumps(
+    {"summary": summary, "origins": origins, "path": sys.path, "asked": context.asked}
+))
+"""
+
+LIBRARIES = (
+    "handler",
+    "kafka",
+    "boto3",
+    "botocore",
+    "pydantic",
+    "pydantic_core",
+    "pydantic_settings",
+    "orjson",
+    "zstandard",
+    "tenacity",
+)
+
+
+def invoke(task_root: Path, env: dict[str, str], event: dict[str, Any], remaining_ms: int) -> Any:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            DRIVER,
+            str(task_root),
+            json.dumps(event),
+            str(remaining_ms),
+        ],
+        env=env,
+        cwd=task_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, result.stdout[-2000:]
+    return json.loads(lines[-1].removeprefix("RESULT "))
+
+
+def test_zip_holds_the_package_and_compiled_wheels_for_the_target(lambda_zip) -> None:
+    with zipfile.ZipFile(lambda_zip["zip"]) as archive:
+        names = archive.namelist()
+        info = json.loads(archive.read("kafka_beat_build.json"))
+        stamps = {entry.date_time for entry in archive.infolist()}
+    version = f"{sys.version_info.major}{sys.version_info.minor}"
+    assert "handler/lambda_function.py" in names and "handler/stores/s3.py" in names
+    assert any(n.startswith("pydantic_core/_pydantic_core.cpython-" + version) for n in names)
+    assert not [n for n in names if "__pycache__" in n or n.startswith("bin/")]
+    assert stamps == {(1980, 1, 1, 0, 0, 0)}, "entries carry no build time"
+    assert {"boto3", "pydantic-core", "kafka-python"} <= set(info["distributions"])
+    assert info["pinned_to_tested_versions"] is True
+
+
+def test_unpacked_zip_alone_runs_the_lambda_handler(
+    lambda_zip,
+    tmp_path,
+    s3_server,
+    s3_client,
+    bucket_factory,
+    topic_factory,
+    producer,
+    admin,
+    bootstrap,
+) -> None:
+    task_root = tmp_path / "task"
+    task_root.mkdir()
+    with zipfile.ZipFile(lambda_zip["zip"]) as archive:
+        archive.extractall(task_root)
+    bucket = bucket_factory()
+    topic = topic_factory(partitions=4)
+    group = f"zip-{topic}"
+    produced = produce(producer, topic, log_lines(40_000, 4))
+    # Lambda's environment: the function's settings and credentials, nothing from this venv.
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "KAFKA_BEAT_BOOTSTRAP_SERVERS": bootstrap,
+        "KAFKA_BEAT_GROUP_ID": group,
+        "KAFKA_BEAT_TOPICS": topic,
+        "KAFKA_BEAT_DESTINATION": f"s3://{bucket}/events",
+        "KAFKA_BEAT_S3_ENDPOINT_URL": s3_server.endpoint,
+        "KAFKA_BEAT_LAMBDA_MARGIN_SECONDS": "2",
+    }
+
+    # 5 s left and a 2 s margin: a 3 s budget, too short for the backlog at one stored object
+    # per 200 records (a round trip to S3 for each object and its checkpoint).
+    slow = {**env, "KAFKA_BEAT_MAX_OBJECT_RECORDS": "200"}
+    short = invoke(task_root, slow, {}, remaining_ms=5_000)
+    rest = invoke(task_root, env, {}, remaining_ms=60_000)
+
+    summary = short["summary"]
+    assert short["asked"] >= 1
+    assert summary["status"] == "ok" and summary["stop_reason"] == "max_seconds"
+    assert 0 < summary["records"] < len(produced)
+    assert summary["duration_seconds"] < 5
+    assert rest["summary"]["stop_reason"] == "caught_up"
+    assert summary["records"] + rest["summary"]["records"] == len(produced)
+
+    stdlib = sysconfig.get_paths()["stdlib"]
+    for run in (short, rest):
+        assert not [entry for entry in run["path"] if "site-packages" in entry]
+        for name, origin in run["origins"].items():
+            inside = origin.startswith(str(task_root))
+            assert inside or (origin.startswith(stdlib) and "site-packages" not in origin), (
+                f"{name} was imported from {origin}, outside the zip and the stdlib"
+            )
+        for library in LIBRARIES:
+            assert run["origins"][library].startswith(str(task_root)), library
+
+    reconcile(produced, stored_records(S3Store(s3_client, bucket, "events"), "events/"))
+    ends: dict[tuple[str, int], int] = {}
+    for topic_name, partition, offset in produced:
+        ends[(topic_name, partition)] = max(ends.get((topic_name, partition), 0), offset + 1)
+    assert committed(admin, group) == ends
