@@ -21,7 +21,7 @@ import kafka.errors as kafka_errors
 from kafka.net.sasl.oauth import AbstractTokenProvider
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from handler.errors import AuthError, SourceError, TransientError
+from handler.errors import AuthError, KafkaBeatError, SourceError, TransientError
 from handler.logs import get_logger
 from handler.record import Record
 from handler.settings import PartitionRef, Settings
@@ -267,12 +267,7 @@ class KafkaSource:
             result.out_of_range = {_ref(tp): offset for tp, offset in exc.args[0].items()}
             return result
         except kafka_errors.KafkaError as exc:
-            refused = _refused(exc, self._settings)
-            if refused is not None:
-                raise refused from None
-            if getattr(exc, "retriable", False):
-                raise TransientError(f"fetching from Kafka failed: {exc}") from exc
-            raise SourceError(f"fetching from Kafka failed: {exc}") from exc
+            raise self._translate(exc, "fetching from Kafka") from exc
         for tp, raws in batches.items():
             result.records[_ref(tp)] = [_record(raw) for raw in raws]
         return result
@@ -313,12 +308,7 @@ class KafkaSource:
         except (kafka_errors.CommitFailedError, kafka_errors.RebalanceInProgressError) as exc:
             raise CommitRejected(f"the group refused the commit: {exc}") from exc
         except kafka_errors.KafkaError as exc:
-            refused = _refused(exc, self._settings)
-            if refused is not None:
-                raise refused from None
-            if getattr(exc, "retriable", False) or isinstance(exc, kafka_errors.KafkaTimeoutError):
-                raise TransientError(f"committing offsets failed: {exc}") from exc
-            raise SourceError(f"committing offsets failed: {exc}; check the group's ACLs") from exc
+            raise self._translate(exc, "committing offsets") from exc
 
     def close(self) -> None:
         # Leaving the group is a courtesy; nothing stored depends on it.
@@ -329,9 +319,13 @@ class KafkaSource:
         try:
             return method(*args)
         except kafka_errors.KafkaError as exc:
-            refused = _refused(exc, self._settings)
-            if refused is not None:
-                raise refused from None
-            if getattr(exc, "retriable", False) or isinstance(exc, kafka_errors.KafkaTimeoutError):
-                raise TransientError(f"{action} failed: {exc}") from exc
-            raise SourceError(f"{action} failed: {exc}") from exc
+            raise self._translate(exc, action) from exc
+
+    def _translate(self, exc: Exception, action: str) -> KafkaBeatError:
+        """Our error for a client error: refused (exit 3), transient (retried) or final."""
+        refused = _refused(exc, self._settings)
+        if refused is not None:
+            return refused
+        if getattr(exc, "retriable", False) or isinstance(exc, kafka_errors.KafkaTimeoutError):
+            return TransientError(f"{action} failed: {exc}")
+        return SourceError(f"{action} failed: {exc}")

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -58,6 +59,15 @@ class LocalStore:
         metadata: Mapping[str, str],
         content_type: str,
     ) -> PutOutcome:
+        created = self._place(key, body, os.link)
+        return PutOutcome.CREATED if created else PutOutcome.EXISTS
+
+    def replace(self, key: str, data: bytes) -> None:
+        self._place(key, io.BytesIO(data), os.replace)
+
+    def _place(self, key: str, body: IO[bytes], publish: Callable[[Path, Path], None]) -> bool:
+        """Write `body` aside, fsynced, then `publish` it under the key in one atomic step;
+        False if the name was taken (only `os.link` can find it so)."""
         target = self._path(key)
         temp = self._temp_dir() / f"{uuid.uuid4().hex}.part"
         try:
@@ -68,30 +78,14 @@ class LocalStore:
                 out.flush()
                 os.fsync(out.fileno())
             try:
-                os.link(temp, target)
+                publish(temp, target)
             except FileExistsError:
-                return PutOutcome.EXISTS
+                return False
             _fsync_dir(target.parent)
-            return PutOutcome.CREATED
+            return True
         except OSError as exc:
             hint = "free disk space" if exc.errno == errno.ENOSPC else "check the directory"
             raise StoreError(f"cannot write '{target}': {exc.strerror}; {hint}") from exc
-        finally:
-            temp.unlink(missing_ok=True)
-
-    def replace(self, key: str, data: bytes) -> None:
-        target = self._path(key)
-        temp = self._temp_dir() / f"{uuid.uuid4().hex}.part"
-        try:
-            _private_dirs(target.parent)
-            descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp, target)
-        except OSError as exc:
-            raise StoreError(f"cannot write '{target}': {exc.strerror}") from exc
         finally:
             temp.unlink(missing_ok=True)
 
