@@ -150,8 +150,9 @@ class Settings(BaseSettings):
     max_object_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """Rotate an object once its uncompressed JSON lines reach this many bytes."""
 
-    spool_memory_bytes: int = Field(default=8 * 1024 * 1024, ge=0)
-    """Compressed bytes an open object keeps in memory before spilling to a temporary file."""
+    spool_memory_bytes: int = Field(default=2 * 1024 * 1024, ge=0)
+    """Compressed bytes an open object keeps in memory before spilling to a temporary file
+    (every partition has one open object: memory stays bounded with 64 partitions too)."""
 
     key_format: Literal["auto", "json", "text", "bytes"] = "auto"
     """How keys are read: auto (JSON, else UTF-8 text, else base64; never invalid), json
