@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from handler.errors import KafkaBeatError, TransientError
+from handler.errors import AuthError, KafkaBeatError, TransientError
 from handler.failpoints import Failpoints
 from handler.logs import get_logger
 from handler.partition import PartitionState
@@ -59,6 +59,8 @@ class Committer:
             log.warning("the group refused the commit", extra={"error": str(exc)})
             outcome.refused.extend(pending)
             return outcome
+        except AuthError:
+            raise  # refused permissions end the run (exit 3), not just these partitions
         except KafkaBeatError as exc:
             for ref, offset in pending.items():
                 outcome.failed[ref] = (

@@ -438,6 +438,7 @@ class Collector:
                     self._lost_race(part, sealed.records, link)
                     return part.active and part.position >= sealed.next
         except KafkaBeatError as exc:
+            self.report.refused |= isinstance(exc, AuthError)
             self._stop(part, "failed", f"storing {sealed.key} failed: {exc}")
             return False
         finally:
