@@ -151,6 +151,7 @@ class S3Store:
         # the hash is the one taken while the body was written, so it vouches end to end.
         digest = metadata.get("kb-sha256")
         if digest:
+            extra["ChecksumAlgorithm"] = "SHA256"  # Object Lock requires it named
             extra["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(digest)).decode()
 
         def attempt() -> PutOutcome:

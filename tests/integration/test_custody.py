@@ -143,3 +143,27 @@ def test_verify_tells_an_accepted_gap_from_a_lost_object(
     assert result.returncode == 0, result.stdout
     (partition,) = json.loads(result.stdout)["partitions"]
     assert partition["known_gaps"] == [[10, 50]] and partition["gaps"] == []
+
+
+def test_object_lock_retention_on_write(
+    topic_factory, producer, settings_factory, s3_server, s3_client
+) -> None:
+    topic = topic_factory(partitions=1)
+    produce(producer, topic, log_lines(20, 1))
+    bucket = f"locked-{topic.lower()}"[:60]
+    s3_client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    settings = settings_factory(
+        topics=(topic,),
+        destination=f"s3://{bucket}/c",
+        s3_endpoint_url=s3_server.endpoint,
+        s3_object_lock_mode="GOVERNANCE",
+        s3_object_lock_days=30,
+    )
+
+    report = run(settings)
+
+    assert report.status == "ok", report.errors
+    head = s3_client.head_object(Bucket=bucket, Key=report.partitions[0].objects[0])
+    assert head["ObjectLockMode"] == "GOVERNANCE"
+    days = (head["ObjectLockRetainUntilDate"] - head["LastModified"]).days
+    assert 29 <= days <= 30
