@@ -117,10 +117,9 @@ def classify(data: bytes, allow_json: bool = True) -> tuple[Any, str]:
 
 
 # orjson reads big integers as floats and keeps the last of duplicate keys without a word, so
-# its answer is taken only where neither can have happened: no digit run long enough to exceed
-# 64 bits or a double's 17 digits, and exactly as many `":` in the text as keys parsed. Every
-# key ends in `":` unless written with a space before its colon (then the strict parser
-# decides); `":` inside a string only adds to the count. So equal counts mean no duplicate.
+# its answer is taken only where neither can have happened (see `_embeddable`): no digit run
+# long enough to exceed 64 bits or a double's 17 digits, and no key lost when parsed. Every key
+# ends in `":` unless written with a space before its colon (then the strict parser decides).
 # Anything else takes the strict parser: slower, same answer.
 _LONG_NUMBER = re.compile(rb"[0-9][0-9.]{17,}")
 _SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
@@ -134,49 +133,37 @@ def _spaced_colon(data: bytes) -> bool:
     return False
 
 
-_MAX_DEPTH = 254  # orjson writes no deeper; deeper documents are kept as strings
-
-
 _NESTED_OR_FLOAT = frozenset({dict, list, float})
 # A JSON text starts with one of these (after optional whitespace); anything else is not JSON,
 # which spares the common non-JSON key (`host-17`) a failed parse and its exception.
 _JSON_START = frozenset(b'{["-0123456789tfn \t\r\n')
 
 
-def _shape(document: Any) -> tuple[int, int, bool]:
-    """(number of object keys, nesting depth, whether any number parsed as a float)."""
-    if type(document) is dict and not _NESTED_OR_FLOAT.intersection(map(type, document.values())):
-        return len(document), 1, False  # the common flat log line, without a Python loop
-    keys, deepest, floats = 0, 0, False
-    stack = [(document, 1)]
-    while stack:
-        node, depth = stack.pop()
-        kind = type(node)
-        if kind is dict:
-            keys += len(node)
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in node.values())
-        elif kind is list:
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in node)
-        elif kind is float:
-            floats = True
-    return keys, deepest, floats
-
-
 def _embeddable(data: bytes, parsed: Any) -> bytes | None:
     """The JSON bytes to embed for what orjson parsed, or None for the strict parser to decide."""
-    keys, depth, floats = _shape(parsed)
-    # Without a float in the result, no number lost digits: orjson reads every integer that
-    # fits 64 bits exactly and turns only larger ones (and all fractions) into floats.
-    if floats and _LONG_NUMBER.search(data):
+    one_line = b"\n" not in data and b"\r" not in data
+    if type(parsed) is dict and not _NESTED_OR_FLOAT.intersection(map(type, parsed.values())):
+        # A flat object without fractions (the common log line): no number lost digits,
+        # since orjson reads every integer that fits 64 bits exactly, and its keys are counted
+        # without serializing it again.
+        if data.count(b'":') != len(parsed) or _spaced_colon(data):
+            return None
+        return data if one_line else orjson.dumps(parsed)
+    if _LONG_NUMBER.search(data):
         return None
-    containers = keys or type(parsed) in (dict, list)
-    if containers and (depth > _MAX_DEPTH or data.count(b'":') != keys or _spaced_colon(data)):
+    try:
+        compact = orjson.dumps(parsed)
+    except orjson.JSONEncodeError:
+        return None  # nested deeper than orjson writes
+    # Written again, a document keeps every key but a duplicate's, and every `":` inside its
+    # strings (a quote inside a string is always `\"`, unless spelled `\u0022`, which goes to
+    # the strict parser): fewer `":` after means a key was dropped.
+    lost_key = type(parsed) in (dict, list) and (
+        b"\\u" in data or compact.count(b'":') != data.count(b'":') or _spaced_colon(data)
+    )
+    if lost_key:
         return None
-    if b"\n" in data or b"\r" in data:  # one line per record: re-serialize compactly
-        return orjson.dumps(parsed)
-    return data  # embedded verbatim: already valid JSON on one line
+    return data if one_line else compact
 
 
 def _encode_field(data: bytes, fmt: str, name: str) -> tuple[Any, str, Problem | None, Any]:

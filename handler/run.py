@@ -56,6 +56,8 @@ from handler.stores.base import PutOutcome, Store
 _POLL_SECONDS = 0.5
 # A killed run stays in the group until its session times out; wait that out, and then some.
 _ASSIGNMENT_MARGIN_SECONDS = 15.0
+_SPOOL_BUDGET = 32 * 1024 * 1024
+_MIN_SPOOL_BYTES = 256 * 1024
 log = get_logger()
 
 
@@ -391,9 +393,15 @@ class Collector:
             event_time,
             self.codec,
             self.settings.compression_level,
-            self.settings.spool_memory_bytes,
+            self._spool_bytes(),
         )
         self._failpoints.reach("after_open")
+
+    def _spool_bytes(self) -> int:
+        """Memory an open object may keep before spilling to disk: the setting, shared out so
+        that all partitions' open objects together stay within a fixed budget."""
+        active = max(1, sum(1 for part in self.parts.values() if part.active))
+        return max(_MIN_SPOOL_BYTES, min(self.settings.spool_memory_bytes, _SPOOL_BUDGET // active))
 
     def _adopt(self, part: PartitionState, link: ChainLink) -> None:
         log.info(

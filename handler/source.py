@@ -254,7 +254,7 @@ class KafkaSource:
                 # The client's own metrics cost time per fetch and nobody reads them here.
                 metrics_enabled=False,
                 # Bounds what one fetch may buffer, so memory does not grow with partitions.
-                fetch_max_bytes=32 * 1024 * 1024,
+                fetch_max_bytes=16 * 1024 * 1024,
                 session_timeout_ms=int(settings.session_timeout_seconds * 1000),
                 heartbeat_interval_ms=int(settings.session_timeout_seconds * 1000 / 4),
                 **security_options(settings),

@@ -82,3 +82,22 @@ def test_time_field_whole_name_then_dotted_path() -> None:
     assert nested.event_time == flat.event_time == 1772341800000
     assert (nested.time_from_field, missing.time_from_field) == (True, False)
     assert missing.event_time == 1764054000123
+
+
+@pytest.mark.parametrize(
+    ("document", "encoding"),
+    [
+        (b'{"a": {"b": 1, "b": 2}}', "utf8"),  # a nested duplicate
+        (b'[{"x": 1}, {"y": 2.5, "y": 3}]', "utf8"),
+        (b'{"a": 1, "a": "\\u0022:"}', "utf8"),  # a duplicate masked by an escaped quote
+        (b'{"a": 1, "b": "say \\":\\" twice", "c": [1, 2.5]}', "json"),
+        (b'{"k" : 1, "k": 2}', "utf8"),  # a spaced colon hides a key from the count
+        (b'{"n": [1.0, 2.25, 123456789012345678901]}', "utf8"),
+        (b'{"nested": {"deep": [[[[1]]]], "f": 0.1}}', "json"),
+    ],
+)
+def test_fast_path_never_embeds_what_would_change(document: bytes, encoding: str) -> None:
+    line = Encoder().encode(record(document)).line
+    assert orjson.loads(line)["value_encoding"] == encoding
+    if encoding == "json":
+        assert json.loads(decode_line(line).value) == json.loads(document)
