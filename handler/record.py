@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 TIMESTAMP_TYPES = ("create", "log_append")
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One Kafka record as consumed: the bytes exactly as the broker returned them."""
+class Record(NamedTuple):
+    """One Kafka record as consumed: the bytes exactly as the broker returned them.
+
+    A tuple, not a dataclass: one is built per record consumed, and a tuple is the cheapest
+    immutable thing Python builds."""
 
     topic: str
     partition: int

@@ -89,6 +89,30 @@ def security_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+def consumer_options(settings: Settings, max_poll_records: int = 2000) -> dict[str, Any]:
+    """Every KafkaConsumer option a run uses (the benchmark's raw loop uses the same)."""
+    timeout_ms = int(settings.kafka_timeout_seconds * 1000)
+    return {
+        "bootstrap_servers": list(settings.bootstrap_servers),
+        "group_id": settings.group_id,
+        "client_id": settings.client_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "none",
+        "isolation_level": settings.isolation_level,
+        "max_poll_records": max_poll_records,
+        "request_timeout_ms": timeout_ms,
+        "bootstrap_timeout_ms": timeout_ms,
+        "fetch_max_wait_ms": 200,
+        # The client's own metrics cost time per fetch and nobody reads them here.
+        "metrics_enabled": False,
+        # Bounds what one fetch may buffer, so memory does not grow with partitions.
+        "fetch_max_bytes": 16 * 1024 * 1024,
+        "session_timeout_ms": int(settings.session_timeout_seconds * 1000),
+        "heartbeat_interval_ms": int(settings.session_timeout_seconds * 1000 / 4),
+        **security_options(settings),
+    }
+
+
 def _refused(exc: Exception, settings: Settings) -> AuthError | None:
     """The AuthError for an authentication or authorization refusal, else None."""
     if isinstance(exc, kafka_errors.SaslAuthenticationFailedError):
@@ -212,16 +236,16 @@ def _tp(ref: PartitionRef) -> TopicPartition:
 
 
 def _record(raw: Any) -> Record:
-    headers = tuple((name, value) for name, value in (raw.headers or ()))
+    headers = raw.headers
     return Record(
-        topic=raw.topic,
-        partition=raw.partition,
-        offset=raw.offset,
-        timestamp=raw.timestamp if raw.timestamp is not None else -1,
-        timestamp_type=_TIMESTAMP_TYPES.get(raw.timestamp_type, "create"),
-        key=raw.key,
-        value=raw.value,
-        headers=headers,
+        raw.topic,
+        raw.partition,
+        raw.offset,
+        -1 if raw.timestamp is None else raw.timestamp,
+        _TIMESTAMP_TYPES.get(raw.timestamp_type, "create"),
+        raw.key,
+        raw.value,
+        tuple(map(tuple, headers)) if headers else (),
     )
 
 
@@ -230,7 +254,6 @@ class KafkaSource:
 
     def __init__(self, settings: Settings, max_poll_records: int = 2000) -> None:
         self._settings = settings
-        timeout_ms = int(settings.kafka_timeout_seconds * 1000)
         if settings.security_protocol in ("SSL", "SASL_SSL") and not settings.ssl_check_hostname:
             log.warning(
                 "TLS hostname verification is OFF (KAFKA_BEAT_SSL_CHECK_HOSTNAME=false): a "
@@ -241,23 +264,7 @@ class KafkaSource:
         kafka_logger.addHandler(witness)
         try:
             self._consumer: Any = kafka.KafkaConsumer(
-                bootstrap_servers=list(settings.bootstrap_servers),
-                group_id=settings.group_id,
-                client_id=settings.client_id,
-                enable_auto_commit=False,
-                auto_offset_reset="none",
-                isolation_level=settings.isolation_level,
-                max_poll_records=max_poll_records,
-                request_timeout_ms=timeout_ms,
-                bootstrap_timeout_ms=timeout_ms,
-                fetch_max_wait_ms=200,
-                # The client's own metrics cost time per fetch and nobody reads them here.
-                metrics_enabled=False,
-                # Bounds what one fetch may buffer, so memory does not grow with partitions.
-                fetch_max_bytes=16 * 1024 * 1024,
-                session_timeout_ms=int(settings.session_timeout_seconds * 1000),
-                heartbeat_interval_ms=int(settings.session_timeout_seconds * 1000 / 4),
-                **security_options(settings),
+                **consumer_options(settings, max_poll_records)
             )
         except kafka_errors.KafkaError as exc:
             refused = _refused(exc, settings) or witness.diagnosis(settings)

@@ -614,21 +614,15 @@ import kafka
 from kafka.structs import TopicPartition
 
 config = json.loads(sys.argv[1])
-consumer = kafka.KafkaConsumer(
-    bootstrap_servers=[config["bootstrap"]],
-    group_id=config["group"],
-    client_id="kafka-beat-bench-raw",
-    enable_auto_commit=False,
-    auto_offset_reset="none",
-    isolation_level="read_committed",
-    max_poll_records=2000,
-    request_timeout_ms=30000,
-    bootstrap_timeout_ms=30000,
-    fetch_max_wait_ms=200,
-    session_timeout_ms=10000,
-    heartbeat_interval_ms=2500,
-    check_crcs=config["check_crcs"],
-)
+# Exactly the options a run uses (handler.source.consumer_options), CRC checking aside.
+from handler.settings import Settings
+from handler.source import consumer_options
+
+options = consumer_options(Settings(
+    bootstrap_servers=(config["bootstrap"],), group_id=config["group"],
+    topics=(config["topic"],), client_id="kafka-beat-bench-raw",
+))
+consumer = kafka.KafkaConsumer(**options, check_crcs=config["check_crcs"])
 started = time.perf_counter()
 tps = [TopicPartition(config["topic"], p) for p in range(config["partitions"])]
 consumer.assign(tps)
