@@ -11,7 +11,7 @@ from handler.run import run
 from handler.stores.local import LocalStore
 from handler.stores.s3 import S3Store
 from tests.integration.test_collect import end_offsets, log_lines
-from tests.support.fault_proxy import FaultProxy, every
+from tests.support.fault_proxy import every, proxied
 from tests.support.reconcile import Produced, committed, produce, reconcile, stored_records
 
 
@@ -72,11 +72,9 @@ def test_upload_failing_for_good_blocks_only_that_partition(
     topic = topic_factory(partitions=3)
     produced = produce(producer, topic, log_lines(600, 3))
     bucket = bucket_factory()
-    proxy = FaultProxy(
+    with proxied(
         s3_server.port, [every("PUT", r"(\+|%2B)1(\+|%2B)\d+\.jsonl\.gz", status=503)]
-    )
-    proxy.start()
-    try:
+    ) as proxy:
         settings = settings_factory(
             topics=(topic,),
             destination=f"s3://{bucket}/x",
@@ -85,8 +83,6 @@ def test_upload_failing_for_good_blocks_only_that_partition(
             max_object_records=100,
         )
         report = run(settings)
-    finally:
-        proxy.stop()
 
     assert report.status == "failed" and proxy.faults == 3
     by_partition = {part.partition: part for part in report.partitions}
@@ -108,7 +104,7 @@ def test_transient_upload_faults_are_retried(
     topic = topic_factory(partitions=2)
     produced = produce(producer, topic, log_lines(1000, 2))
     bucket = bucket_factory()
-    proxy = FaultProxy(
+    with proxied(
         s3_server.port,
         [
             every("PUT", r"\.jsonl", status=503, probability=0.15),
@@ -116,9 +112,7 @@ def test_transient_upload_faults_are_retried(
             every("PUT", r"\.jsonl", drop_connection=True, probability=0.1),
         ],
         seed=11,
-    )
-    proxy.start()
-    try:
+    ) as proxy:
         settings = settings_factory(
             topics=(topic,),
             destination=f"s3://{bucket}",
@@ -127,8 +121,6 @@ def test_transient_upload_faults_are_retried(
             max_object_records=50,
         )
         report = run(settings)
-    finally:
-        proxy.stop()
 
     assert report.status == "ok", report.errors
     assert proxy.faults > 5
@@ -143,11 +135,9 @@ def test_lost_response_is_recognised_as_our_own_write(
     produced = produce(producer, topic, log_lines(300, 1))
     bucket = bucket_factory()
     # The first PUT of every object reaches S3, but its answer is lost; the retry sees 412.
-    proxy = FaultProxy(
+    with proxied(
         s3_server.port, [every("PUT", r"\.jsonl", after_forwarding=True, probability=0.5)], seed=3
-    )
-    proxy.start()
-    try:
+    ) as proxy:
         settings = settings_factory(
             topics=(topic,),
             destination=f"s3://{bucket}",
@@ -155,8 +145,6 @@ def test_lost_response_is_recognised_as_our_own_write(
             max_object_records=30,
         )
         report = run(settings)
-    finally:
-        proxy.stop()
 
     assert report.status == "ok", report.errors
     assert proxy.faults > 0 and report.objects == 10 and report.records == 300
@@ -169,8 +157,7 @@ def test_store_that_overwrites_is_refused_unless_at_least_once(
     topic = topic_factory(partitions=1)
     produced = produce(producer, topic, log_lines(50, 1))
     bucket = bucket_factory()
-    proxy = FaultProxy(s3_server.port, strip_headers=("If-None-Match",)).start()
-    try:
+    with proxied(s3_server.port, strip_headers=("If-None-Match",)) as proxy:
         settings = settings_factory(
             topics=(topic,), destination=f"s3://{bucket}/p", s3_endpoint_url=proxy.endpoint
         )
@@ -178,7 +165,5 @@ def test_store_that_overwrites_is_refused_unless_at_least_once(
             run(settings)
         assert not stored_records(S3Store(s3_client, bucket, "p"), "p/")
         report = run(settings.model_copy(update={"delivery": "at_least_once"}))
-    finally:
-        proxy.stop()
     assert report.status == "ok"
     reconcile(produced, stored_records(S3Store(s3_client, bucket, "p"), "p/"))

@@ -6,12 +6,15 @@ to answer with an error instead (a 503 SlowDown, a 500) or to drop the connectio
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import random
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection"}
 
@@ -151,6 +154,18 @@ class FaultProxy:
             return response.status, response.getheaders(), payload
         finally:
             connection.close()
+
+
+@contextlib.contextmanager
+def proxied(
+    upstream_port: int, rules: list[Rule] | None = None, **options: Any
+) -> Iterator[FaultProxy]:
+    """A started proxy in front of the moto server, stopped when the block ends."""
+    proxy = FaultProxy(upstream_port, rules or [], **options).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
 
 
 def every(method: str, pattern: str, **options: object) -> Rule:
