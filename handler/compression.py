@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import zlib
@@ -27,15 +28,26 @@ class _Identity:
         return b""
 
 
-class _Zstd:
-    def __init__(self, level: int) -> None:
-        self._stream = zstandard.ZstdCompressor(level=level).compressobj()
+class _ZstdFrames:
+    """One zstd frame per chunk, from one compression context shared by every open object.
+
+    A streaming context per open object holds its window (megabytes) for the object's life:
+    with 64 partitions that alone outgrew the memory budget. Concatenated frames are a valid
+    zstd file (RFC 8878), and a one-shot compress of a chunk is also the fastest call."""
+
+    def __init__(self, context: zstandard.ZstdCompressor) -> None:
+        self._context = context
 
     def compress(self, data: bytes) -> bytes:
-        return self._stream.compress(data)
+        return self._context.compress(data) if data else b""
 
     def flush(self) -> bytes:
-        return self._stream.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH)
+        return b""
+
+
+@functools.cache
+def _zstd_context(level: int) -> zstandard.ZstdCompressor:
+    return zstandard.ZstdCompressor(level=level)
 
 
 @dataclass(frozen=True)
@@ -51,7 +63,7 @@ class Codec:
             # wbits 31 = gzip framing, so the object is a plain .gz any tool can open.
             return zlib.compressobj(chosen, zlib.DEFLATED, 31)
         if self.name == "zstd":
-            return _Zstd(chosen)
+            return _ZstdFrames(_zstd_context(chosen))
         return _Identity()
 
     def reader(self, body: IO[bytes]) -> IO[bytes]:
