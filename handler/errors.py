@@ -45,7 +45,3 @@ class AuthError(KafkaBeatError):
     a retry will not help until credentials, certificates or ACLs change."""
 
     exit_code = EXIT_AUTH
-
-
-class DataLossError(KafkaBeatError):
-    """Committed offsets point at data that retention already deleted."""

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-TIMESTAMP_TYPES = ("create", "log_append")
-
 
 class Record(NamedTuple):
     """One Kafka record as consumed: the bytes exactly as the broker returned them.

@@ -111,7 +111,7 @@ class ChainMachine(RuleBasedStateMachine):
         try:
             self.collector(max_object_records, max_records, batch, on_commit).run()
         except Crash:
-            pass
+            pass  # the process died mid-run; the invariants below judge what it left behind
         finally:
             self.store.before_put = self.store.after_put = lambda key: None
 
