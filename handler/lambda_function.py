@@ -12,11 +12,11 @@ import traceback
 import uuid
 from typing import Any, Protocol
 
-from handler import logs
-from handler.budget import Budget
+from handler.config.settings import load_settings
+from handler.engine.budget import Budget
 from handler.errors import ConfigError, KafkaBeatError
-from handler.metrics import emf_line
-from handler.settings import load_settings
+from handler.observe import logs
+from handler.observe.metrics import emf_line
 
 _EVENT_FIELDS = ("max_records", "max_seconds", "partitions", "topics")
 
@@ -42,7 +42,7 @@ def lambda_handler(event: dict[str, Any] | None, context: LambdaContext) -> dict
             f"the function leaves {seconds:.1f}s after the {settings.lambda_margin_seconds}s "
             "margin: raise the Lambda timeout or lower KAFKA_BEAT_LAMBDA_MARGIN_SECONDS"
         )
-    from handler.run import run
+    from handler.engine.collector import run
 
     try:
         report = run(settings, Budget(settings.max_records, seconds), run_id=run_id)

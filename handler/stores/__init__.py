@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handler.settings import Settings
+from handler.config.settings import Settings
 from handler.stores.base import ObjectHead, PutOutcome, Store
 
 

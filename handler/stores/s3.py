@@ -27,8 +27,8 @@ from botocore.exceptions import (
 )
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
+from handler.config.settings import Settings
 from handler.errors import AuthError, ConfigError, KafkaBeatError, StoreError, TransientError
-from handler.settings import Settings
 from handler.stores.base import ObjectHead, PutOutcome
 
 if TYPE_CHECKING:

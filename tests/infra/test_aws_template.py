@@ -24,9 +24,9 @@ from typing import Any
 import boto3
 import pytest
 
-from handler.metrics import emf_line
-from handler.report import RunReport
-from handler.settings import Settings, env_name
+from handler.config.settings import Settings, env_name
+from handler.observe.metrics import emf_line
+from handler.observe.report import RunReport
 from tests.infra.template_model import ROOT, TEMPLATE_PATH, Resolved
 
 MOTO_CANNOT_DEPLOY = {

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from handler.budget import Budget
-from handler.run import run
+from handler.engine.budget import Budget
+from handler.engine.collector import run
 from handler.stores.local import LocalStore
 from handler.stores.s3 import S3Store
 from tests.support.reconcile import Produced, committed, produce, reconcile, stored_records

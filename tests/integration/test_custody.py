@@ -12,7 +12,7 @@ import orjson
 import pytest
 from kafka.structs import TopicPartition
 
-from handler.run import run
+from handler.engine.collector import run
 from handler.stores.s3 import S3Store
 from tests.integration.test_collect import log_lines
 from tests.support.fault_proxy import FaultProxy

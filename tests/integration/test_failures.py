@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from kafka.structs import TopicPartition
 
-from handler.checkpoints import read_checkpoint
+from handler.chain.checkpoints import read_checkpoint
+from handler.engine.collector import run
 from handler.errors import ConfigError
-from handler.run import run
 from handler.stores.local import LocalStore
 from handler.stores.s3 import S3Store
 from tests.integration.test_collect import end_offsets, log_lines

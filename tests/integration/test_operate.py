@@ -11,7 +11,7 @@ from kafka.admin import OffsetSpec
 from kafka.structs import TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
-from handler.run import run
+from handler.engine.collector import run
 from handler.stores.local import LocalStore
 from tests.integration.test_collect import log_lines
 from tests.support import runs

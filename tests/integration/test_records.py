@@ -11,7 +11,7 @@ import sys
 import orjson
 import pytest
 
-from handler.run import run
+from handler.engine.collector import run
 from handler.stores.local import LocalStore
 from tests.support import runs
 from tests.support.reconcile import Produced, committed, produce, reconcile, stored_records
@@ -68,7 +68,7 @@ def test_dead_letters_with_the_reason(topic_factory, producer, settings_factory,
 
 
 def dead_letter_lines(store: LocalStore) -> list[bytes]:
-    from handler.reader import lines
+    from handler.commands.decode import lines
 
     keys = [key for key in store.list_keys("_dead_letter/")]
     assert all("+0+" in key for key in keys)
@@ -92,7 +92,7 @@ def test_keep_stores_invalid_records_raw_in_the_stream(
 
 
 def dead_letter_free_lines(store: LocalStore) -> list[bytes]:
-    from handler.reader import lines
+    from handler.commands.decode import lines
 
     keys = [k for k in store.list_keys("") if not k.startswith(("_kafka_beat", "_dead_letter"))]
     return list(lines(store, keys))

@@ -7,7 +7,7 @@ import time
 
 from kafka import KafkaConsumer, KafkaProducer
 
-from handler.run import run
+from handler.engine.collector import run
 from handler.stores.local import LocalStore
 from tests.support.reconcile import Produced, committed, reconcile, stored_records
 

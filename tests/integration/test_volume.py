@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handler.run import run
+from handler.engine.collector import run
 from handler.stores.s3 import S3Store
 from tests.integration.test_collect import end_offsets, log_lines
 from tests.support.reconcile import committed, produce, reconcile, stored_records

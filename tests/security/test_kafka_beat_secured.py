@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from kafka.admin import ACLOperation, ResourceType
 
-from handler.run import run
-from handler.settings import Settings
+from handler.config.settings import Settings
+from handler.engine.collector import run
 from tests.support import runs
 from tests.support.secure_broker import SecureBroker, unique, unsecured_jwt
 

@@ -16,7 +16,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka_broker import KafkaBroker
 
-from handler.settings import Settings
+from handler.config.settings import Settings
 from tests.support.s3_server import MotoS3Server
 
 _counter = itertools.count()

@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO
 
+from handler.config.settings import PartitionRef
+from handler.kafka.source import PollResult
 from handler.record import Record
-from handler.settings import PartitionRef
-from handler.source import PollResult
 from handler.stores.base import ObjectHead, PutOutcome
 
 

@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from handler.checkpoints import STATE_FOLDER
-from handler.compression import codec_for_key
-from handler.envelope import decode_line
-from handler.keys import DEAD_LETTER_FOLDER
+from handler.chain.checkpoints import STATE_FOLDER
+from handler.format.compression import codec_for_key
+from handler.format.envelope import decode_line
+from handler.format.layout import DEAD_LETTER_FOLDER
 from handler.record import Record
 from handler.stores.base import Store
 

@@ -2,9 +2,9 @@ import gzip
 
 import pytest
 
-from handler.batching import ObjectBuilder, Rotation
-from handler.compression import CODECS
-from handler.envelope import decode_line, encode_record
+from handler.chain.builder import ObjectBuilder, Rotation
+from handler.format.compression import CODECS
+from handler.format.envelope import decode_line, encode_record
 from handler.record import Record
 
 HOUR = 3_600_000

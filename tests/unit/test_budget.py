@@ -1,4 +1,4 @@
-from handler.budget import Budget
+from handler.engine.budget import Budget
 
 
 class FakeClock:

@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from handler.budget import Budget
-from handler.checkpoints import read_checkpoint
-from handler.compression import codec_for_key
-from handler.envelope import decode_line
-from handler.run import Collector
-from handler.settings import PartitionRef, Settings
+from handler.chain.checkpoints import read_checkpoint
+from handler.config.settings import PartitionRef, Settings
+from handler.engine.budget import Budget
+from handler.engine.collector import Collector
+from handler.format.compression import codec_for_key
+from handler.format.envelope import decode_line
 from tests.support.memory import Crash, MemoryLog, MemorySource, MemoryStore
 
 PARTITIONS = 2

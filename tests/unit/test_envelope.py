@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handler.envelope import classify, decode_line, encode_record, rebuild
+from handler.format.envelope import classify, decode_line, encode_record, rebuild
 from handler.record import Record
 
 

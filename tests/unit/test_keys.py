@@ -1,4 +1,4 @@
-from handler.keys import UNKNOWN_TIME_FOLDER, object_key, time_folder
+from handler.format.layout import UNKNOWN_TIME_FOLDER, object_key, time_folder
 
 
 def test_documented_key_shape() -> None:

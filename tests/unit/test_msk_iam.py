@@ -5,8 +5,8 @@ import json
 
 from kafka.net.sasl.msk import SaslMechanismAwsMskIam
 
-from handler.settings import Settings
-from handler.source import security_options
+from handler.config.settings import Settings
+from handler.kafka.source import security_options
 
 
 def test_msk_iam_token_is_signed_with_the_configured_credentials(monkeypatch) -> None:

@@ -1,6 +1,6 @@
 import pytest
 
-from handler.partition import StartDecision, decide_start
+from handler.engine.assignment import StartDecision, decide_start
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handler.batching import ObjectBuilder
-from handler.report import PartitionReport
-from handler.settings import PartitionRef
+from handler.chain.builder import ObjectBuilder
+from handler.config.settings import PartitionRef
+from handler.observe.report import PartitionReport
 
 
 @dataclass

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from handler.checkpoints import STATE_FOLDER
-from handler.compression import codec_for_key
-from handler.envelope import decode_line
+from handler.chain.checkpoints import STATE_FOLDER
+from handler.config.settings import parse_destination
 from handler.errors import ConfigError
-from handler.settings import parse_destination
+from handler.format.compression import codec_for_key
+from handler.format.envelope import decode_line
 from handler.stores.base import Store
 from handler.stores.local import LocalStore
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from handler.chain import META_NEXT
+from handler.chain.links import META_NEXT
 from handler.errors import ChainError
 from handler.stores.base import Store
 

@@ -10,9 +10,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from handler.config.settings import PartitionRef, Settings
 from handler.errors import KafkaBeatError
-from handler.settings import PartitionRef, Settings
-from handler.source import KafkaSource
+from handler.kafka.source import KafkaSource
 from handler.stores import open_store
 from handler.stores.create_only import verify_create_only
 

@@ -18,7 +18,8 @@ from urllib.parse import urlparse
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from handler import failpoints, secret_store
+from handler.config import secrets
+from handler.engine import failpoints
 from handler.errors import ConfigError
 
 ENV_PREFIX = "KAFKA_BEAT_"
@@ -269,7 +270,7 @@ class Settings(BaseSettings):
 
     failpoint: str | None = None
     """Fault-injection tests only: STEP[:N[:kill|stop|error]] fails the run on purpose at
-    that step (see handler/failpoints.py). Never set it in production."""
+    that step (see handler/engine/failpoints.py). Never set it in production."""
 
     @field_validator("bootstrap_servers", "topics", mode="before")
     @classmethod
@@ -452,7 +453,7 @@ def resolve_secret_references(settings: Settings) -> Settings:
     updates = {}
     for name in SECRET_FIELDS:
         value = getattr(settings, name)
-        if value is not None and secret_store.is_reference(value.get_secret_value()):
-            fetched = secret_store.fetch(value.get_secret_value(), env_name(name))
+        if value is not None and secrets.is_reference(value.get_secret_value()):
+            fetched = secrets.fetch(value.get_secret_value(), env_name(name))
             updates[name] = SecretStr(fetched)
     return settings.model_copy(update=updates) if updates else settings

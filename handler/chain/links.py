@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from handler.batching import SealedObject
-from handler.compression import codec_for_key
-from handler.envelope import decode_line
+from handler.chain.builder import SealedObject
 from handler.errors import ChainError
+from handler.format.compression import codec_for_key
+from handler.format.envelope import decode_line
 from handler.stores.base import Store
 
 FORMAT_VERSION = "1"

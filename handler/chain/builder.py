@@ -14,8 +14,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import IO
 
-from handler.compression import Codec
-from handler.keys import hour_bucket
+from handler.format.compression import Codec
+from handler.format.layout import hour_bucket
 from handler.record import Record
 
 _CHUNK_BYTES = 256 * 1024

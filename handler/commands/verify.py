@@ -17,12 +17,12 @@ from typing import Any
 
 import orjson
 
-from handler.chain import META_GAP_FROM, META_NEXT, META_SHA256
-from handler.checkpoints import STATE_FOLDER, read_checkpoint
-from handler.compression import codec_for_key
-from handler.envelope import decode_line
-from handler.keys import DEAD_LETTER_FOLDER
-from handler.reader import open_location
+from handler.chain.checkpoints import STATE_FOLDER, read_checkpoint
+from handler.chain.links import META_GAP_FROM, META_NEXT, META_SHA256
+from handler.commands.decode import open_location
+from handler.format.compression import codec_for_key
+from handler.format.envelope import decode_line
+from handler.format.layout import DEAD_LETTER_FOLDER
 from handler.stores.base import Store
 
 _NAME = re.compile(r"(?P<topic>[^/]+)\+(?P<partition>\d+)\+(?P<start>\d{20})\.jsonl(\.gz|\.zst)?$")

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from handler.report import RunReport
+from handler.observe.report import RunReport
 
 NAMESPACE = "KafkaBeat"
 _LAST_SUCCESS = "kafka_beat_last_success_timestamp_seconds"

@@ -13,9 +13,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from handler.checkpoints import read_checkpoint
-from handler.settings import PartitionRef, Settings
-from handler.source import KafkaSource
+from handler.chain.checkpoints import read_checkpoint
+from handler.config.settings import PartitionRef, Settings
+from handler.kafka.source import KafkaSource
 from handler.stores import open_store
 
 _RECORD_SECONDS = 10.0

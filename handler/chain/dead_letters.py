@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import io
 
-from handler.compression import Codec
-from handler.envelope import Encoded
-from handler.keys import dead_letter_key, hour_bucket
+from handler.format.compression import Codec
+from handler.format.envelope import Encoded
+from handler.format.layout import dead_letter_key, hour_bucket
 from handler.record import Record
 from handler.stores.base import PutOutcome, Store
 

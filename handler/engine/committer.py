@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
+from handler.config.settings import PartitionRef
+from handler.engine.assignment import PartitionState
+from handler.engine.failpoints import Failpoints
 from handler.errors import AuthError, KafkaBeatError, TransientError
-from handler.failpoints import Failpoints
-from handler.logs import get_logger
-from handler.partition import PartitionState
-from handler.settings import PartitionRef
-from handler.source import CommitRejected, KafkaSource
+from handler.kafka.source import CommitRejected, KafkaSource
+from handler.observe.logs import get_logger
 
 log = get_logger()
 _NOT_COMMITTING = ("revoked", "commit_failed", "commit_refused")

@@ -15,10 +15,11 @@ from typing import Any
 
 import orjson
 
-from handler import __version__, logs
+from handler import __version__
+from handler.config.settings import Settings, env_name, load_settings
 from handler.errors import EXIT_AUTH, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, KafkaBeatError
-from handler.report import RunReport
-from handler.settings import Settings, env_name, load_settings
+from handler.observe import logs
+from handler.observe.report import RunReport
 
 
 def _settings_reference() -> str:
@@ -83,7 +84,7 @@ def _decode(argv: Sequence[str]) -> int:
     parser.add_argument("--raw", action="store_true", help="print each value's bytes instead")
     parser.add_argument("--endpoint-url", help="endpoint of an S3-compatible store")
     arguments = parser.parse_args(argv)
-    from handler.reader import write
+    from handler.commands.decode import write
 
     try:
         write(arguments.location, sys.stdout.buffer, arguments.raw, arguments.endpoint_url)
@@ -104,7 +105,7 @@ def _check(argv: Sequence[str]) -> int:
     except KafkaBeatError as exc:
         print(f"FAIL  settings     {exc}")
         return EXIT_USAGE
-    from handler.check import run_checks
+    from handler.commands.check import run_checks
 
     steps = run_checks(settings)
     for step in steps:
@@ -122,7 +123,7 @@ def _status(argv: Sequence[str]) -> int:
     arguments = parser.parse_args(argv)
     try:
         settings = load_settings()
-        from handler.status import gather
+        from handler.commands.status import gather
 
         report = gather(settings)
     except KafkaBeatError as exc:
@@ -144,7 +145,7 @@ def _verify(argv: Sequence[str]) -> int:
     parser.add_argument("--json", action="store_true", help="one JSON document")
     parser.add_argument("--endpoint-url", help="endpoint of an S3-compatible store")
     arguments = parser.parse_args(argv)
-    from handler.verify import audit, report
+    from handler.commands.verify import audit, report
 
     try:
         audits = audit(arguments.location, arguments.endpoint_url)
@@ -185,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_id = uuid.uuid4().hex
     logs.configure(run_id, settings.log_level, settings.secrets())
     sys.excepthook = _redacting_excepthook
-    from handler.run import run
+    from handler.engine.collector import run
 
     try:
         report = run(settings, run_id=run_id)

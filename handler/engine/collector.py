@@ -27,30 +27,30 @@ from datetime import UTC, datetime
 
 import orjson
 
-from handler.batching import ObjectBuilder, Rotation
-from handler.budget import Budget
-from handler.chain import META_GAP_FROM, ChainLink, object_metadata, read_link
-from handler.checkpoints import (
+from handler.chain.builder import ObjectBuilder, Rotation
+from handler.chain.checkpoints import (
     checkpointed_topics,
     manifest_key,
     read_checkpoint,
     verified_checkpoint,
     write_checkpoint,
 )
-from handler.committer import Committer
-from handler.compression import CODECS
-from handler.dead_letters import count_oddities, store_dead_letter
-from handler.envelope import Encoded, Encoder
+from handler.chain.dead_letters import count_oddities, store_dead_letter
+from handler.chain.links import META_GAP_FROM, ChainLink, object_metadata, read_link
+from handler.config.settings import PartitionRef, Settings
+from handler.engine.assignment import PartitionState, decide_start, loss_message
+from handler.engine.budget import Budget
+from handler.engine.committer import Committer
+from handler.engine.failpoints import Failpoints
 from handler.errors import AuthError, KafkaBeatError, TransientError
-from handler.failpoints import Failpoints
-from handler.keys import MAX_TIMESTAMP_MS, object_key
-from handler.logs import get_logger
-from handler.metrics import write_prometheus
-from handler.partition import PartitionState, decide_start, loss_message
+from handler.format.compression import CODECS
+from handler.format.envelope import Encoded, Encoder
+from handler.format.layout import MAX_TIMESTAMP_MS, object_key
+from handler.kafka.source import KafkaSource, PollResult
+from handler.observe.logs import get_logger
+from handler.observe.metrics import write_prometheus
+from handler.observe.report import PartitionReport, PartitionStatus, RunReport
 from handler.record import Record
-from handler.report import PartitionReport, PartitionStatus, RunReport
-from handler.settings import PartitionRef, Settings
-from handler.source import KafkaSource, PollResult
 from handler.stores.base import PutOutcome, Store
 
 _POLL_SECONDS = 0.5

@@ -23,10 +23,10 @@ import kafka.errors as kafka_errors
 from kafka.net.sasl.oauth import AbstractTokenProvider
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
+from handler.config.settings import PartitionRef, Settings
 from handler.errors import AuthError, KafkaBeatError, SourceError, TransientError
-from handler.logs import get_logger
+from handler.observe.logs import get_logger
 from handler.record import Record
-from handler.settings import PartitionRef, Settings
 
 _TIMESTAMP_TYPES = {0: "create", 1: "log_append"}
 log = get_logger()

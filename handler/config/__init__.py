@@ -1,0 +1,1 @@
+"""Settings and secrets: everything a run is told, validated before Kafka is touched."""

@@ -1,0 +1,1 @@
+"""The run: the loop, partitions joining, budgets, commits, failpoints."""

@@ -1,0 +1,1 @@
+"""How records become stored bytes: the envelope, compression, and the storage layout."""

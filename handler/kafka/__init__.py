@@ -1,0 +1,1 @@
+"""Kafka as the source: the only subpackage that imports kafka-python."""

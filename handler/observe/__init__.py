@@ -1,0 +1,1 @@
+"""What a run tells: the report, metrics, logs and manifests."""
