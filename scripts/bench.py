@@ -614,9 +614,9 @@ import kafka
 from kafka.structs import TopicPartition
 
 config = json.loads(sys.argv[1])
-# Exactly the options a run uses (handler.kafka.source.consumer_options), CRC checking aside.
+# Exactly the options a run uses (handler.kafka.options.consumer_options), CRC checking aside.
 from handler.config.settings import Settings
-from handler.kafka.source import consumer_options
+from handler.kafka.options import consumer_options
 
 options = consumer_options(Settings(
     bootstrap_servers=(config["bootstrap"],), group_id=config["group"],

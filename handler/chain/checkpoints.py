@@ -10,15 +10,12 @@ Kept under `{prefix}/_kafka_beat/`, outside the topic folders that query engines
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import orjson
 
-from handler.chain.links import META_NEXT
 from handler.errors import ChainError
+from handler.format.layout import META_NEXT, checkpoint_key, checkpoints_folder
 from handler.stores.base import Store
-
-STATE_FOLDER = "_kafka_beat"
 
 
 @dataclass(frozen=True)
@@ -28,11 +25,6 @@ class Checkpoint:
     writer: str
     gaps: tuple[tuple[int, int], ...] = ()
     """Offset ranges [from, to) lost to retention and accepted (on_data_loss=skip)."""
-
-
-def checkpoint_key(prefix: str, topic: str, partition: int) -> str:
-    parts = [prefix.strip("/"), STATE_FOLDER, "checkpoints", topic, f"{partition}.json"]
-    return "/".join(part for part in parts if part)
 
 
 def write_checkpoint(
@@ -86,13 +78,5 @@ def verified_checkpoint(store: Store, topic: str, partition: int) -> Checkpoint 
 
 def checkpointed_topics(store: Store) -> set[str]:
     """Topics this destination holds checkpoints for: every topic collected into it so far."""
-    parts = [store.prefix.strip("/"), STATE_FOLDER, "checkpoints"]
-    folder = "/".join(part for part in parts if part) + "/"
+    folder = checkpoints_folder(store.prefix)
     return {key[len(folder) :].split("/", 1)[0] for key in store.list_keys(folder)}
-
-
-def manifest_key(prefix: str, run_id: str) -> str:
-    """Where a run's manifest goes: by the day it ran (manifests are per run, not per chain)."""
-    day = datetime.now(UTC).strftime("%Y-%m-%d")
-    parts = [prefix.strip("/"), STATE_FOLDER, "manifests", f"dt={day}", f"{run_id}.json"]
-    return "/".join(part for part in parts if part)

@@ -11,7 +11,15 @@ import io
 
 from handler.format.compression import Codec
 from handler.format.envelope import Encoded
-from handler.format.layout import dead_letter_key, hour_bucket
+from handler.format.layout import (
+    FORMAT_VERSION,
+    META_FORMAT,
+    META_OFFSET,
+    META_REASON,
+    META_WRITER,
+    dead_letter_key,
+    hour_bucket,
+)
 from handler.record import Record
 from handler.stores.base import PutOutcome, Store
 
@@ -31,10 +39,10 @@ def store_dead_letter(
         codec.extension,
     )
     metadata = {
-        "kb-format": "1",
-        "kb-offset": str(record.offset),
-        "kb-reason": encoded.problems[0].reason(),
-        "kb-writer": writer,
+        META_FORMAT: FORMAT_VERSION,
+        META_OFFSET: str(record.offset),
+        META_REASON: encoded.problems[0].reason(),
+        META_WRITER: writer,
     }
     outcome = store.put_if_absent(key, io.BytesIO(body), len(body), metadata, codec.content_type)
     return outcome is PutOutcome.CREATED

@@ -16,20 +16,21 @@ from handler.chain.builder import SealedObject
 from handler.errors import ChainError
 from handler.format.compression import codec_for_key
 from handler.format.envelope import decode_line
+from handler.format.layout import (
+    FORMAT_VERSION,
+    META_FIRST_OFFSET,
+    META_FORMAT,
+    META_LAST_OFFSET,
+    META_MAX_TIMESTAMP,
+    META_MIN_TIMESTAMP,
+    META_NEXT,
+    META_RECORDS,
+    META_SHA256,
+    META_START,
+    META_WRITER,
+)
 from handler.stores.base import Store
 
-FORMAT_VERSION = "1"
-META_FORMAT = "kb-format"
-META_START = "kb-start"
-META_NEXT = "kb-next"
-META_RECORDS = "kb-records"
-META_WRITER = "kb-writer"
-META_FIRST_OFFSET = "kb-first-offset"
-META_LAST_OFFSET = "kb-last-offset"
-META_MIN_TIMESTAMP = "kb-min-timestamp"
-META_MAX_TIMESTAMP = "kb-max-timestamp"
-META_SHA256 = "kb-sha256"
-META_GAP_FROM = "kb-gap-from"  # set on the first object after accepted data loss
 _REQUIRED = (META_START, META_NEXT, META_RECORDS)
 
 

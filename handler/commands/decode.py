@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from handler.chain.checkpoints import STATE_FOLDER
 from handler.config.settings import parse_destination
 from handler.errors import ConfigError
 from handler.format.compression import codec_for_key
 from handler.format.envelope import decode_line
+from handler.format.layout import is_state_key
 from handler.stores.base import Store
 from handler.stores.local import LocalStore
 
@@ -23,7 +23,7 @@ def _is_object(key: str) -> bool:
         codec_for_key(key)
     except ValueError:
         return False
-    return STATE_FOLDER not in key.split("/")
+    return not is_state_key(key)
 
 
 def open_location(location: str, endpoint_url: str | None) -> tuple[Store, list[str]]:

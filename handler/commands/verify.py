@@ -11,21 +11,25 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
 
-from handler.chain.checkpoints import STATE_FOLDER, read_checkpoint
-from handler.chain.links import META_GAP_FROM, META_NEXT, META_SHA256
+from handler.chain.checkpoints import read_checkpoint
 from handler.commands.decode import open_location
 from handler.format.compression import codec_for_key
 from handler.format.envelope import decode_line
-from handler.format.layout import DEAD_LETTER_FOLDER
+from handler.format.layout import (
+    META_GAP_FROM,
+    META_NEXT,
+    META_SHA256,
+    is_dead_letter_key,
+    is_manifest_key,
+    is_state_key,
+    parse_object_name,
+)
 from handler.stores.base import Store
-
-_NAME = re.compile(r"(?P<topic>[^/]+)\+(?P<partition>\d+)\+(?P<start>\d{20})\.jsonl(\.gz|\.zst)?$")
 
 
 @dataclass
@@ -78,7 +82,7 @@ def _manifest_entries(store: Store, keys: list[str]) -> dict[str, dict[str, Any]
     """What the runs' manifests say of each object they stored (its hash and chain end)."""
     entries: dict[str, dict[str, Any]] = {}
     for key in keys:
-        if f"{STATE_FOLDER}/manifests/" in key and key.endswith(".json"):
+        if is_manifest_key(key):
             with store.open(key) as raw:
                 manifest = orjson.loads(raw.read())
             for part in manifest.get("partitions", []):
@@ -94,14 +98,13 @@ def audit(location: str, endpoint_url: str | None) -> list[PartitionAudit]:
     by_partition: dict[tuple[str, int], list[_Stored]] = {}
     audits: dict[tuple[str, int], PartitionAudit] = {}
     for key in keys:
-        if key.startswith((STATE_FOLDER, DEAD_LETTER_FOLDER)) or f"/{DEAD_LETTER_FOLDER}/" in key:
+        named = parse_object_name(key)
+        if named is None or is_state_key(key) or is_dead_letter_key(key):
             continue
-        match = _NAME.search(key)
-        if not match:
-            continue
-        ident = (match["topic"], int(match["partition"]))
+        topic, partition, start, _ = named
+        ident = (topic, partition)
         result = audits.setdefault(ident, PartitionAudit(*ident))
-        stored = _check_object(store, key, int(match["start"]), manifests.get(key, {}), result)
+        stored = _check_object(store, key, start, manifests.get(key, {}), result)
         if stored is not None:
             by_partition.setdefault(ident, []).append(stored)
     for ident, objects in by_partition.items():

@@ -30,13 +30,12 @@ import orjson
 from handler.chain.builder import ObjectBuilder, Rotation
 from handler.chain.checkpoints import (
     checkpointed_topics,
-    manifest_key,
     read_checkpoint,
     verified_checkpoint,
     write_checkpoint,
 )
 from handler.chain.dead_letters import count_oddities, store_dead_letter
-from handler.chain.links import META_GAP_FROM, ChainLink, object_metadata, read_link
+from handler.chain.links import ChainLink, object_metadata, read_link
 from handler.config.settings import PartitionRef, Settings
 from handler.engine.assignment import PartitionState, decide_start, loss_message
 from handler.engine.budget import Budget
@@ -45,7 +44,7 @@ from handler.engine.failpoints import Failpoints
 from handler.errors import AuthError, KafkaBeatError, TransientError
 from handler.format.compression import CODECS
 from handler.format.envelope import Encoded, Encoder
-from handler.format.layout import MAX_TIMESTAMP_MS, object_key
+from handler.format.layout import MAX_TIMESTAMP_MS, META_GAP_FROM, manifest_key, object_key
 from handler.kafka.source import KafkaSource, PollResult
 from handler.observe.logs import get_logger
 from handler.observe.metrics import write_prometheus

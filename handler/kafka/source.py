@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
-import shlex
-import subprocess
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,198 +17,17 @@ from typing import Any
 
 import kafka
 import kafka.errors as kafka_errors
-from kafka.net.sasl.oauth import AbstractTokenProvider
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from handler.config.settings import PartitionRef, Settings
-from handler.errors import AuthError, KafkaBeatError, SourceError, TransientError
+from handler.errors import KafkaBeatError, SourceError, TransientError
+from handler.kafka.diagnosis import BootstrapWitness, refusal
+from handler.kafka.options import consumer_options
 from handler.observe.logs import get_logger
 from handler.record import Record
 
 _TIMESTAMP_TYPES = {0: "create", 1: "log_append"}
 log = get_logger()
-
-
-class _TokenProvider(AbstractTokenProvider):  # type: ignore[misc]
-    """OAUTHBEARER tokens: the static one, or a fresh one from the configured command."""
-
-    def __init__(self, token: str | None, command: str | None, timeout_seconds: float) -> None:
-        self._token = token
-        self._command = command
-        self._timeout_seconds = timeout_seconds
-
-    def token(self) -> str:
-        if self._command is None:
-            assert self._token is not None
-            return self._token
-        try:
-            done = subprocess.run(
-                shlex.split(self._command),
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=self._timeout_seconds,
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            # The command line is the user's; its output may be a token: neither is repeated.
-            raise AuthError(
-                "KAFKA_BEAT_SASL_OAUTH_TOKEN_COMMAND failed "
-                f"({type(exc).__name__}); run it by hand to see why"
-            ) from None
-        return done.stdout.strip()
-
-
-def security_options(settings: Settings) -> dict[str, Any]:
-    """kafka-python's connection options for the configured TLS and SASL."""
-    options: dict[str, Any] = {"security_protocol": settings.security_protocol}
-    if settings.security_protocol in ("SSL", "SASL_SSL"):
-        options["ssl_check_hostname"] = settings.ssl_check_hostname
-        for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
-            path = getattr(settings, name)
-            if path is not None:
-                options[name] = str(path)
-        if settings.ssl_key_password is not None:
-            options["ssl_password"] = settings.ssl_key_password.get_secret_value()
-    mechanism = settings.sasl_mechanism
-    if mechanism:
-        options["sasl_mechanism"] = mechanism
-    if mechanism in ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"):
-        assert settings.sasl_password is not None
-        options["sasl_plain_username"] = settings.sasl_username
-        options["sasl_plain_password"] = settings.sasl_password.get_secret_value()
-    elif mechanism == "OAUTHBEARER":
-        token = settings.sasl_oauth_token
-        options["sasl_oauth_token_provider"] = _TokenProvider(
-            token.get_secret_value() if token else None,
-            settings.sasl_oauth_token_command,
-            settings.kafka_timeout_seconds,
-        )
-    return options
-
-
-def consumer_options(settings: Settings, max_poll_records: int = 2000) -> dict[str, Any]:
-    """Every KafkaConsumer option a run uses (the benchmark's raw loop uses the same)."""
-    timeout_ms = int(settings.kafka_timeout_seconds * 1000)
-    return {
-        "bootstrap_servers": list(settings.bootstrap_servers),
-        "group_id": settings.group_id,
-        "client_id": settings.client_id,
-        "enable_auto_commit": False,
-        "auto_offset_reset": "none",
-        "isolation_level": settings.isolation_level,
-        "max_poll_records": max_poll_records,
-        "request_timeout_ms": timeout_ms,
-        "bootstrap_timeout_ms": timeout_ms,
-        "fetch_max_wait_ms": 200,
-        # The client's own metrics cost time per fetch and nobody reads them here.
-        "metrics_enabled": False,
-        # Bounds what one fetch may buffer, so memory does not grow with partitions.
-        "fetch_max_bytes": 16 * 1024 * 1024,
-        "session_timeout_ms": int(settings.session_timeout_seconds * 1000),
-        "heartbeat_interval_ms": int(settings.session_timeout_seconds * 1000 / 4),
-        **security_options(settings),
-    }
-
-
-def _refused(exc: Exception, settings: Settings) -> AuthError | None:
-    """The AuthError for an authentication or authorization refusal, else None."""
-    if isinstance(exc, kafka_errors.SaslAuthenticationFailedError):
-        who = settings.sasl_username or "the configured identity"
-        return AuthError(
-            f"the brokers refused to authenticate {who} with {settings.sasl_mechanism}: check "
-            "KAFKA_BEAT_SASL_USERNAME and KAFKA_BEAT_SASL_PASSWORD (or the token)"
-        )
-    if isinstance(exc, kafka_errors.TopicAuthorizationFailedError):
-        return AuthError(
-            f"not authorized to read a topic ({exc}): grant READ and DESCRIBE on the topics "
-            "to this principal"
-        )
-    if isinstance(exc, kafka_errors.GroupAuthorizationFailedError):
-        return AuthError(
-            f"not authorized for group '{settings.group_id}': grant READ on the group to this "
-            "principal"
-        )
-    if isinstance(exc, kafka_errors.AuthorizationError):
-        return AuthError(f"not authorized: {exc}; grant the missing ACL to this principal")
-    return None
-
-
-# kafka-python reports every TLS or authentication failure during bootstrap as the same
-# timeout; the cause is only in its own log lines. These patterns read it back from there.
-_DIAGNOSES = (
-    (
-        re.compile(r"SaslAuthenticationFailed|invalid credentials|Invalid username or password"),
-        "the brokers refused the credentials: check KAFKA_BEAT_SASL_USERNAME and "
-        "KAFKA_BEAT_SASL_PASSWORD (or the token) and KAFKA_BEAT_SASL_MECHANISM",
-    ),
-    (
-        re.compile(r"invalid_token"),
-        "the brokers refused the OAUTHBEARER token (expired or invalid): check the token or "
-        "KAFKA_BEAT_SASL_OAUTH_TOKEN_COMMAND",
-    ),
-    (
-        re.compile(r"certificate is not valid for|[Hh]ostname mismatch"),
-        "the broker's certificate does not name the host connected to: bootstrap with a name in "
-        "its certificate (KAFKA_BEAT_BOOTSTRAP_SERVERS)",
-    ),
-    (
-        re.compile(r"CERTIFICATE_VERIFY_FAILED"),
-        "the broker's certificate is not signed by a trusted CA: set KAFKA_BEAT_SSL_CAFILE to the "
-        "CA bundle that signs it",
-    ),
-    (
-        re.compile(r"SSLV3_ALERT_CERTIFICATE_UNKNOWN|SSLV3_ALERT_CERTIFICATE_EXPIRED"),
-        "the broker refused the client certificate (expired, or not signed by a CA it trusts): "
-        "check KAFKA_BEAT_SSL_CERTFILE",
-    ),
-    (
-        re.compile(r"SSLV3_ALERT_BAD_CERTIFICATE|HANDSHAKE_FAILURE"),
-        "the broker requires a client certificate: set KAFKA_BEAT_SSL_CERTFILE and "
-        "KAFKA_BEAT_SSL_KEYFILE",
-    ),
-    (
-        re.compile(r"PEM lib|bad decrypt"),
-        "the client key cannot be read: check KAFKA_BEAT_SSL_KEYFILE and "
-        "KAFKA_BEAT_SSL_KEY_PASSWORD",
-    ),
-    (
-        re.compile(r"UNEXPECTED_EOF_WHILE_READING|WRONG_VERSION_NUMBER"),
-        "TLS failed: the port does not speak TLS; check KAFKA_BEAT_SECURITY_PROTOCOL against the "
-        "listener (PLAINTEXT or SASL_PLAINTEXT ports need no TLS)",
-    ),
-    (
-        re.compile(r"Invalid frame length|InvalidReceiveError"),
-        "the port speaks TLS: set KAFKA_BEAT_SECURITY_PROTOCOL=SSL or SASL_SSL",
-    ),
-)
-
-
-class _BootstrapWitness(logging.Handler):
-    """Keeps what kafka-python says about failed connections while the consumer starts."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        with contextlib.suppress(Exception):
-            self.lines.append(record.getMessage())
-
-    def diagnosis(self, settings: Settings) -> AuthError | None:
-        text = "\n".join(self.lines)
-        for pattern, advice in _DIAGNOSES:
-            if pattern.search(text):
-                return AuthError(advice)
-        secured = settings.security_protocol != "PLAINTEXT"
-        if secured and "disconnected" in text and "broker_version=(" in text:
-            # TLS and the version exchange worked, then the broker hung up: what a refused
-            # login looks like when kafka-python drops the broker's answer with the socket.
-            return AuthError(
-                "the brokers closed the connection after TLS was set up, most likely refusing "
-                "the credentials: check KAFKA_BEAT_SASL_USERNAME, KAFKA_BEAT_SASL_PASSWORD "
-                "and KAFKA_BEAT_SASL_MECHANISM"
-            )
-        return None
 
 
 class CommitRejected(SourceError):
@@ -259,7 +75,7 @@ class KafkaSource:
                 "TLS hostname verification is OFF (KAFKA_BEAT_SSL_CHECK_HOSTNAME=false): a "
                 "broker certificate for any name is accepted"
             )
-        witness = _BootstrapWitness()
+        witness = BootstrapWitness()
         kafka_logger = logging.getLogger("kafka")
         kafka_logger.addHandler(witness)
         try:
@@ -267,7 +83,7 @@ class KafkaSource:
                 **consumer_options(settings, max_poll_records)
             )
         except kafka_errors.KafkaError as exc:
-            refused = _refused(exc, settings) or witness.diagnosis(settings)
+            refused = refusal(exc, settings) or witness.diagnosis(settings)
             if refused is not None:
                 raise refused from None
             if not isinstance(exc, kafka_errors.KafkaTimeoutError):
@@ -416,7 +232,7 @@ class KafkaSource:
 
     def _translate(self, exc: Exception, action: str) -> KafkaBeatError:
         """Our error for a client error: refused (exit 3), transient (retried) or final."""
-        refused = _refused(exc, self._settings)
+        refused = refusal(exc, self._settings)
         if refused is not None:
             return refused
         if getattr(exc, "retriable", False) or isinstance(exc, kafka_errors.KafkaTimeoutError):

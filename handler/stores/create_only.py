@@ -10,13 +10,8 @@ from __future__ import annotations
 import io
 
 from handler.errors import ConfigError
+from handler.format.layout import META_PROBE, probe_key
 from handler.stores.base import PutOutcome, Store
-
-PROBE_NAME = "_kafka_beat/probe/create-only"
-
-
-def probe_key(prefix: str) -> str:
-    return f"{prefix.strip('/')}/{PROBE_NAME}".lstrip("/")
 
 
 def verify_create_only(store: Store) -> bool:
@@ -25,7 +20,7 @@ def verify_create_only(store: Store) -> bool:
     body = b"Kafka Beat checks here that this store refuses to overwrite an object.\n"
     for _ in range(2):
         outcome = store.put_if_absent(
-            key, io.BytesIO(body), len(body), {"kb-probe": "1"}, "text/plain"
+            key, io.BytesIO(body), len(body), {META_PROBE: "1"}, "text/plain"
         )
     return outcome is PutOutcome.EXISTS
 

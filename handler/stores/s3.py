@@ -29,6 +29,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from handler.config.settings import Settings
 from handler.errors import AuthError, ConfigError, KafkaBeatError, StoreError, TransientError
+from handler.format.layout import META_SHA256
 from handler.stores.base import ObjectHead, PutOutcome
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ class S3Store:
         extra = self._encryption() | self._retention()
         # S3 recomputes the SHA-256 of what arrives and refuses the object on a mismatch:
         # the hash is the one taken while the body was written, so it vouches end to end.
-        digest = metadata.get("kb-sha256")
+        digest = metadata.get(META_SHA256)
         if digest:
             extra["ChecksumAlgorithm"] = "SHA256"  # Object Lock requires it named
             extra["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(digest)).decode()

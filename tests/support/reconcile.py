@@ -8,10 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from handler.chain.checkpoints import STATE_FOLDER
 from handler.format.compression import codec_for_key
 from handler.format.envelope import decode_line
-from handler.format.layout import DEAD_LETTER_FOLDER
+from handler.format.layout import is_dead_letter_key, is_state_key
 from handler.record import Record
 from handler.stores.base import Store
 
@@ -29,9 +28,9 @@ def stored_records(store: Store, prefix: str = "", dead_letters: bool = False) -
     """Every record in the data objects under `prefix` (or in the dead letters)."""
     records = []
     for key in store.list_keys(prefix):
-        if key.startswith(STATE_FOLDER) or f"/{STATE_FOLDER}/" in key:
+        if is_state_key(key):
             continue
-        in_dead_letters = key.startswith(DEAD_LETTER_FOLDER) or f"/{DEAD_LETTER_FOLDER}/" in key
+        in_dead_letters = is_dead_letter_key(key)
         if in_dead_letters != dead_letters:
             continue
         with store.open(key) as raw, codec_for_key(key).reader(raw) as lines:
