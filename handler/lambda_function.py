@@ -12,7 +12,7 @@ import traceback
 import uuid
 from typing import Any, Protocol
 
-from handler.config.settings import load_settings
+from handler.config.loading import load_settings
 from handler.engine.budget import Budget
 from handler.errors import ConfigError, KafkaBeatError
 from handler.observe import logs

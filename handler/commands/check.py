@@ -10,7 +10,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from handler.config.settings import PartitionRef, Settings
+from handler.config.settings import Settings
+from handler.config.values import PartitionRef
 from handler.errors import KafkaBeatError
 from handler.kafka.source import KafkaSource
 from handler.stores import open_store

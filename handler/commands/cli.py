@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 
 from handler import __version__
-from handler.config.settings import Settings, env_name, load_settings
+from handler.config.loading import load_settings
+from handler.config.settings import Settings, env_name
 from handler.errors import EXIT_AUTH, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, KafkaBeatError
 from handler.observe import logs
 from handler.observe.report import RunReport

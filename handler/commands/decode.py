@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from handler.config.settings import parse_destination
+from handler.config.values import parse_destination
 from handler.errors import ConfigError
 from handler.format.compression import codec_for_key
 from handler.format.envelope import decode_line

@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from handler.chain.checkpoints import read_checkpoint
-from handler.config.settings import PartitionRef, Settings
+from handler.config.settings import Settings
+from handler.config.values import PartitionRef
 from handler.kafka.source import KafkaSource
 from handler.stores import open_store
 

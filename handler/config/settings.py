@@ -6,94 +6,24 @@ becomes a `ConfigError` naming the variable and what to change, before any conne
 
 from __future__ import annotations
 
-import difflib
-import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple
-from urllib.parse import urlparse
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from handler.config import secrets
+from handler.config.values import (
+    Destination,
+    PartitionRef,
+    parse_destination,
+    parse_partitions,
+    split_list,
+)
 from handler.engine import failpoints
-from handler.errors import ConfigError
 
 ENV_PREFIX = "KAFKA_BEAT_"
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
-_PARTITION_SPEC = re.compile(r"^(?P<topic>[A-Za-z0-9._\-]+):(?P<first>\d+)(?:-(?P<last>\d+))?$")
-# Variables that share the prefix but belong to the dev tooling, not to a run.
-_TOOLING_VARIABLES = frozenset({"KAFKA_BEAT_JARS_DIR"})
-
-
-class PartitionRef(NamedTuple):
-    topic: str
-    partition: int
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where objects go: an S3 bucket and key prefix, or a local directory."""
-
-    kind: Literal["s3", "local"]
-    bucket: str
-    prefix: str
-    path: Path | None
-
-
-def _split_list(value: Any) -> Any:
-    if isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
-    return value
-
-
-def parse_partitions(value: Any) -> Any:
-    """Turn `auth:0,auth:2-3` into partition references; anything else is left to pydantic."""
-    items = _split_list(value)
-    if not isinstance(items, list):
-        return items
-    refs: list[PartitionRef] = []
-    for item in items:
-        if isinstance(item, PartitionRef | tuple):
-            refs.append(PartitionRef(*item))
-            continue
-        match = _PARTITION_SPEC.match(str(item))
-        if not match:
-            raise ValueError(
-                f"'{item}' is not a partition; write topic:N or topic:FIRST-LAST, "
-                "comma-separated, e.g. auth:0,auth:2-3"
-            )
-        first = int(match["first"])
-        last = int(match["last"] or first)
-        if last < first:
-            raise ValueError(f"'{item}': range end {last} is before its start {first}")
-        refs.extend(PartitionRef(match["topic"], n) for n in range(first, last + 1))
-    return tuple(dict.fromkeys(refs))
-
-
-def parse_destination(value: str) -> Destination:
-    """Read `s3://bucket/prefix`, `file:///dir` or a plain directory path."""
-    if value.startswith("s3://"):
-        parsed = urlparse(value)
-        bucket = parsed.netloc
-        if not _BUCKET_NAME.match(bucket):
-            raise ValueError(
-                f"'{bucket}' is not a valid S3 bucket name; write s3://BUCKET/optional/prefix"
-            )
-        return Destination("s3", bucket, parsed.path.strip("/"), None)
-    if "://" in value and not value.startswith("file://"):
-        scheme = value.split("://", 1)[0]
-        raise ValueError(
-            f"scheme '{scheme}://' is not supported; use s3://bucket/prefix, "
-            "file:///absolute/dir or a plain directory path"
-        )
-    path = Path(value.removeprefix("file://")).expanduser()
-    if not str(path):
-        raise ValueError("the directory path is empty")
-    return Destination("local", "", "", path)
+SECRET_FIELDS = ("ssl_key_password", "sasl_password", "sasl_oauth_token")
 
 
 class Settings(BaseSettings):
@@ -275,7 +205,7 @@ class Settings(BaseSettings):
     @field_validator("bootstrap_servers", "topics", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
-        return _split_list(value)
+        return split_list(value)
 
     @field_validator("partitions", mode="before")
     @classmethod
@@ -393,67 +323,3 @@ class Settings(BaseSettings):
 
 def env_name(field: str) -> str:
     return f"{ENV_PREFIX}{field.upper()}"
-
-
-def _describe(error: Mapping[str, Any]) -> str:
-    location = [str(part) for part in error.get("loc", ()) if not isinstance(part, int)]
-    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-    if not location:
-        return message
-    shown = error.get("input")
-    secret = location[0] in SECRET_FIELDS
-    got = f" (got {shown!r})" if isinstance(shown, str | int | float) and not secret else ""
-    return f"{env_name(location[0])}: {message}{got}"
-
-
-SECRET_FIELDS = ("ssl_key_password", "sasl_password", "sasl_oauth_token")
-
-
-def _unknown_variables(environ: Mapping[str, str]) -> list[str]:
-    known = {env_name(name) for name in Settings.model_fields}
-    known |= {f"{env_name(name)}_FILE" for name in SECRET_FIELDS}
-    problems = []
-    for name in sorted(environ):
-        if name.startswith(ENV_PREFIX) and name not in known and name not in _TOOLING_VARIABLES:
-            close = difflib.get_close_matches(name, sorted(known), n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            problems.append(f"{name} is not a Kafka Beat setting{hint}")
-    return problems
-
-
-def load_settings(
-    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
-) -> Settings:
-    """Build the settings from the environment, with `overrides` (CLI flags) taking precedence.
-
-    Raises ConfigError with one line per problem, each naming the variable to fix.
-    """
-    environ = os.environ if environ is None else environ
-    problems = _unknown_variables(environ)
-    values = {key: value for key, value in (overrides or {}).items() if value is not None}
-    for name in SECRET_FIELDS:
-        path = environ.get(f"{env_name(name)}_FILE")
-        if path and name not in values:
-            try:
-                # Mounted secrets (Kubernetes, Docker) end with a newline that is not theirs.
-                values[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
-            except OSError as exc:
-                problems.append(f"{env_name(name)}_FILE: cannot read '{path}': {exc.strerror}")
-    try:
-        settings = Settings(**values)
-    except ValidationError as exc:
-        problems.extend(_describe(error) for error in exc.errors())
-    if problems:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
-    return resolve_secret_references(settings)
-
-
-def resolve_secret_references(settings: Settings) -> Settings:
-    """Replace secrets given as AWS Secrets Manager ARNs by their values."""
-    updates = {}
-    for name in SECRET_FIELDS:
-        value = getattr(settings, name)
-        if value is not None and secrets.is_reference(value.get_secret_value()):
-            fetched = secrets.fetch(value.get_secret_value(), env_name(name))
-            updates[name] = SecretStr(fetched)
-    return settings.model_copy(update=updates) if updates else settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from handler.chain.builder import ObjectBuilder
-from handler.config.settings import PartitionRef
+from handler.config.values import PartitionRef
 from handler.observe.report import PartitionReport
 
 

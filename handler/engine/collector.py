@@ -36,7 +36,8 @@ from handler.chain.checkpoints import (
 )
 from handler.chain.dead_letters import count_oddities, store_dead_letter
 from handler.chain.links import ChainLink, object_metadata, read_link
-from handler.config.settings import PartitionRef, Settings
+from handler.config.settings import Settings
+from handler.config.values import PartitionRef
 from handler.engine.assignment import PartitionState, decide_start, loss_message
 from handler.engine.budget import Budget
 from handler.engine.committer import Committer

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from handler.config.settings import PartitionRef
+from handler.config.values import PartitionRef
 from handler.engine.assignment import PartitionState
 from handler.engine.failpoints import Failpoints
 from handler.errors import AuthError, KafkaBeatError, TransientError

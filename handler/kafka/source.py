@@ -19,7 +19,8 @@ import kafka
 import kafka.errors as kafka_errors
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from handler.config.settings import PartitionRef, Settings
+from handler.config.settings import Settings
+from handler.config.values import PartitionRef
 from handler.errors import KafkaBeatError, SourceError, TransientError
 from handler.kafka.diagnosis import BootstrapWitness, refusal
 from handler.kafka.options import consumer_options

@@ -9,7 +9,7 @@ import sys
 import boto3
 import pytest
 
-from handler.config.settings import load_settings
+from handler.config.loading import load_settings
 from tests.integration.test_collect import log_lines
 from tests.support import runs
 from tests.support.reconcile import produce

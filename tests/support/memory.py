@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO
 
-from handler.config.settings import PartitionRef
+from handler.config.values import PartitionRef
 from handler.kafka.source import PollResult
 from handler.record import Record
 from handler.stores.base import ObjectHead, PutOutcome

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from handler.chain.checkpoints import read_checkpoint
-from handler.config.settings import PartitionRef, Settings
+from handler.config.settings import Settings
+from handler.config.values import PartitionRef
 from handler.engine.budget import Budget
 from handler.engine.collector import Collector
 from handler.format.compression import codec_for_key

@@ -1,6 +1,7 @@
 import pytest
 
-from handler.config.settings import PartitionRef, load_settings
+from handler.config.loading import load_settings
+from handler.config.values import PartitionRef
 from handler.errors import ConfigError
 
 BASE = {"KAFKA_BEAT_BOOTSTRAP_SERVERS": "127.0.0.1:9092", "KAFKA_BEAT_GROUP_ID": "g"}

@@ -1,0 +1,79 @@
+"""The value types settings are made of, and the parsers that read them from text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+from urllib.parse import urlparse
+
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_PARTITION_SPEC = re.compile(r"^(?P<topic>[A-Za-z0-9._\-]+):(?P<first>\d+)(?:-(?P<last>\d+))?$")
+
+
+class PartitionRef(NamedTuple):
+    topic: str
+    partition: int
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where objects go: an S3 bucket and key prefix, or a local directory."""
+
+    kind: Literal["s3", "local"]
+    bucket: str
+    prefix: str
+    path: Path | None
+
+
+def split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def parse_partitions(value: Any) -> Any:
+    """Turn `auth:0,auth:2-3` into partition references; anything else is left to pydantic."""
+    items = split_list(value)
+    if not isinstance(items, list):
+        return items
+    refs: list[PartitionRef] = []
+    for item in items:
+        if isinstance(item, PartitionRef | tuple):
+            refs.append(PartitionRef(*item))
+            continue
+        match = _PARTITION_SPEC.match(str(item))
+        if not match:
+            raise ValueError(
+                f"'{item}' is not a partition; write topic:N or topic:FIRST-LAST, "
+                "comma-separated, e.g. auth:0,auth:2-3"
+            )
+        first = int(match["first"])
+        last = int(match["last"] or first)
+        if last < first:
+            raise ValueError(f"'{item}': range end {last} is before its start {first}")
+        refs.extend(PartitionRef(match["topic"], n) for n in range(first, last + 1))
+    return tuple(dict.fromkeys(refs))
+
+
+def parse_destination(value: str) -> Destination:
+    """Read `s3://bucket/prefix`, `file:///dir` or a plain directory path."""
+    if value.startswith("s3://"):
+        parsed = urlparse(value)
+        bucket = parsed.netloc
+        if not _BUCKET_NAME.match(bucket):
+            raise ValueError(
+                f"'{bucket}' is not a valid S3 bucket name; write s3://BUCKET/optional/prefix"
+            )
+        return Destination("s3", bucket, parsed.path.strip("/"), None)
+    if "://" in value and not value.startswith("file://"):
+        scheme = value.split("://", 1)[0]
+        raise ValueError(
+            f"scheme '{scheme}://' is not supported; use s3://bucket/prefix, "
+            "file:///absolute/dir or a plain directory path"
+        )
+    path = Path(value.removeprefix("file://")).expanduser()
+    if not str(path):
+        raise ValueError("the directory path is empty")
+    return Destination("local", "", "", path)
