@@ -62,6 +62,18 @@ class SealedObject:
     size: int
     sha256: str
     body: IO[bytes]
+    codec: Codec
+
+    def manifest_entry(self) -> dict[str, object]:
+        """What the run's manifest records of this object."""
+        return {
+            "key": self.key,
+            "start": self.start,
+            "next": self.next,
+            "records": self.records,
+            "bytes": self.size,
+            "sha256": self.sha256,
+        }
 
     def close(self) -> None:
         self.body.close()
@@ -93,6 +105,7 @@ class ObjectBuilder:
         self.last_offset = -1
         self.min_timestamp = first_timestamp
         self.max_timestamp = first_timestamp
+        self._codec = codec
         self._compressor = codec.compressor(level)
         # Lines are compressed in chunks: one call per chunk instead of per record.
         self._pending: list[bytes] = []
@@ -158,6 +171,7 @@ class ObjectBuilder:
             size=self._size,
             sha256=self._digest.hexdigest(),
             body=self._spool,
+            codec=self._codec,
         )
 
     def discard(self) -> None:

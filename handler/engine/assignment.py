@@ -1,31 +1,22 @@
-"""What a run knows about one partition while it carries it."""
+"""Partitions joining a run: where each starts (a pure decision), and the state it starts with."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from handler.chain.builder import ObjectBuilder
+from handler.chain.checkpoints import verified_checkpoint
+from handler.chain.config import ChainConfig
+from handler.chain.writer import ChainWriter
+from handler.config.settings import Settings
 from handler.config.values import PartitionRef
-from handler.observe.report import PartitionReport
+from handler.engine.failpoints import Failpoints
+from handler.engine.partition import PartitionState
+from handler.kafka.source import KafkaSource
+from handler.observe.logs import get_logger
+from handler.stores.base import Store
 
-
-@dataclass
-class PartitionState:
-    ref: PartitionRef
-    report: PartitionReport
-    end: int
-    """The end offset seen when the run took the partition: it reads no further."""
-    position: int
-    """Chain position: where the next object starts."""
-    consumed_to: int
-    """Offset after the last record taken into an object, dead-lettered or adopted."""
-    committed: int | None
-    """The group's committed offset, as this run last saw or set it."""
-    builder: ObjectBuilder | None = None
-    active: bool = True
-    gap_from: int | None = None
-    """Chain position where accepted data loss (on_data_loss=skip) began; recorded with the
-    next object stored, so a gap in the chain is known, never mistaken for a lost object."""
+log = get_logger()
 
 
 def loss_message(ref: PartitionRef, committed: int, log_start: int) -> str:
@@ -61,3 +52,87 @@ def decide_start(
     if resumed < log_start:
         return StartDecision(log_start, resumed, log_start - resumed)
     return StartDecision(resumed, resumed, 0)
+
+
+class Joiner:
+    """Builds the state of each partition that joins the run, and seeks its consumer there."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        source: KafkaSource,
+        store: Store,
+        config: ChainConfig,
+        run_id: str,
+        failpoints: Failpoints,
+    ) -> None:
+        self._settings = settings
+        self._source = source
+        self._store = store
+        self._config = config
+        self._run_id = run_id
+        self._failpoints = failpoints
+
+    def join(
+        self,
+        refs: Collection[PartitionRef],
+        seek_all: bool,
+        no_offset: Collection[PartitionRef] = (),
+        out_of_range: Mapping[PartitionRef, int] | None = None,
+    ) -> list[PartitionState]:
+        bounds = self._source.log_bounds(sorted(refs))
+        joined = []
+        for ref in sorted(refs):
+            log_start, end = bounds[ref]
+            committed = None if ref in no_offset else self._source.committed(ref)
+            if out_of_range and ref in out_of_range:
+                committed = out_of_range[ref]
+            joined.append(self._start(ref, committed, log_start, end, seek_all))
+        return joined
+
+    def _start(
+        self, ref: PartitionRef, committed: int | None, log_start: int, end: int, seek: bool
+    ) -> PartitionState:
+        checkpoint = verified_checkpoint(self._store, ref.topic, ref.partition)
+        resume = checkpoint.next if checkpoint else None
+        decision = decide_start(committed, resume, log_start, end, self._settings.auto_offset_reset)
+        if decision.resumed_from != committed:
+            log.info(
+                "resuming from the storage checkpoint, ahead of the group's committed offset",
+                extra={
+                    "topic": ref.topic,
+                    "partition": ref.partition,
+                    "committed": committed,
+                    "checkpoint": resume,
+                },
+            )
+        start, lost = decision.start, decision.lost
+        refuse = lost > 0 and self._settings.on_data_loss == "fail"
+        if refuse:  # the chain stays where the lost records were: nothing is skipped
+            start = decision.resumed_from or 0
+        writer = ChainWriter(
+            ref,
+            self._store,
+            self._config,
+            self._run_id,
+            self._failpoints,
+            start,
+            gaps=checkpoint.gaps if checkpoint else (),
+        )
+        part = PartitionState(ref, writer, end, start, committed, start, log_start)
+        part.lost_offsets = lost
+        if refuse:
+            part.status = "data_loss"
+            part.error = loss_message(ref, start, log_start)
+            return part
+        if lost:
+            writer.gap_from = decision.resumed_from
+            log.warning(
+                "data lost before it was read; continuing from the earliest record",
+                extra={"topic": ref.topic, "partition": ref.partition, "lost": lost},
+            )
+        if seek or start != committed:
+            self._source.seek(ref, start)
+        if start >= end:
+            part.status = "done"
+        return part

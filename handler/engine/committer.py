@@ -7,14 +7,13 @@ from dataclasses import dataclass, field
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from handler.config.values import PartitionRef
-from handler.engine.assignment import PartitionState
 from handler.engine.failpoints import Failpoints
+from handler.engine.partition import NOT_COMMITTING, PartitionState
 from handler.errors import AuthError, KafkaBeatError, TransientError
 from handler.kafka.source import CommitRejected, KafkaSource
 from handler.observe.logs import get_logger
 
 log = get_logger()
-_NOT_COMMITTING = ("revoked", "commit_failed", "commit_refused")
 
 
 @dataclass
@@ -41,7 +40,7 @@ class Committer:
         pending = {
             ref: part.position
             for ref, part in parts.items()
-            if part.report.status not in _NOT_COMMITTING and part.position != part.committed
+            if part.status not in NOT_COMMITTING and part.position != part.committed
         }
         self._drop_rewinds(parts, pending)
         if not pending:
@@ -69,8 +68,7 @@ class Committer:
             return outcome
         self._failpoints.reach("after_commit")
         for ref, offset in pending.items():
-            parts[ref].committed = offset
-            parts[ref].report.committed = offset
+            parts[ref].committed = parts[ref].committed_by_run = offset
         return outcome
 
     def _drop_rewinds(
@@ -78,7 +76,7 @@ class Committer:
     ) -> None:
         """Never move the group's offset backwards: where this run adopted another writer's
         objects, that writer may have committed further than this run's budget reached."""
-        for ref in [ref for ref in pending if parts[ref].report.adopted_records]:
+        for ref in [ref for ref in pending if parts[ref].adopted_records]:
             current = self._source.committed(ref)
             if current is not None and current >= pending[ref]:
                 del pending[ref]

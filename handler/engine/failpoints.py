@@ -19,6 +19,7 @@ from handler.errors import TransientError
 STEPS = (
     "after_open",
     "before_store",
+    "after_claim",
     "mid_upload",
     "after_store",
     "before_commit",

@@ -200,7 +200,10 @@ class KafkaSource:
         return int(self._call("reading the position", self._consumer.position, _tp(ref)))
 
     def seek(self, ref: PartitionRef, offset: int) -> None:
-        self._consumer.seek(_tp(ref), offset)
+        """Move the fetch position; a partition the group took away has none to move (the
+        member that owns it now starts from the chain, not from us)."""
+        if ref in self.assignment():
+            self._consumer.seek(_tp(ref), offset)
 
     def pause(self, ref: PartitionRef) -> None:
         if ref in self.assignment():

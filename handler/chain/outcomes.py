@@ -1,0 +1,39 @@
+"""What each step of the chain writer answers: the caller acts on the outcome, never on a flag."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Step(enum.Enum):
+    FREE = "free"
+    """Nothing stands at the position: the run's own object may open there."""
+    REPAIR = "repair"
+    """A position record names an object its writer never stored: re-read its range."""
+    OPENED = "opened"
+    STORED = "stored"
+    ADOPTED = "adopted"
+    """An object already stood at the position: the position moved to its `next`."""
+    LOST_RACE = "lost_race"
+    """Another writer claimed the position first: our object was dropped."""
+    FAILED = "failed"
+    NOTHING = "nothing"
+    """There was nothing to store (no open object, or a repair not yet complete)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    step: Step
+    resume_at: int
+    """Where the consumer continues from: records below it are in storage or dropped."""
+    records: int = 0
+    """Records the step stored or adopted; for a lost race, the records dropped."""
+    adopted: int = 0
+    """For a lost race: the records of the winner's object, when it was adopted."""
+    size: int = 0
+    """Bytes stored."""
+    key: str | None = None
+    error: str | None = None
+    refused: bool = False
+    """The store refused our identity or permissions (exit 3)."""

@@ -1,0 +1,310 @@
+"""The chain writer: the only code that moves a partition's chain position.
+
+At each position, in this order:
+
+1. Resolve what stands there. The position record first (`chain/positions.py`); with none, an
+   object that a version before position records left at the computed key, under every codec's
+   name. An object found is adopted: the position moves to its `next`. A position record whose
+   object is missing is repaired: [position, next) is read again, with the recorded settings,
+   into the recorded key — records taken for it do not count against the run's record budget,
+   so a small budget can always finish what a larger run began.
+2. Otherwise an object opens at the position and the run's records go in.
+3. Sealed, it is claimed: the position record is created, create-only. Found made by another
+   writer, the race is lost: ours is dropped and (1) runs again at the same position.
+4. The data object is created, create-only. Found there already, it was stored by this run (a
+   retry after a lost response) or by a run repairing this run's claim: it holds this range.
+5. The checkpoint is replaced (a hint for lost group offsets); then the position moves.
+
+The position never moves backwards: an attempt raises, since it would store records twice.
+Every step answers with an `Outcome`; the caller moves its consumer by `resume_at`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from handler.chain import positions
+from handler.chain.builder import ObjectBuilder, SealedObject
+from handler.chain.checkpoints import read_checkpoint, write_checkpoint
+from handler.chain.config import ChainConfig, encoder_for
+from handler.chain.links import object_metadata, read_link
+from handler.chain.outcomes import Outcome, Step
+from handler.chain.positions import PositionRecord, Shape
+from handler.config.values import PartitionRef
+from handler.engine.failpoints import Failpoints
+from handler.errors import AuthError, ChainError, KafkaBeatError, TransientError
+from handler.format.compression import Codec, codec_for_key
+from handler.format.envelope import Encoder
+from handler.format.layout import META_GAP_FROM, META_NEXT, object_key
+from handler.observe.logs import get_logger
+from handler.stores.base import PutOutcome, Store
+
+log = get_logger()
+
+
+@dataclass
+class ChainWriter:
+    ref: PartitionRef
+    store: Store
+    config: ChainConfig
+    run_id: str
+    failpoints: Failpoints
+    _position: int
+    gaps: tuple[tuple[int, int], ...] = ()
+    """Accepted data-loss gaps [from, to) known for this chain, kept in the checkpoint."""
+    builder: ObjectBuilder | None = None
+    repair: PositionRecord | None = None
+    """The position record being repaired at the position, if any."""
+    gap_from: int | None = None
+    """Where accepted data loss began; recorded with the next object stored."""
+    stored: list[dict[str, object]] = field(default_factory=list)
+    """What this writer stored, for the run's manifest."""
+    _resolved_at: int | None = None
+
+    @property
+    def position(self) -> int:
+        return self._position
+
+    @property
+    def encoder(self) -> Encoder:
+        """The encoder for the records at the position: a repair's recorded one, or the run's."""
+        if self.repair is not None and self.repair.shape != self.config.shape:
+            return encoder_for(self.repair.shape)
+        return self.config.encoder
+
+    @property
+    def shape(self) -> Shape:
+        return self.repair.shape if self.repair is not None else self.config.shape
+
+    def _move_to(self, next_position: int) -> None:
+        if next_position < self._position:
+            raise ChainError(
+                f"{self.ref.topic}:{self.ref.partition}: the chain position would move back "
+                f"from {self._position} to {next_position}; the run stops rather than store "
+                "records twice. This is a bug: please report it with the run's log"
+            )
+        self._position = next_position
+        self.repair = None
+        self._resolved_at = None
+
+    # -- 1. what stands at the position -----------------------------------------------------
+
+    def resolve(self) -> Outcome:
+        """FREE, REPAIR, or ADOPTED (the position moved) by the position record at it."""
+        if self.repair is not None:
+            return Outcome(Step.REPAIR, self._position)
+        if self._resolved_at == self._position:
+            return Outcome(Step.FREE, self._position)
+        record = positions.read_position(
+            self.store, self.ref.topic, self.ref.partition, self._position
+        )
+        if record is None:
+            self._resolved_at = self._position
+            return Outcome(Step.FREE, self._position)
+        head = self.store.head(record.key)
+        if head is None:
+            log.info(
+                "a position record names an object that was never stored; reading its range again",
+                extra={"key": record.key, "start": record.start, "next": record.next},
+            )
+            self.repair = record
+            return Outcome(Step.REPAIR, self._position)
+        stated = head.metadata.get(META_NEXT) if head.metadata else None
+        if stated is not None and stated != str(record.next):
+            raise ChainError(
+                f"object '{record.key}' says it ends at {stated} but its position record says "
+                f"{record.next}; the run stops. Inspect both (python -m handler decode)"
+            )
+        return self._adopt(record.key, record.next, record.records)
+
+    def _adopt(self, key: str, next_position: int, records: int) -> Outcome:
+        log.info(
+            "adopted an object already stored at this chain position",
+            extra={"key": key, "start": self._position, "next": next_position},
+        )
+        self._move_to(next_position)
+        return Outcome(Step.ADOPTED, next_position, records, key=key)
+
+    # -- 2. opening -------------------------------------------------------------------------
+
+    def open(self, event_time: int, spool_bytes: int) -> Outcome:
+        """Open an object at the position (OPENED), or adopt one a version before position
+        records left there under any codec's name (ADOPTED). Call after `resolve`."""
+        if self.repair is not None:
+            codec = codec_for_key(self.repair.key)
+            self._start_builder(self.repair.key, event_time, codec, spool_bytes)
+            return Outcome(Step.OPENED, self._position)
+        topic, partition = self.ref
+        for extension in self.config.extensions():
+            key = object_key(
+                self.store.prefix, topic, partition, self._position, event_time, extension
+            )
+            link = read_link(self.store, key, self._position, topic, partition)
+            if link is not None:
+                return self._adopt(link.key, link.next, link.records)
+        key = object_key(
+            self.store.prefix,
+            topic,
+            partition,
+            self._position,
+            event_time,
+            self.config.codec.extension,
+        )
+        self._start_builder(key, event_time, self.config.codec, spool_bytes)
+        return Outcome(Step.OPENED, self._position)
+
+    def _start_builder(self, key: str, event_time: int, codec: Codec, spool_bytes: int) -> None:
+        self.builder = ObjectBuilder(
+            self.ref.topic,
+            self.ref.partition,
+            self._position,
+            key,
+            event_time,
+            codec,
+            self.config.level,
+            spool_bytes,
+        )
+        self.failpoints.reach("after_open")
+
+    def ends_before(self, offset: int, event_time: int, line_size: int) -> bool:
+        """Whether the open object (or the repair) is complete before the record at `offset`."""
+        if self.repair is not None:
+            return offset >= self.repair.next
+        builder = self.builder
+        return builder is not None and self.config.rotation.starts_new_object(
+            builder, event_time, line_size
+        )
+
+    # -- 3-5. storing -----------------------------------------------------------------------
+
+    def flush(self, fetched_to: int) -> Outcome:
+        """Store what is open; a repair only once the consumer has read its whole range."""
+        if self.repair is not None and fetched_to < self.repair.next:
+            self.discard()
+            return Outcome(Step.NOTHING, self._position)
+        return self.store_open()
+
+    def store_open(self) -> Outcome:
+        builder, self.builder = self.builder, None
+        repair = self.repair
+        if builder is None or builder.records == 0:
+            if builder is not None:
+                builder.discard()
+            if repair is not None:
+                # Every record of the range is gone (compacted away): the record alone links on.
+                return self._adopt(repair.key, repair.next, 0)
+            return Outcome(Step.NOTHING, self._position)
+        sealed = builder.seal()
+        try:
+            return self._store(sealed, repair)
+        except KafkaBeatError as exc:
+            message = f"storing {sealed.key} failed: {exc}"
+            return Outcome(
+                Step.FAILED, self._position, error=message, refused=isinstance(exc, AuthError)
+            )
+        finally:
+            sealed.close()
+
+    def _store(self, sealed: SealedObject, repair: PositionRecord | None) -> Outcome:
+        if repair is not None:
+            sealed.next = repair.next  # the recorded range, even where its tail was compacted
+        gap_from = repair.gap_from if repair is not None else self.gap_from
+        self.failpoints.reach("before_store")
+        if repair is None:
+            claimed = PositionRecord(
+                self.ref.topic,
+                self.ref.partition,
+                sealed.start,
+                sealed.key,
+                sealed.next,
+                sealed.records,
+                self.run_id,
+                self.config.shape,
+                gap_from,
+            )
+            if positions.claim(self.store, claimed) is PutOutcome.EXISTS:
+                lost = self._lost_race(claimed, sealed.records)
+                if lost is not None:
+                    return lost
+            self.failpoints.reach("after_claim")
+        metadata = object_metadata(sealed, self.run_id)
+        if gap_from is not None:
+            metadata[META_GAP_FROM] = str(gap_from)
+        created = self.store.put_if_absent(
+            sealed.key,
+            self.failpoints.wrap_body(sealed.body),
+            sealed.size,
+            metadata,
+            sealed.codec.content_type,
+        )
+        if created is PutOutcome.CREATED:
+            self.stored.append(sealed.manifest_entry())
+        else:
+            self._check_found(sealed)
+        self.failpoints.reach("after_store")
+        self._checkpoint(sealed.next, sealed.key, gap_from)
+        self._move_to(sealed.next)
+        return Outcome(Step.STORED, sealed.next, sealed.records, size=sealed.size, key=sealed.key)
+
+    def _check_found(self, sealed: SealedObject) -> None:
+        """The data object of a position this run owns was there already: stored by this run
+        (a retry after a lost answer) or by a run repairing this run's claim, either way the
+        same range. Another range there means a writer that takes no position records (an
+        older version) overlapped: stop rather than guess which records are stored."""
+        head = self.store.head(sealed.key)
+        stated = head.metadata.get(META_NEXT) if head and head.metadata else None
+        if head is None or (stated is not None and stated != str(sealed.next)):
+            raise ChainError(
+                f"object '{sealed.key}' at a chain position this run claimed holds another "
+                f"range (next {stated}, not {sealed.next}); a run of an older Kafka Beat "
+                "overlapped this one. Let one version run, then check with python -m handler "
+                "verify"
+            )
+
+    def _lost_race(self, ours: PositionRecord, records: int) -> Outcome | None:
+        """None when the record found is our own (a retry after a lost answer); otherwise the
+        race is lost: resolve the position again, as the winner left it."""
+        found = positions.read_position(self.store, ours.topic, ours.partition, ours.start)
+        if found is None:
+            raise TransientError(
+                f"{ours.topic}:{ours.partition}: the store reported a position record at "
+                f"{ours.start} that then could not be read; retry the run"
+            )
+        if found.same_claim(ours):
+            return None
+        log.info(
+            "another writer claimed this chain position first; ours is dropped",
+            extra={"key": found.key, "start": found.start, "next": found.next},
+        )
+        self._resolved_at = None
+        resolved = self.resolve()
+        return Outcome(Step.LOST_RACE, resolved.resume_at, records, resolved.records, key=found.key)
+
+    def _checkpoint(self, next_position: int, key: str, gap_from: int | None) -> None:
+        topic, partition = self.ref
+        try:
+            if gap_from is not None:
+                previous = read_checkpoint(self.store, topic, partition)
+                gaps = [*(previous.gaps if previous else ()), (gap_from, self._position)]
+                self.gaps = tuple(dict.fromkeys(gaps))
+                self.gap_from = None
+            write_checkpoint(
+                self.store, topic, partition, next_position, key, self.run_id, self.gaps
+            )
+        except KafkaBeatError as exc:  # a hint only: the chain walk finds the object anyway
+            log.warning("could not write the checkpoint", extra={"key": key, "error": str(exc)})
+
+    # -- accepted data loss and ending ------------------------------------------------------
+
+    def skip_to(self, log_start: int) -> None:
+        """Accepted data loss (on_data_loss=skip): the chain continues at the log start, and
+        the gap is recorded with the next object stored."""
+        if self.builder is not None:
+            raise ChainError("skipping lost data while an object is open would misplace it")
+        self.gap_from = self._position
+        self._move_to(log_start)
+
+    def discard(self) -> None:
+        if self.builder is not None:
+            self.builder.discard()
+            self.builder = None

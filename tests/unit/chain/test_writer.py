@@ -1,0 +1,177 @@
+"""The chain writer over an atomic in-memory store: what it answers at each step, and that the
+chain position only ever moves forward."""
+
+from __future__ import annotations
+
+import io
+
+import orjson
+import pytest
+
+from handler.chain import positions
+from handler.chain.config import ChainConfig
+from handler.chain.outcomes import Step
+from handler.chain.positions import PositionRecord, Shape
+from handler.chain.writer import ChainWriter
+from handler.config.settings import Settings
+from handler.config.values import PartitionRef
+from handler.engine.failpoints import Failpoints
+from handler.errors import ChainError
+from handler.format.envelope import decode_line
+from handler.format.layout import position_key
+from handler.record import Record
+from tests.support.memory import MemoryStore
+
+REF = PartitionRef("t", 0)
+HOUR_2020 = 1_577_836_800_000  # 2020-01-01T00:00Z
+
+
+def config(**overrides: object) -> ChainConfig:
+    values: dict[str, object] = {
+        "bootstrap_servers": ("memory:0",),
+        "group_id": "g",
+        "topics": ("t",),
+        "compression": "none",
+        "max_object_records": 3,
+        **overrides,
+    }
+    return ChainConfig.from_settings(Settings(**values))  # type: ignore[arg-type]
+
+
+def writer(
+    store: MemoryStore, start: int = 0, run_id: str = "me", **overrides: object
+) -> ChainWriter:
+    return ChainWriter(REF, store, config(**overrides), run_id, Failpoints(None), start)
+
+
+def record(offset: int, value: bytes = b'{"ts": "2020-01-01T00:00:00Z"}') -> Record:
+    return Record("t", 0, offset, 1_764_000_000_000 + offset, "create", None, value)
+
+
+def fill(chain: ChainWriter, offsets: range) -> None:
+    for offset in offsets:
+        encoded = chain.encoder.encode(record(offset))
+        if chain.builder is None:
+            assert chain.open(encoded.event_time, 1 << 20).step is Step.OPENED
+        assert chain.builder is not None
+        chain.builder.add(record(offset), encoded.line, encoded.event_time)
+
+
+def claim_of(store: MemoryStore, start: int) -> dict[str, object]:
+    data = store.read(position_key(store.prefix, "t", 0, start))
+    assert data is not None
+    return dict(orjson.loads(data))
+
+
+def test_stores_claim_then_object_and_moves_to_next() -> None:
+    store = MemoryStore()
+    chain = writer(store)
+    assert chain.resolve().step is Step.FREE
+    fill(chain, range(0, 3))
+    outcome = chain.store_open()
+    assert (outcome.step, outcome.resume_at, outcome.records) == (Step.STORED, 3, 3)
+    assert chain.position == 3
+    claim = claim_of(store, 0)
+    assert (claim["key"], claim["next"], claim["writer"]) == (outcome.key, 3, "me")
+    assert store.head(str(outcome.key)) is not None
+
+
+def test_the_position_never_moves_backwards() -> None:
+    chain = writer(MemoryStore(), start=10)
+    with pytest.raises(ChainError, match="move back from 10 to 5"):
+        chain.skip_to(5)
+    assert chain.position == 10
+
+
+def test_an_object_named_by_a_position_record_is_adopted_whatever_the_settings() -> None:
+    store = MemoryStore()
+    first = writer(store, time_field="ts")  # its key is in the 2020 folder
+    fill(first, range(0, 3))
+    stored = first.store_open()
+    assert "dt=2020-01-01" in str(stored.key)
+    later = writer(store, run_id="later", compression="zstd")  # no time field, another codec
+    outcome = later.resolve()
+    assert (outcome.step, outcome.resume_at, outcome.records) == (Step.ADOPTED, 3, 3)
+    assert later.position == 3
+
+
+def test_a_claim_without_its_object_is_rebuilt_from_its_range_with_its_own_shape() -> None:
+    store = MemoryStore()
+    crashed = writer(store, run_id="crashed", time_field="ts", value_format="json")
+    fill(crashed, range(0, 3))
+    sealed = crashed.builder
+    assert sealed is not None
+    claimed = PositionRecord(
+        "t", 0, 0, sealed.key, 5, 3, "crashed", Shape("auto", "json", "ts", "dead_letter")
+    )
+    positions.claim(store, claimed)  # ... and died before the data object was written
+    crashed.discard()
+
+    repairer = writer(store, run_id="repairer")  # another time field: none
+    assert repairer.resolve().step is Step.REPAIR
+    assert repairer.shape == claimed.shape
+    assert not repairer.ends_before(4, 0, 10) and repairer.ends_before(5, 0, 10)
+    fill(repairer, range(0, 3))  # offsets 3 and 4 were compacted away
+    outcome = repairer.store_open()
+    assert (outcome.step, outcome.resume_at, outcome.key) == (Step.STORED, 5, sealed.key)
+    body = store.objects[sealed.key]
+    assert body.metadata["kb-next"] == "5"
+    assert [decode_line(line).offset for line in io.BytesIO(body.body)] == [0, 1, 2]
+
+
+def test_a_repair_not_read_whole_is_never_stored() -> None:
+    store = MemoryStore()
+    claimed = PositionRecord(
+        "t", 0, 0, "m/t/x/t+0+00000000000000000000.jsonl", 9, 9, "x", config().shape
+    )
+    positions.claim(store, claimed)
+    chain = writer(store)
+    assert chain.resolve().step is Step.REPAIR
+    fill(chain, range(0, 4))
+    assert chain.flush(fetched_to=4).step is Step.NOTHING
+    assert claimed.key not in store.objects
+    assert chain.position == 0
+
+
+def test_a_repair_whose_records_are_all_gone_links_on_without_an_object() -> None:
+    store = MemoryStore()
+    claimed = PositionRecord(
+        "t", 0, 0, "m/t/x/t+0+00000000000000000000.jsonl", 4, 4, "x", config().shape
+    )
+    positions.claim(store, claimed)
+    chain = writer(store)
+    assert chain.resolve().step is Step.REPAIR
+    outcome = chain.flush(fetched_to=4)
+    assert (outcome.step, outcome.resume_at, chain.position) == (Step.ADOPTED, 4, 4)
+    assert claimed.key not in store.objects
+
+
+def test_losing_the_claim_to_a_shorter_object_resumes_at_its_end() -> None:
+    store = MemoryStore()
+    winner = writer(store, run_id="winner", max_object_records=2)
+    fill(winner, range(0, 2))
+    loser = writer(store, run_id="loser")
+    fill(loser, range(0, 3))
+    assert winner.store_open().step is Step.STORED
+    outcome = loser.store_open()
+    assert (outcome.step, outcome.resume_at, outcome.records, outcome.adopted) == (
+        Step.LOST_RACE,
+        2,
+        3,
+        2,
+    )
+    assert loser.position == 2 and loser.builder is None
+    assert claim_of(store, 0)["writer"] == "winner"
+
+
+def test_a_retry_that_finds_its_own_claim_goes_on() -> None:
+    store = MemoryStore()
+    chain = writer(store)
+    fill(chain, range(0, 3))
+    assert chain.builder is not None
+    key = chain.builder.key
+    positions.claim(
+        store, PositionRecord("t", 0, 0, key, 3, 3, "me", config().shape)
+    )  # the first attempt's answer was lost
+    assert chain.store_open().step is Step.STORED
+    assert key in store.objects
