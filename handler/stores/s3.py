@@ -25,10 +25,16 @@ from botocore.exceptions import (
 from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from handler.config.settings import Settings
-from handler.errors import AuthError, ConfigError, KafkaBeatError, StoreError, TransientError
+from handler.errors import (
+    AuthError,
+    ConfigError,
+    KafkaBeatError,
+    StoreError,
+    TransientError,
+    retrying,
+)
 from handler.format.layout import META_SHA256
 from handler.stores.base import ObjectHead, PutOutcome
 
@@ -122,13 +128,7 @@ class S3Store:
         return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
 
     def _retry(self, call: Callable[[], T]) -> T:
-        retrying = Retrying(
-            retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(self._attempts),
-            wait=wait_random_exponential(multiplier=0.2, max=self._max_backoff_seconds),
-            reraise=True,
-        )
-        return retrying(call)
+        return retrying(self._attempts, self._max_backoff_seconds)(call)
 
     def check(self) -> None:
         def probe() -> None:
