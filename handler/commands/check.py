@@ -15,7 +15,7 @@ from handler.config.values import PartitionRef
 from handler.errors import KafkaBeatError
 from handler.kafka.source import KafkaSource
 from handler.stores import open_store
-from handler.stores.create_only import verify_create_only
+from handler.stores.create_only import overwrites_error, verify_create_only
 
 _PROBE_SECONDS = 10.0
 
@@ -43,11 +43,10 @@ def run_checks(settings: Settings) -> list[Step]:
 
     def destination() -> str:
         store.check()
+        # FAIL whatever KAFKA_BEAT_DELIVERY says: check reports what the store does, not what
+        # a run would accept.
         if not verify_create_only(store):
-            raise KafkaBeatError(
-                f"{store.describe()} overwrote an object a create-only write should have left "
-                "alone; use a store with conditional writes, or KAFKA_BEAT_DELIVERY=at_least_once"
-            )
+            raise overwrites_error(store)
         return f"{store.describe()} is writable and refuses overwrites (create-only)"
 
     steps.append(_attempt("destination", destination))
