@@ -19,7 +19,6 @@ The ordering invariant, in the order a record meets it:
 from __future__ import annotations
 
 import io
-import re
 import time
 import uuid
 from collections.abc import Callable
@@ -47,6 +46,7 @@ from handler.format.compression import CODECS
 from handler.format.envelope import Encoded, Encoder
 from handler.format.layout import MAX_TIMESTAMP_MS, META_GAP_FROM, manifest_key, object_key
 from handler.kafka.source import KafkaSource, PollResult
+from handler.kafka.topics import matching_topics
 from handler.observe.logs import get_logger
 from handler.observe.metrics import write_prometheus
 from handler.observe.report import PartitionReport, PartitionStatus, RunReport
@@ -124,8 +124,7 @@ class Collector:
             )
         elif self.settings.topic_pattern:
             seen = checkpointed_topics(self.store)
-            pattern = re.compile(self.settings.topic_pattern)
-            missing = sorted(t for t in seen - self.source.topics() if pattern.fullmatch(t))
+            missing = matching_topics(self.settings, seen - self.source.topics())
             if missing:
                 log.warning("topics collected before no longer exist", extra={"topics": missing})
         self.report.missing_topics = missing
