@@ -6,6 +6,8 @@ change. `TransientError` marks what may succeed on retry; tenacity retries that 
 
 from __future__ import annotations
 
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
 EXIT_USAGE = 2
@@ -26,6 +28,17 @@ class ConfigError(KafkaBeatError):
 
 class TransientError(KafkaBeatError):
     """May succeed if tried again: throttling, 5xx, timeouts, dropped connections."""
+
+
+def retrying(attempts: int, max_backoff_seconds: float) -> Retrying:
+    """The one retry policy: `TransientError` only, at most `attempts` tries, jittered
+    exponential waits capped at `max_backoff_seconds`; the last error is raised as itself."""
+    return Retrying(
+        retry=retry_if_exception_type(TransientError),
+        stop=stop_after_attempt(attempts),
+        wait=wait_random_exponential(multiplier=0.2, max=max_backoff_seconds),
+        reraise=True,
+    )
 
 
 class StoreError(KafkaBeatError):

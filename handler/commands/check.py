@@ -6,7 +6,6 @@ after a failure they depend on are reported as SKIP.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,8 +13,9 @@ from handler.config.settings import Settings
 from handler.config.values import PartitionRef
 from handler.errors import KafkaBeatError
 from handler.kafka.source import KafkaSource
+from handler.kafka.topics import missing_topics, selected_topics
 from handler.stores import open_store
-from handler.stores.create_only import verify_create_only
+from handler.stores.create_only import overwrites_error, verify_create_only
 
 _PROBE_SECONDS = 10.0
 
@@ -43,11 +43,10 @@ def run_checks(settings: Settings) -> list[Step]:
 
     def destination() -> str:
         store.check()
+        # FAIL whatever KAFKA_BEAT_DELIVERY says: check reports what the store does, not what
+        # a run would accept.
         if not verify_create_only(store):
-            raise KafkaBeatError(
-                f"{store.describe()} overwrote an object a create-only write should have left "
-                "alone; use a store with conditional writes, or KAFKA_BEAT_DELIVERY=at_least_once"
-            )
+            raise overwrites_error(store)
         return f"{store.describe()} is writable and refuses overwrites (create-only)"
 
     steps.append(_attempt("destination", destination))
@@ -63,20 +62,16 @@ def run_checks(settings: Settings) -> list[Step]:
 
         def topics() -> str:
             existing = source.topics()
-            if settings.topic_pattern:
-                pattern = re.compile(settings.topic_pattern)
-                chosen = {t for t in existing if pattern.fullmatch(t)}
-                if not chosen:
-                    raise KafkaBeatError(
-                        f"KAFKA_BEAT_TOPIC_PATTERN {settings.topic_pattern!r} matches no topic"
-                    )
-            else:
-                chosen = set(settings.topics) | {ref.topic for ref in settings.partitions}
-                missing = sorted(chosen - existing)
-                if missing:
-                    raise KafkaBeatError(
-                        f"topics {missing} do not exist; create them or fix KAFKA_BEAT_TOPICS"
-                    )
+            chosen = selected_topics(settings, existing)
+            if settings.topic_pattern and not chosen:
+                raise KafkaBeatError(
+                    f"KAFKA_BEAT_TOPIC_PATTERN {settings.topic_pattern!r} matches no topic"
+                )
+            missing = missing_topics(settings, existing)
+            if missing:
+                raise KafkaBeatError(
+                    f"topics {missing} do not exist; create them or fix KAFKA_BEAT_TOPICS"
+                )
             refs.extend(
                 list(settings.partitions) if settings.partitions else source.partitions_of(chosen)
             )

@@ -8,7 +8,6 @@ stored (from the storage checkpoint). Nothing is consumed, committed or written.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ from handler.chain.checkpoints import read_checkpoint
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
 from handler.kafka.source import KafkaSource
+from handler.kafka.topics import present_partitions, selected_topics
 from handler.stores import open_store
 
 _RECORD_SECONDS = 10.0
@@ -97,12 +97,9 @@ def gather(settings: Settings) -> StatusReport:
     try:
         existing = source.topics()
         if settings.partitions:
-            refs = [ref for ref in settings.partitions if ref.topic in existing]
-        elif settings.topic_pattern:
-            pattern = re.compile(settings.topic_pattern)
-            refs = source.partitions_of(t for t in existing if pattern.fullmatch(t))
+            refs = present_partitions(settings, existing)
         else:
-            refs = source.partitions_of(t for t in settings.topics if t in existing)
+            refs = source.partitions_of(selected_topics(settings, existing))
         bounds = source.log_bounds(refs)
         committed = {ref: source.committed(ref) for ref in refs}
         start_of: dict[PartitionRef, int] = {}

@@ -19,7 +19,6 @@ The ordering invariant, in the order a record meets it:
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
@@ -36,6 +35,7 @@ from handler.engine.intake import Intake
 from handler.engine.partition import FAILED, PartitionState
 from handler.errors import AuthError, KafkaBeatError, TransientError
 from handler.kafka.source import KafkaSource, PollResult
+from handler.kafka.topics import matching_topics
 from handler.observe.logs import get_logger
 from handler.observe.manifest import write_manifest
 from handler.observe.report import RunReport
@@ -114,8 +114,7 @@ class Collector:
             )
         elif self.settings.topic_pattern:
             seen = checkpointed_topics(self.store)
-            pattern = re.compile(self.settings.topic_pattern)
-            missing = sorted(t for t in seen - self.source.topics() if pattern.fullmatch(t))
+            missing = matching_topics(self.settings, seen - self.source.topics())
             if missing:
                 log.warning("topics collected before no longer exist", extra={"topics": missing})
         self.report.missing_topics = missing

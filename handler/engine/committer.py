@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
-
 from handler.config.values import PartitionRef
 from handler.engine.failpoints import Failpoints
 from handler.engine.partition import NOT_COMMITTING, PartitionState
-from handler.errors import AuthError, KafkaBeatError, TransientError
+from handler.errors import AuthError, KafkaBeatError, retrying
 from handler.kafka.source import CommitRejected, KafkaSource
 from handler.observe.logs import get_logger
 
@@ -47,12 +45,9 @@ class Committer:
             return outcome
         try:
             self._failpoints.reach("before_commit")
-            Retrying(
-                retry=retry_if_exception_type(TransientError),
-                stop=stop_after_attempt(self._attempts),
-                wait=wait_random_exponential(multiplier=0.2, max=5),
-                reraise=True,
-            )(self._source.commit, pending, self._run_id)
+            retrying(self._attempts, max_backoff_seconds=5)(
+                self._source.commit, pending, self._run_id
+            )
         except CommitRejected as exc:
             # Not a loss: the objects are stored, and whoever runs next adopts them.
             log.warning("the group refused the commit", extra={"error": str(exc)})

@@ -24,6 +24,7 @@ from handler.config.values import PartitionRef
 from handler.errors import KafkaBeatError, SourceError, TransientError
 from handler.kafka.diagnosis import BootstrapWitness, refusal
 from handler.kafka.options import consumer_options
+from handler.kafka.topics import missing_topics, present_partitions, selected_topics
 from handler.observe.logs import get_logger
 from handler.record import Record
 
@@ -105,20 +106,21 @@ class KafkaSource:
         if settings.topic_pattern:
             self._consumer.subscribe(pattern=settings.topic_pattern)
             return []
-        listed = {ref.topic for ref in settings.partitions} | set(settings.topics)
-        missing = sorted(listed - self.topics())
-        if missing == sorted(listed):
+        existing = self.topics()
+        missing = missing_topics(settings, existing)
+        present = selected_topics(settings, existing)
+        if not present:
             raise SourceError(
                 f"topics {missing} do not exist on the cluster (or this principal may not "
                 "DESCRIBE them); create them, grant DESCRIBE and READ, or fix "
                 "KAFKA_BEAT_TOPICS / KAFKA_BEAT_PARTITIONS"
             )
         if settings.assign_mode:
-            refs = [ref for ref in settings.partitions if ref.topic not in missing]
+            refs = present_partitions(settings, existing)
             self._check_partitions_exist(refs)
             self._consumer.assign([_tp(ref) for ref in refs])
         else:
-            self._consumer.subscribe(topics=[t for t in settings.topics if t not in missing])
+            self._consumer.subscribe(topics=present)
         return missing
 
     def topics(self) -> set[str]:

@@ -28,7 +28,12 @@ def verify_create_only(store: Store) -> bool:
 def require_create_only(store: Store, delivery: str) -> None:
     if verify_create_only(store) or delivery == "at_least_once":
         return
-    raise ConfigError(
+    raise overwrites_error(store)
+
+
+def overwrites_error(store: Store) -> ConfigError:
+    """The error for a store that let the probe overwrite its object: what it risks, what to do."""
+    return ConfigError(
         f"destination {store.describe()} overwrote an object that a create-only write "
         "(If-None-Match: *) should have left alone, so overlapping or retried runs could store "
         "records twice. Use a store that supports conditional writes (AWS S3 does), or set "

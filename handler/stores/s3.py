@@ -8,6 +8,7 @@ succeed on retry (throttling, 5xx, timeouts, dropped connections), fail at once 
 from __future__ import annotations
 
 import base64
+import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -25,10 +26,16 @@ from botocore.exceptions import (
 from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from handler.config.settings import Settings
-from handler.errors import AuthError, ConfigError, KafkaBeatError, StoreError, TransientError
+from handler.errors import (
+    AuthError,
+    ConfigError,
+    KafkaBeatError,
+    StoreError,
+    TransientError,
+    retrying,
+)
 from handler.format.layout import META_SHA256
 from handler.stores.base import ObjectHead, PutOutcome
 
@@ -121,23 +128,40 @@ class S3Store:
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
 
-    def _retry(self, call: Callable[[], T]) -> T:
-        retrying = Retrying(
-            retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(self._attempts),
-            wait=wait_random_exponential(multiplier=0.2, max=self._max_backoff_seconds),
-            reraise=True,
-        )
-        return retrying(call)
+    def _request(
+        self,
+        action: str,
+        key: str,
+        call: Callable[[], T],
+        expected: tuple[Callable[[ClientError], bool], T] | None = None,
+    ) -> T:
+        """`call`, one boto3 request, under the one retry policy and with its errors translated.
+
+        `expected` is a refusal that answers the question rather than fails it (the key
+        exists, the key is absent): how to recognise it, and the answer it stands for."""
+
+        def attempt() -> T:
+            with self._translating(action, key):
+                try:
+                    return call()
+                except ClientError as exc:
+                    if expected is None or not expected[0](exc):
+                        raise
+                    return expected[1]
+
+        return retrying(self._attempts, self._max_backoff_seconds)(attempt)
+
+    @contextlib.contextmanager
+    def _translating(self, action: str, key: str) -> Iterator[None]:
+        try:
+            yield
+        except (ClientError, BotoCoreError) as exc:
+            raise self._translate(exc, action, key) from exc
 
     def check(self) -> None:
-        def probe() -> None:
-            try:
-                self._client.head_bucket(Bucket=self.bucket, **self._owner)
-            except (ClientError, BotoCoreError) as exc:
-                raise self._translate(exc, "HeadBucket", "") from exc
-
-        self._retry(probe)
+        self._request(
+            "HeadBucket", "", lambda: self._client.head_bucket(Bucket=self.bucket, **self._owner)
+        )
 
     def put_if_absent(
         self,
@@ -155,61 +179,47 @@ class S3Store:
             extra["ChecksumAlgorithm"] = "SHA256"  # Object Lock requires it named
             extra["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(digest)).decode()
 
-        def attempt() -> PutOutcome:
+        def create() -> PutOutcome:
             body.seek(0)
-            try:
-                self._client.put_object(
-                    Bucket=self.bucket,
-                    Key=key,
-                    Body=body,
-                    ContentLength=size,
-                    ContentType=content_type,
-                    IfNoneMatch="*",
-                    Metadata=dict(metadata),
-                    **extra,
-                    **self._owner,
-                )
-            except ClientError as exc:
-                if _status(exc) == 412 or _code(exc) == "PreconditionFailed":
-                    return PutOutcome.EXISTS
-                raise self._translate(exc, "PutObject", key) from exc
-            except BotoCoreError as exc:
-                raise self._translate(exc, "PutObject", key) from exc
+            self._client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                ContentLength=size,
+                ContentType=content_type,
+                IfNoneMatch="*",
+                Metadata=dict(metadata),
+                **extra,
+                **self._owner,
+            )
             return PutOutcome.CREATED
 
-        return self._retry(attempt)
+        return self._request("PutObject", key, create, (_key_exists, PutOutcome.EXISTS))
 
     def replace(self, key: str, data: bytes) -> None:
         extra = self._encryption()
 
-        def attempt() -> None:
-            try:
-                self._client.put_object(
-                    Bucket=self.bucket,
-                    Key=key,
-                    Body=data,
-                    ContentType="application/json",
-                    **extra,
-                    **self._owner,
-                )
-            except (ClientError, BotoCoreError) as exc:
-                raise self._translate(exc, "PutObject", key) from exc
-
-        self._retry(attempt)
+        self._request(
+            "PutObject",
+            key,
+            lambda: self._client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=data,
+                ContentType="application/json",
+                **extra,
+                **self._owner,
+            ),
+        )
 
     def read(self, key: str) -> bytes | None:
-        def attempt() -> bytes | None:
-            try:
-                answer = self._client.get_object(Bucket=self.bucket, Key=key, **self._owner)
-                return answer["Body"].read()
-            except ClientError as exc:
-                if _status(exc) == 404 or _code(exc) == "NoSuchKey":
-                    return None
-                raise self._translate(exc, "GetObject", key) from exc
-            except BotoCoreError as exc:
-                raise self._translate(exc, "GetObject", key) from exc
+        def fetch() -> bytes | None:
+            answer = self._client.get_object(Bucket=self.bucket, Key=key, **self._owner)
+            # Read inside the request: a failure while the body streams is translated (and
+            # retried, when transient) like a failure of the GET itself.
+            return answer["Body"].read()
 
-        return self._retry(attempt)
+        return self._request("GetObject", key, fetch, (_key_absent, None))
 
     def _retention(self) -> dict[str, Any]:
         if self._object_lock is None:
@@ -227,37 +237,26 @@ class S3Store:
         return extra
 
     def head(self, key: str) -> ObjectHead | None:
-        def attempt() -> ObjectHead | None:
-            try:
-                answer = self._client.head_object(Bucket=self.bucket, Key=key, **self._owner)
-            except ClientError as exc:
-                if _status(exc) == 404:
-                    return None
-                raise self._translate(exc, "HeadObject", key) from exc
-            except BotoCoreError as exc:
-                raise self._translate(exc, "HeadObject", key) from exc
+        def fetch() -> ObjectHead | None:
+            answer = self._client.head_object(Bucket=self.bucket, Key=key, **self._owner)
             return ObjectHead(key, answer["ContentLength"], dict(answer.get("Metadata", {})))
 
-        return self._retry(attempt)
+        # A HEAD answer has no body, hence no error code: only the status says "absent".
+        return self._request("HeadObject", key, fetch, (lambda exc: _status(exc) == 404, None))
 
     def open(self, key: str) -> IO[bytes]:
-        def attempt() -> IO[bytes]:
-            try:
-                answer = self._client.get_object(Bucket=self.bucket, Key=key, **self._owner)
-            except (ClientError, BotoCoreError) as exc:
-                raise self._translate(exc, "GetObject", key) from exc
+        def fetch() -> IO[bytes]:
+            answer = self._client.get_object(Bucket=self.bucket, Key=key, **self._owner)
             return answer["Body"]  # type: ignore[return-value]
 
-        return self._retry(attempt)
+        return self._request("GetObject", key, fetch)
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         paginator = self._client.get_paginator("list_objects_v2")
-        try:
+        with self._translating("ListObjectsV2", prefix):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, **self._owner):
                 for item in page.get("Contents", []):
                     yield item["Key"]
-        except (ClientError, BotoCoreError) as exc:
-            raise self._translate(exc, "ListObjectsV2", prefix) from exc
 
     def _translate(self, exc: Exception, action: str, key: str) -> KafkaBeatError:
         where = f"s3://{self.bucket}/{key}" if key else f"bucket '{self.bucket}'"
@@ -315,6 +314,15 @@ def _require_tls(endpoint_url: str | None) -> None:
         f"KAFKA_BEAT_S3_ENDPOINT_URL {endpoint_url!r} is not HTTPS: objects would cross the "
         "network unencrypted; use an https:// endpoint"
     )
+
+
+def _key_exists(exc: ClientError) -> bool:
+    """A create-only PutObject refused because the key is already there."""
+    return _status(exc) == 412 or _code(exc) == "PreconditionFailed"
+
+
+def _key_absent(exc: ClientError) -> bool:
+    return _status(exc) == 404 or _code(exc) == "NoSuchKey"
 
 
 def _code(exc: ClientError) -> str:

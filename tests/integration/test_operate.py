@@ -9,6 +9,7 @@ import sys
 import pytest
 from kafka.admin import OffsetSpec
 from kafka.structs import TopicPartition
+from kafka_broker import free_port
 from prometheus_client.parser import text_string_to_metric_families
 
 from handler.engine.collector import run
@@ -17,7 +18,6 @@ from tests.integration.test_collect import log_lines
 from tests.support import runs
 from tests.support.fault_proxy import FaultProxy, every
 from tests.support.reconcile import committed, produce, stored_records
-from tests.support.s3_server import free_port
 
 
 def handler(tmp_path, *args: str, **settings: object) -> subprocess.CompletedProcess[str]:

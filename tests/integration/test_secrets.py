@@ -8,12 +8,12 @@ import sys
 
 import boto3
 import pytest
+from kafka_broker import free_port
 
 from handler.config.loading import load_settings
 from tests.integration.test_collect import log_lines
 from tests.support import runs
 from tests.support.reconcile import produce
-from tests.support.s3_server import free_port
 
 CANARY = "Kb-Leak-Canary-93f1c7"
 

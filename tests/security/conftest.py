@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.support.secure_broker import SecureBroker, unique
+from tests.support.fixtures import unique
+from tests.support.secure_broker import SecureBroker
 
 
 @pytest.fixture(scope="session")

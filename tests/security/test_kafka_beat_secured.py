@@ -14,7 +14,8 @@ from kafka.admin import ACLOperation, ResourceType
 from handler.config.settings import Settings
 from handler.engine.collector import run
 from tests.support import runs
-from tests.support.secure_broker import SecureBroker, unique, unsecured_jwt
+from tests.support.fixtures import unique
+from tests.support.secure_broker import SecureBroker, unsecured_jwt
 
 MECHANISMS = [
     "PLAIN",

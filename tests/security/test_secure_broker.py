@@ -29,12 +29,12 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from kafka_broker import HOST, free_port
 
 from tests.security.conftest import Access
+from tests.support.fixtures import unique
 from tests.support.secure_broker import (
     PASSWORD,
     SASL_MECHANISMS,
     USER,
     SecureBroker,
-    unique,
     unsecured_jwt,
 )
 

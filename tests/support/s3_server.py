@@ -15,14 +15,12 @@ import time
 from pathlib import Path
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class MotoS3Server:
     def __init__(self, single_thread: bool = False, log_path: Path | None = None) -> None:
+        # Imported here: the server process runs this file as a script, without scripts/ on
+        # its path, and needs no port of its own.
+        from kafka_broker import free_port
+
         self.port = free_port()
         self.single_thread = single_thread
         self.log_path = log_path

@@ -24,10 +24,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import ipaddress
-import itertools
 import json
 import time
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +54,8 @@ from kafka.net.sasl.oauth import AbstractTokenProvider
 from kafka.producer import KafkaProducer
 from kafka_broker import HOST, KafkaBroker, KafkaBrokerError, free_port, port_in_use
 
+from tests.support.fixtures import unique
+
 USER = "kafkabeat"
 # Distinctive so a test can grep logs, reports and exceptions for a leaked secret.
 PASSWORD = "Kb-S3cr3t-7f3a9c"
@@ -76,13 +76,6 @@ UNSECURED_VALIDATOR = (
     "OAuthBearerUnsecuredValidatorCallbackHandler"
 )
 _STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
-
-_names = itertools.count()
-
-
-def unique(kind: str) -> str:
-    return f"{kind}-{next(_names)}-{uuid.uuid4().hex[:8]}"
-
 
 # --------------------------------------------------------------------------------------------
 # Certificates
