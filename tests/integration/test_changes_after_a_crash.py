@@ -166,20 +166,19 @@ def test_compaction_removing_an_orphans_first_record(
     offset 1 with another time. With late records, the orphan also holds records of an
     earlier hour than its folder, which a miss would store again."""
     topic = topic_factory(partitions=1, configs=COMPACTED)
-    first = producer.send(
-        topic, key=b"first", value=b'{"n":0}', partition=0, timestamp_ms=1_577_836_800_000
-    )
+    # Without late records the orphan is [0, 1), its one record in 2020; with them it is
+    # [0, 101), placed by a record of this hour and holding 100 of the hour before.
+    first_ms = NOW_MS if late_records else 1_577_836_800_000
     rest_ms = NOW_MS - 3_600_000 if late_records else NOW_MS
-    later = [
+    sent = [
+        producer.send(topic, key=b"first", value=b'{"n":0}', partition=0, timestamp_ms=first_ms)
+    ]
+    sent += [
         producer.send(
             topic, key=f"k{n}".encode(), value=b'{"n":%d}' % n, partition=0, timestamp_ms=rest_ms
         )
         for n in range(1, 101)
     ]
-    if late_records:  # the orphan's folder is this hour; the records after its first are late
-        first = producer.send(
-            topic, key=b"first", value=b'{"n":0}', partition=0, timestamp_ms=NOW_MS
-        )
     producer.flush()
     out = tmp_path / "out"
     settings = dict(
@@ -188,9 +187,9 @@ def test_compaction_removing_an_orphans_first_record(
         partitions=f"{topic}:0",
         destination=str(out),
     )
-    budget = 102 if late_records else 1
+    size = 200 if late_records else 1
     code, _, _ = runs.finish(
-        runs.start(tmp_path, failpoint="after_store:1", max_object_records=budget, **settings)
+        runs.start(tmp_path, failpoint="after_store:1", max_object_records=size, **settings)
     )
     assert code == -signal.SIGKILL
     orphan = [key for key in LocalStore(out).list_keys("") if key.endswith(".jsonl.gz")]
@@ -204,5 +203,5 @@ def test_compaction_removing_an_orphans_first_record(
     assert len(offsets) == len(set(offsets)), "a record was stored twice"
     audits = audit(str(out), None)
     assert audits and all(item.healthy for item in audits), [item.line() for item in audits]
-    expected = {future.get(30).offset for future in [first, *later]}
+    expected = {future.get(30).offset for future in sent}
     assert expected <= set(offsets), sorted(expected - set(offsets))[:5]
