@@ -1,0 +1,44 @@
+"""Throughput, CPU, memory and start-up of Kafka Beat against its ceilings, side by side.
+
+One command starts a local broker (or uses one), fills the benchmark topics once, and then, per
+workload and repetition, measures in separate processes:
+
+- the Java ceiling: Apache Kafka's ConsumerPerformance from the broker's own jars;
+- the raw ceiling: kafka-python's bare consume loop, with Kafka Beat's consumer settings, in
+  assign mode up to the end offsets seen at start (CRC checks on, and off for comparison);
+- Kafka Beat: `python -m handler` full runs (fetch, encode, compress, store, commit) to a local
+  directory and to a moto S3 server, gzip and zstd, explicit partitions, a fresh group and a
+  fresh destination prefix each time so every run reads the whole backlog;
+- start-up: import time, and spawn to the first object stored with a one-record budget.
+
+The figures are medians over the repetitions; the Markdown goes to stdout (and --markdown), all
+samples to JSON (--json). Repetitions interleave the runs so drift on a shared machine hits
+every column alike.
+
+Run it as `scripts/bench` (which runs `python -m benchmarks` with scripts/ on the path). The
+modules, in the order a run uses them: workloads (what is measured), payloads and topics
+(filling the topics), services (the broker and moto), processes and machine (spawning the
+measured processes, the kernel's figures for them, and the CPU others use meanwhile), runs and
+parsing (one measured run of each consumer), measuring (the repetitions and their medians),
+figures (targets and cost), markdown (the tables) and cli. programs/ holds the two scripts the
+benchmark runs as child processes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+SCRIPTS_DIR = Path(__file__).resolve().parent.parent
+REPO_ROOT = SCRIPTS_DIR.parent
+# kafka_broker sits beside this package in scripts/, the moto server under tests/support/.
+sys.path.insert(0, str(SCRIPTS_DIR))
+sys.path.insert(0, str(REPO_ROOT))
+
+
+class BenchError(RuntimeError):
+    """A step of the benchmark itself failed (not a figure missing its target)."""
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

@@ -1,0 +1,7 @@
+"""`python -m benchmarks`, as scripts/bench runs it."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

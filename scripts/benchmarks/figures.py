@@ -1,0 +1,163 @@
+"""The figures drawn from the medians: the issue's targets, and the cost on AWS Lambda."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Lambda x86 pricing the issue fixes; 1,769 MB is where a function gets one full vCPU.
+LAMBDA_MEMORY_MB = 1769
+LAMBDA_PRICE_PER_GB_SECOND = 0.0000166667
+LAMBDA_PRICE_PER_REQUEST = 0.20 / 1_000_000
+
+# Targets from the issue.
+TARGET_ZSTD_VS_RAW = 0.8
+TARGET_GZIP_VS_RAW = 0.6
+TARGET_S3_VS_LOCAL = 0.85
+TARGET_PEAK_RSS_MIB = 256.0
+TARGET_RSS_SPREAD = 0.10
+TARGET_STARTUP_SECONDS = 1.5
+TARGET_CRC_ON_VS_OFF = 0.9
+
+
+@dataclass
+class Target:
+    name: str
+    measured: float | None
+    goal: str
+    ok: bool | None
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.name,
+            "measured": self.measured,
+            "goal": self.goal,
+            "ok": self.ok,
+            "note": self.note,
+        }
+
+
+def ratio_of(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a and b else None
+
+
+def targets(results: dict[str, Any]) -> list[Target]:
+    found: list[Target] = []
+    flows = results["workloads"]
+
+    def median(workload: str, label: str, key: str) -> float | None:
+        value = flows.get(workload, {}).get("runs", {}).get(label, {}).get("median", {}).get(key)
+        return float(value) if value is not None else None
+
+    def at_least(name: str, value: float | None, goal: float, note: str = "") -> None:
+        ok = None if value is None else value >= goal
+        found.append(Target(name, value, f"≥ {goal:g}", ok, note))
+
+    rate = "records_per_second"
+    for name in flows:
+        raw = median(name, "raw-crc-on", rate)
+        for codec, goal in (("zstd", TARGET_ZSTD_VS_RAW), ("gzip", TARGET_GZIP_VS_RAW)):
+            beat = median(name, f"beat-local-{codec}", rate)
+            if beat is not None and raw is not None:
+                at_least(f"{name}: local {codec} ÷ raw kafka-python", ratio_of(beat, raw), goal)
+        for codec in ("gzip", "zstd"):
+            s3 = median(name, f"beat-s3-{codec}", rate)
+            local = median(name, f"beat-local-{codec}", rate)
+            if s3 is not None and local is not None:
+                at_least(f"{name}: S3 ÷ local, {codec}", ratio_of(s3, local), TARGET_S3_VS_LOCAL)
+        java = median(name, "java", rate)
+        if raw is not None and java is not None:
+            found.append(
+                Target(f"{name}: raw kafka-python ÷ Java ceiling", ratio_of(raw, java), "—", None)
+            )
+        on, off = raw, median(name, "raw-crc-off", rate)
+        if on is not None and off is not None:
+            at_least(f"{name}: raw CRC on ÷ off", ratio_of(on, off), TARGET_CRC_ON_VS_OFF)
+
+    peaks = [
+        (s["figures"]["peak_rss_mib"], f"{name} {label}")
+        for name, flow in flows.items()
+        for label, run in flow["runs"].items()
+        if label.startswith("beat-")
+        for s in run["samples"]
+        if s["error"] is None and "peak_rss_mib" in s["figures"]
+    ]
+    if peaks:
+        peak, where = max(peaks)
+        found.append(
+            Target(
+                "Kafka Beat peak RSS, MiB (largest run)",
+                peak,
+                f"≤ {TARGET_PEAK_RSS_MIB:g}",
+                peak <= TARGET_PEAK_RSS_MIB,
+                where,
+            )
+        )
+    for big, base, what in (
+        ("logs-8p-4x", "logs-8p", "4x backlog ÷ 1x"),
+        ("logs-64p", "logs-8p", "64 ÷ 8 partitions"),
+    ):
+        for codec in ("zstd", "gzip"):
+            a = median(big, f"beat-local-{codec}", "peak_rss_mib")
+            b = median(base, f"beat-local-{codec}", "peak_rss_mib")
+            ratio = ratio_of(a, b)
+            if ratio is not None:
+                ok = abs(ratio - 1) <= TARGET_RSS_SPREAD
+                found.append(
+                    Target(f"peak RSS {what}, local {codec}", ratio, "1 ± 0.10", ok, f"{a} / {b}")
+                )
+    for name in flows:
+        start = flows[name].get("startup", {}).get("median", {})
+        for where in ("local", "s3"):
+            seconds = start.get(f"first_object_seconds_{where}")
+            if seconds is not None:
+                found.append(
+                    Target(
+                        f"start-up, spawn → first object stored ({where}, 1 record)",
+                        seconds,
+                        f"≤ {TARGET_STARTUP_SECONDS:g} s",
+                        seconds <= TARGET_STARTUP_SECONDS,
+                        f"imports {start.get(f'import_seconds_{where}')} s",
+                    )
+                )
+    return found
+
+
+def cost(
+    cpu_seconds_per_million: float, wall_seconds_per_million: float, per_call: int
+) -> dict[str, float]:
+    """Lambda cost per million events at 1,769 MB (one vCPU): billed seconds taken as the CPU
+    seconds (a CPU-bound single-threaded run), and as the wall seconds measured here."""
+    gb = LAMBDA_MEMORY_MB / 1024
+    requests = LAMBDA_PRICE_PER_REQUEST * 1_000_000 / max(1, per_call)
+    gb_seconds = cpu_seconds_per_million * gb
+    wall_gb_seconds = wall_seconds_per_million * gb
+    return {
+        "gb_seconds_per_million": round(gb_seconds, 2),
+        "usd_per_million": round(gb_seconds * LAMBDA_PRICE_PER_GB_SECOND + requests, 6),
+        "wall_gb_seconds_per_million": round(wall_gb_seconds, 2),
+        "wall_usd_per_million": round(wall_gb_seconds * LAMBDA_PRICE_PER_GB_SECOND + requests, 6),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def cost_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for name, flow in results["workloads"].items():
+        for label, run in flow["runs"].items():
+            m = run["median"]
+            if not label.startswith("beat-") or "cpu_seconds_per_million" not in m:
+                continue
+            wall_per_million = m["process_seconds"] * 1_000_000 / max(1, m["records"])
+            rows.append(
+                {
+                    "workload": name,
+                    "run": label,
+                    "cpu_seconds_per_million": m["cpu_seconds_per_million"],
+                    **cost(m["cpu_seconds_per_million"], wall_per_million, int(m["records"])),
+                }
+            )
+    return rows

@@ -1,0 +1,83 @@
+"""Measuring a workload: every consumer once per repetition, interleaved, and the medians."""
+
+from __future__ import annotations
+
+import functools
+import statistics
+from collections.abc import Callable
+from typing import Any
+
+from . import progress
+from .machine import Watch
+from .runs import Bench, Sample
+from .workloads import Workload
+
+
+def medians(samples: list[Sample]) -> dict[str, float]:
+    good = [s.figures for s in samples if s.error is None and s.figures]
+    keys = sorted({key for figures in good for key in figures})
+    return {key: round(statistics.median(f[key] for f in good if key in f), 3) for key in keys}
+
+
+def measure(
+    bench: Bench, workload: Workload, repetitions: int, settle_seconds: float
+) -> dict[str, Any]:
+    steps: list[tuple[str, Callable[[int], Sample]]] = []
+    if workload.java:
+        steps.append(("java", lambda r: bench.java(workload, r)))
+    if workload.raw:
+        steps.append(("raw-crc-on", lambda r: bench.raw(workload, r, True)))
+    if workload.crc_off:
+        steps.append(("raw-crc-off", lambda r: bench.raw(workload, r, False)))
+    for beat in workload.beats:
+        if beat.destination == "s3" and bench.s3_endpoint is None:
+            continue
+        steps.append((beat.label, functools.partial(bench.beat, workload, beat)))
+    if workload.startup:
+        steps.append(("startup", lambda r: bench.startup(workload, r)))
+    samples: dict[str, list[Sample]] = {label: [] for label, _ in steps}
+    for repetition in range(repetitions):
+        # Interleaved: each repetition runs every consumer once, so drift hits all alike.
+        for label, step in steps:
+            waited = bench.watch.settle(settle_seconds)
+            before = bench.watch.snapshot()
+            sample = step(repetition)
+            sample.figures["others_cores"] = Watch.others_cores(before, bench.watch.snapshot())
+            if settle_seconds:
+                sample.figures["settle_seconds"] = round(waited, 1)
+            samples[label].append(sample)
+            progress(f"[{workload.name} {repetition + 1}/{repetitions}] {_line(sample)}")
+    flow: dict[str, Any] = {
+        "topic": workload.topic,
+        "description": workload.describe(),
+        "purpose": workload.purpose,
+        "records": bench.expected[workload.topic],
+        "repetitions": repetitions,
+        "runs": {},
+    }
+    for label, runs in samples.items():
+        entry = {
+            "median": medians(runs),
+            "samples": [
+                {"repetition": s.repetition, "figures": s.figures, "error": s.error} for s in runs
+            ],
+        }
+        if label == "startup":
+            flow["startup"] = entry
+        else:
+            flow["runs"][label] = entry
+    return flow
+
+
+def _line(sample: Sample) -> str:
+    f = sample.figures
+    if sample.error:
+        return f"{sample.label}: FAILED {sample.error.splitlines()[0] if sample.error else ''}"
+    if sample.label == "startup":
+        return "startup: " + ", ".join(f"{k} {v}" for k, v in f.items())
+    return (
+        f"{sample.label}: {f.get('records_per_second', 0):,.0f} rec/s, "
+        f"{f.get('mb_per_second', 0):.1f} MB/s, {f.get('cpu_seconds_per_million', 0):.1f} "
+        f"CPU s/M, RSS {f.get('peak_rss_mib', 0):.0f} MiB, {f.get('seconds', 0):.2f} s, "
+        f"others {f.get('others_cores', 0):.2f} cores"
+    )

@@ -1,0 +1,60 @@
+"""Reading what the measured programs report: Kafka Beat's run summary and log lines,
+`python -X importtime`, and ConsumerPerformance's table."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import datetime
+from typing import Any
+
+from .processes import Child
+
+
+def run_summary(child: Child) -> dict[str, Any] | None:
+    """The run summary: the last line Kafka Beat prints on stdout."""
+    for line in reversed(child.stdout.strip().splitlines()):
+        with contextlib.suppress(ValueError):
+            summary = json.loads(line)
+            if isinstance(summary, dict) and "records" in summary:
+                return summary
+    return None
+
+
+def first_object_time(stderr: str) -> float | None:
+    """Wall-clock time of the first "stored object" log line (millisecond resolution)."""
+    for line in stderr.splitlines():
+        if '"stored object"' not in line:
+            continue
+        with contextlib.suppress(ValueError, KeyError):
+            return datetime.fromisoformat(json.loads(line)["time"]).timestamp()
+    return None
+
+
+def import_seconds(stderr: str) -> float:
+    """Total of the top-level cumulative times that `python -X importtime` prints (nested
+    imports are indented and already counted in their parent's cumulative time)."""
+    total_us = 0
+    for line in stderr.splitlines():
+        if not line.startswith("import time:"):
+            continue
+        parts = line.split("|")
+        if len(parts) == 3 and parts[1].strip().isdigit() and not parts[2].startswith("  "):
+            total_us += int(parts[1])
+    return total_us / 1e6
+
+
+def consumer_performance(stdout: str) -> dict[str, float] | None:
+    """The header and value line ConsumerPerformance prints, as numbers by column name."""
+    lines = [line.strip() for line in stdout.splitlines() if line.strip()]
+    for index, line in enumerate(lines[:-1]):
+        if line.startswith("start.time"):
+            names = [name.strip() for name in line.split(",")]
+            values = [value.strip() for value in lines[index + 1].split(",")]
+            numbers: dict[str, float] = {}
+            for name, value in zip(names, values, strict=False):
+                with contextlib.suppress(ValueError):
+                    numbers[name] = float(value)
+            wanted = {"data.consumed.in.nMsg", "fetch.nMsg.sec", "fetch.MB.sec", "fetch.time.ms"}
+            return numbers if wanted <= numbers.keys() else None
+    return None

@@ -1,0 +1,239 @@
+"""One measured run of each consumer: the Java and raw kafka-python ceilings, Kafka Beat's full
+runs, and its start-up; each in its own process, spawned by the launcher."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import BenchError
+from .machine import Watch
+from .parsing import consumer_performance, first_object_time, import_seconds, run_summary
+from .processes import PROGRAMS_DIR, Child, Launcher, child_env
+from .services import BUCKET, S3_REGION, delete_prefix, kafka_tool, s3_client
+from .workloads import LOCAL_ZSTD, S3_ZSTD, Beat, Destination, Workload
+
+MB = 1_000_000
+MIB = 1024 * 1024
+RAW_CONSUMER = PROGRAMS_DIR / "raw_consumer.py"
+
+
+@dataclass
+class Sample:
+    """One measured process; `figures` holds the numbers the tables and JSON use."""
+
+    label: str
+    repetition: int
+    figures: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+def _process_figures(child: Child, records: int) -> dict[str, float]:
+    per_million = 1_000_000 / records if records else 0.0
+    return {
+        "process_seconds": round(child.seconds, 3),
+        "cpu_seconds": round(child.cpu_seconds, 3),
+        "cpu_seconds_per_million": round(child.cpu_seconds * per_million, 3),
+        "peak_rss_mib": round(child.peak_rss_mib, 1),
+    }
+
+
+def _rates(records: int, payload_bytes: int, seconds: float) -> dict[str, float]:
+    return {
+        "records": records,
+        "payload_bytes": payload_bytes,
+        "seconds": round(seconds, 3),
+        "records_per_second": round(records / seconds, 1) if seconds else 0.0,
+        "mb_per_second": round(payload_bytes / MB / seconds, 3) if seconds else 0.0,
+    }
+
+
+class Bench:
+    def __init__(
+        self,
+        bootstrap: str,
+        work_dir: Path,
+        s3_endpoint: str | None,
+        expected: dict[str, int],
+        launcher: Launcher,
+        watch: Watch,
+    ) -> None:
+        self.launcher = launcher
+        self.watch = watch
+        self.bootstrap = bootstrap
+        self.work_dir = work_dir
+        self.s3_endpoint = s3_endpoint
+        self.expected = expected
+        self.cwd = work_dir / "cwd"  # empty: no .env file a run could pick up
+        self.cwd.mkdir(exist_ok=True)
+        self._s3: Any = None
+
+    # -- ceilings -----------------------------------------------------------------------------
+
+    def java(self, workload: Workload, repetition: int) -> Sample:
+        sample = Sample("java", repetition)
+        records = self.expected[workload.topic]
+        command = kafka_tool(
+            "ConsumerPerformance",
+            self.bootstrap,
+            workload.topic,
+            records,
+            "--group",
+            f"bench-java-{uuid.uuid4().hex[:12]}",
+            "--timeout",
+            "30000",
+            "--command-property",
+            "isolation.level=read_committed",
+        )
+        child = self.launcher.run(command, child_env(), self.cwd, _timeout(records))
+        stats = consumer_performance(child.stdout)
+        if child.returncode != 0 or stats is None:
+            sample.error = f"ConsumerPerformance exit {child.returncode}: {child.stdout[-800:]}"
+            return sample
+        consumed = int(stats["data.consumed.in.nMsg"])
+        # The tool's MB are MiB; its fetch figures leave out the group join, which the other
+        # consumers (assign mode) don't have.
+        sample.figures = {
+            "records": consumed,
+            "payload_bytes": round(stats["data.consumed.in.MB"] * MIB),
+            "seconds": round(stats["fetch.time.ms"] / 1000, 3),
+            "records_per_second": stats["fetch.nMsg.sec"],
+            "mb_per_second": round(stats["fetch.MB.sec"] * MIB / MB, 3),
+            "records_per_second_with_join": stats["nMsg.sec"],
+            "rebalance_ms": stats["rebalance.time.ms"],
+            **_process_figures(child, consumed),
+        }
+        if consumed < records:
+            sample.error = f"ConsumerPerformance read {consumed:,} of {records:,} records"
+        return sample
+
+    def raw(self, workload: Workload, repetition: int, check_crcs: bool) -> Sample:
+        sample = Sample("raw-crc-on" if check_crcs else "raw-crc-off", repetition)
+        config = {
+            "bootstrap": self.bootstrap,
+            "group": f"bench-raw-{uuid.uuid4().hex[:12]}",
+            "topic": workload.topic,
+            "partitions": workload.partitions,
+            "check_crcs": check_crcs,
+        }
+        records = self.expected[workload.topic]
+        command = [sys.executable, str(RAW_CONSUMER), json.dumps(config)]
+        child = self.launcher.run(command, child_env(), self.cwd, _timeout(records))
+        try:
+            result = json.loads(child.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            sample.error = f"raw consumer exit {child.returncode}:\n{child.tail()}"
+            return sample
+        sample.figures = {
+            **_rates(result["records"], result["payload_bytes"], result["seconds"]),
+            "first_fetch_seconds": round(result["first_fetch_seconds"], 3),
+            **_process_figures(child, result["records"]),
+        }
+        if result["records"] != records:
+            sample.error = f"read {result['records']:,} of {records:,} records"
+        return sample
+
+    # -- Kafka Beat ----------------------------------------------------------------------------
+
+    def beat_env(self, workload: Workload, beat: Beat, **extra: str) -> tuple[dict[str, str], str]:
+        run = uuid.uuid4().hex[:12]
+        last = workload.partitions - 1
+        settings = {
+            "KAFKA_BEAT_BOOTSTRAP_SERVERS": self.bootstrap,
+            "KAFKA_BEAT_GROUP_ID": f"bench-beat-{run}",
+            "KAFKA_BEAT_PARTITIONS": f"{workload.topic}:0-{last}",
+            "KAFKA_BEAT_COMPRESSION": beat.codec,
+        }
+        if beat.destination == "s3":
+            if self.s3_endpoint is None:
+                raise BenchError("an S3 run without the moto server")
+            settings["KAFKA_BEAT_DESTINATION"] = f"s3://{BUCKET}/{run}"
+            settings["KAFKA_BEAT_S3_ENDPOINT_URL"] = self.s3_endpoint
+            settings["KAFKA_BEAT_S3_REGION"] = S3_REGION
+        else:
+            settings["KAFKA_BEAT_DESTINATION"] = str(self.work_dir / "out" / run)
+        settings.update(extra)
+        return child_env(settings), run
+
+    def beat(self, workload: Workload, beat: Beat, repetition: int) -> Sample:
+        sample = Sample(beat.label, repetition)
+        records = self.expected[workload.topic]
+        env, run = self.beat_env(workload, beat)
+        try:
+            child = self.launcher.run(
+                [sys.executable, "-m", "handler"], env, self.cwd, _timeout(records)
+            )
+        finally:
+            self.clean(beat.destination, run)
+        summary = run_summary(child)
+        if summary is None:
+            sample.error = f"kafka beat exit {child.returncode}:\n{child.tail()}"
+            return sample
+        sample.figures = {
+            **_rates(summary["records"], summary["bytes_in"], summary["duration_seconds"]),
+            "bytes_out": summary["bytes_out"],
+            "objects": summary["objects"],
+            "compression_ratio": round(summary["bytes_encoded"] / max(1, summary["bytes_out"]), 2),
+            "process_records_per_second": round(summary["records"] / child.seconds, 1),
+            **_process_figures(child, summary["records"]),
+        }
+        if child.returncode != 0 or summary["status"] != "ok":
+            sample.error = f"run {summary['status']}: {summary.get('errors')}"
+        elif summary["records"] != records:
+            sample.error = f"stored {summary['records']:,} of {records:,} records"
+        return sample
+
+    def startup(self, workload: Workload, repetition: int) -> Sample:
+        """Import time, and spawn → first object stored with a one-record budget: an upper
+        bound of spawn → first record fetched (it adds encoding and storing one record)."""
+        sample = Sample("startup", repetition)
+        figures: dict[str, float] = {}
+        bare = self.launcher.run([sys.executable, "-c", "pass"], child_env(), self.cwd, 60)
+        figures["interpreter_seconds"] = round(bare.seconds, 3)
+        beats = [LOCAL_ZSTD] + ([S3_ZSTD] if self.s3_endpoint else [])
+        for beat in beats:
+            where = beat.destination
+            for profile in (False, True):
+                env, run = self.beat_env(workload, beat, KAFKA_BEAT_MAX_RECORDS="1")
+                command = [sys.executable, *(["-X", "importtime"] if profile else [])]
+                try:
+                    child = self.launcher.run([*command, "-m", "handler"], env, self.cwd, 120)
+                finally:
+                    self.clean(beat.destination, run)
+                if profile:
+                    figures[f"import_seconds_{where}"] = round(import_seconds(child.stderr), 3)
+                    continue
+                first = first_object_time(child.stderr)
+                summary = run_summary(child)
+                if first is None or summary is None or summary["records"] != 1:
+                    sample.error = f"start-up run ({where}) exit {child.returncode}:\n" + (
+                        child.tail()
+                    )
+                    return sample
+                figures[f"first_object_seconds_{where}"] = round(first - child.spawned_at, 3)
+                figures[f"exit_seconds_{where}"] = round(child.seconds, 3)
+                figures[f"peak_rss_mib_{where}"] = round(child.peak_rss_mib, 1)
+        sample.figures = figures
+        return sample
+
+    def clean(self, destination: Destination, run: str) -> None:
+        """Drop a run's objects (untimed): the next run starts from an empty prefix anyway,
+        and keeping gigabytes in moto's memory would slow the machine for the later runs."""
+        if destination == "local":
+            shutil.rmtree(self.work_dir / "out" / run, ignore_errors=True)
+            return
+        delete_prefix(self.s3(), f"{run}/")
+
+    def s3(self) -> Any:
+        if self._s3 is None:
+            self._s3 = s3_client(self.s3_endpoint)
+        return self._s3
+
+
+def _timeout(records: int) -> float:
+    return max(300.0, records / 2_000)

@@ -1,0 +1,87 @@
+"""The services the runs talk to: a Kafka broker (started here unless --bootstrap names one)
+and, for the S3 runs, a moto S3 server with the benchmark's bucket."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import kafka_broker
+
+from . import progress
+from .machine import listening_pid
+
+BUCKET = "kafka-beat-bench"
+S3_REGION = "us-east-1"
+
+
+@contextlib.contextmanager
+def broker(bootstrap: str | None) -> Iterator[tuple[str, int | None]]:
+    if bootstrap:
+        pid = listening_pid(int(bootstrap.rsplit(":", 1)[1]))
+        if pid is None:
+            progress(
+                f"the broker's process at {bootstrap} is not visible: its CPU counts as others'"
+            )
+        yield bootstrap, pid
+        return
+    # A temporary broker: its data dir (and the filled topics) go when it stops.
+    local = kafka_broker.KafkaBroker(heap="1g")
+    progress(f"starting a Kafka {kafka_broker.kafka_version()} broker ...")
+    with local:
+        progress(f"broker on {local.bootstrap} (data {local.data_dir})")
+        yield local.bootstrap, local.pid
+
+
+def kafka_tool(main_class: str, bootstrap: str, topic: str, records: int, *rest: str) -> list[str]:
+    """The command line of one of Apache Kafka's performance tools, from the broker's jars."""
+    return [
+        kafka_broker.java_executable(),
+        "-Xmx1g",
+        "-cp",
+        kafka_broker.java_classpath(),
+        f"org.apache.kafka.tools.{main_class}",
+        "--bootstrap-server",
+        bootstrap,
+        "--topic",
+        topic,
+        "--num-records",
+        str(records),
+        *rest,
+    ]
+
+
+@contextlib.contextmanager
+def moto_server(needed: bool, work_dir: Path) -> Iterator[tuple[str | None, int | None]]:
+    if not needed:
+        yield None, None
+        return
+    from tests.support.s3_server import MotoS3Server
+
+    with MotoS3Server(log_path=work_dir / "moto.log") as server:
+        s3_client(server.endpoint).create_bucket(Bucket=BUCKET)
+        process = getattr(server, "_process", None)
+        yield server.endpoint, process.pid if process is not None else None
+
+
+def s3_client(endpoint: str | None) -> Any:
+    """A client of the moto server, with the only credentials it takes."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=S3_REGION,
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+    )
+
+
+def delete_prefix(client: Any, prefix: str) -> None:
+    paginator = client.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=BUCKET, Prefix=prefix):
+        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if keys:
+            client.delete_objects(Bucket=BUCKET, Delete={"Objects": keys, "Quiet": True})
