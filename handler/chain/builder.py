@@ -59,6 +59,7 @@ class SealedObject:
     min_timestamp: int
     max_timestamp: int
     raw_bytes: int
+    late_records: int
     size: int
     sha256: str
     body: IO[bytes]
@@ -168,6 +169,7 @@ class ObjectBuilder:
             min_timestamp=self.min_timestamp,
             max_timestamp=self.max_timestamp,
             raw_bytes=self.raw_bytes,
+            late_records=self.late_records,
             size=self._size,
             sha256=self._digest.hexdigest(),
             body=self._spool,

@@ -33,6 +33,8 @@ class Outcome:
     """For a lost race: the records of the winner's object, when it was adopted."""
     size: int = 0
     """Bytes stored."""
+    late_records: int = 0
+    """Records stored in an object of a later hour than their own."""
     key: str | None = None
     error: str | None = None
     refused: bool = False

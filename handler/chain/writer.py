@@ -244,7 +244,14 @@ class ChainWriter:
         self.failpoints.reach("after_store")
         self._checkpoint(sealed.next, sealed.key, gap_from)
         self._move_to(sealed.next)
-        return Outcome(Step.STORED, sealed.next, sealed.records, size=sealed.size, key=sealed.key)
+        return Outcome(
+            Step.STORED,
+            sealed.next,
+            sealed.records,
+            size=sealed.size,
+            late_records=sealed.late_records,
+            key=sealed.key,
+        )
 
     def _check_found(self, sealed: SealedObject) -> None:
         """The data object of a position this run owns was there already: stored by this run

@@ -121,6 +121,9 @@ class Intake:
         if outcome.step is Step.STORED:
             self.report.objects += 1
             self.report.bytes_out += outcome.size
+            if outcome.late_records:
+                counts = self.report.counts
+                counts["late_records"] = counts.get("late_records", 0) + outcome.late_records
             log.info(
                 "stored object",
                 extra={

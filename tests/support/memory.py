@@ -15,6 +15,12 @@ from handler.record import Record
 from handler.stores.base import ObjectHead, PutOutcome
 
 
+def _event(offset: int) -> bytes:
+    """A JSON value whose `ts` field names another hour than the record's Kafka timestamp, so
+    that a time-field setting moves objects to other folders."""
+    return b'{"ts": "2020-01-01T%02d:00:00Z", "v": %d}' % (offset % 3, offset)
+
+
 class Crash(BaseException):
     """The process dies here: nothing catches it, nothing is flushed."""
 
@@ -39,10 +45,16 @@ class MemoryLog:
         offset = self.next_offset[partition] + gap
         for n in range(count):
             self.records[partition].append(
-                Record("t", partition, offset, timestamp + n, "create", b"k", f"v{offset}".encode())
+                Record("t", partition, offset, timestamp + n, "create", b"k", _event(offset))
             )
             offset += 1
         self.next_offset[partition] = offset + (1 if gap else 0)  # a trailing marker
+
+    def compact(self, partition: int, keep: Callable[[int], bool]) -> set[int]:
+        """Remove the records `keep` rejects, as the log cleaner does; their offsets."""
+        removed = {r.offset for r in self.records[partition] if not keep(r.offset)}
+        self.records[partition] = [r for r in self.records[partition] if keep(r.offset)]
+        return removed
 
     def live(self, partition: int) -> list[Record]:
         return [r for r in self.records[partition] if r.offset >= self.log_start[partition]]
