@@ -1,7 +1,8 @@
 """`python -m handler check`: the whole path verified without consuming anything.
 
-One line per step, PASS or FAIL with what to change; exit 0 only if every step passes. Steps
-after a failure they depend on are reported as SKIP.
+One line per step, PASS or FAIL with what to change; exit 0 only if every step passes, 3 if
+a step failed because Kafka refused our identity or permissions (as a run exits), else 1.
+Steps after a failure they depend on are reported as SKIP.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
-from handler.errors import KafkaBeatError
+from handler.errors import AuthError, KafkaBeatError
 from handler.kafka.source import KafkaSource
 from handler.kafka.topics import missing_topics, selected_topics
 from handler.stores import open_store
@@ -25,6 +26,8 @@ class Step:
     name: str
     outcome: str  # PASS, FAIL or SKIP
     detail: str
+    refused: bool = False
+    """Failed with an AuthError: credentials, certificates or ACLs to change."""
 
     def line(self) -> str:
         return f"{self.outcome}  {self.name:<12} {self.detail}"
@@ -34,7 +37,7 @@ def _attempt(name: str, action: Callable[[], str]) -> Step:
     try:
         return Step(name, "PASS", action())
     except KafkaBeatError as exc:
-        return Step(name, "FAIL", str(exc))
+        return Step(name, "FAIL", str(exc), isinstance(exc, AuthError))
 
 
 def run_checks(settings: Settings) -> list[Step]:
@@ -53,7 +56,7 @@ def run_checks(settings: Settings) -> list[Step]:
     try:
         source = KafkaSource(settings)
     except KafkaBeatError as exc:
-        steps.append(Step("brokers", "FAIL", str(exc)))
+        steps.append(Step("brokers", "FAIL", str(exc), isinstance(exc, AuthError)))
         skipped = ("topics", "read", "group")
         return steps + [Step(name, "SKIP", "needs the brokers") for name in skipped]
     try:

@@ -111,7 +111,9 @@ def _check(argv: Sequence[str]) -> int:
     steps = run_checks(settings)
     for step in steps:
         print(step.line(), flush=True)
-    return EXIT_OK if all(step.outcome == "PASS" for step in steps) else EXIT_RUN_FAILED
+    if all(step.outcome == "PASS" for step in steps):
+        return EXIT_OK
+    return EXIT_AUTH if any(step.refused for step in steps) else EXIT_RUN_FAILED
 
 
 def _status(argv: Sequence[str]) -> int:

@@ -1,4 +1,4 @@
-"""Kafka as the source; the only module that imports kafka-python.
+"""Kafka as the source; kafka-python is used only here and in the rest of handler/kafka/.
 
 The consumer never resets offsets on its own (`auto_offset_reset="none"`): a partition with no
 committed offset, or one whose committed offset retention already deleted, comes back to the run
@@ -9,20 +9,18 @@ Auto-commit is off: offsets move only through `commit`, after the objects are st
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import kafka
 import kafka.errors as kafka_errors
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
 from handler.errors import KafkaBeatError, SourceError, TransientError
-from handler.kafka.diagnosis import BootstrapWitness, refusal
+from handler.kafka.diagnosis import refusal, start_consumer
 from handler.kafka.options import consumer_options
 from handler.kafka.topics import missing_topics, present_partitions, selected_topics
 from handler.observe.logs import get_logger
@@ -77,25 +75,9 @@ class KafkaSource:
                 "TLS hostname verification is OFF (KAFKA_BEAT_SSL_CHECK_HOSTNAME=false): a "
                 "broker certificate for any name is accepted"
             )
-        witness = BootstrapWitness()
-        kafka_logger = logging.getLogger("kafka")
-        kafka_logger.addHandler(witness)
-        try:
-            self._consumer: Any = kafka.KafkaConsumer(
-                **consumer_options(settings, max_poll_records)
-            )
-        except kafka_errors.KafkaError as exc:
-            refused = refusal(exc, settings) or witness.diagnosis(settings)
-            if refused is not None:
-                raise refused from None
-            if not isinstance(exc, kafka_errors.KafkaTimeoutError):
-                raise SourceError(f"cannot connect to Kafka: {exc}") from exc
-            raise SourceError(
-                f"no Kafka broker answered at {','.join(settings.bootstrap_servers)}: check "
-                "KAFKA_BEAT_BOOTSTRAP_SERVERS and that the brokers are reachable"
-            ) from exc
-        finally:
-            kafka_logger.removeHandler(witness)
+        # A refused bootstrap (TLS, SASL) ends in about a second with AuthError; an unreachable
+        # one is retried for kafka_timeout_seconds, then SourceError (see start_consumer).
+        self._consumer: Any = start_consumer(settings, consumer_options(settings, max_poll_records))
 
     def start(self) -> list[str]:
         """Assign the explicit partitions, or subscribe to the topics or pattern.

@@ -4,15 +4,22 @@ stored and no offset moved."""
 
 from __future__ import annotations
 
+import logging
+import re
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from kafka.admin import ACLOperation, ResourceType
+from kafka_broker import HOST, free_port
 
 from handler.config.settings import Settings
 from handler.engine.collector import run
+from handler.kafka.source import KafkaSource
 from tests.support import runs
 from tests.support.fixtures import unique
 from tests.support.secure_broker import SecureBroker, unsecured_jwt
@@ -51,7 +58,7 @@ def secured(broker: SecureBroker, how: str, tmp_path: Path) -> dict[str, object]
     if how == "OAUTHBEARER":
         values["sasl_oauth_token"] = unsecured_jwt(broker.user)
     elif how == "OAUTHBEARER-command":
-        script = tmp_path / "token.py"
+        script = tmp_path / "oauth_token_command.py"  # not token.py: the stdlib has one
         script.write_text(f"print({unsecured_jwt(broker.user)!r})\n")
         values["sasl_oauth_token_command"] = f"{sys.executable} {script}"
     else:
@@ -79,10 +86,14 @@ def test_collects_with_each_mechanism(how, secure_broker, granted, tmp_path) -> 
     assert [meta.offset for meta in offsets.values()] == [5]
 
 
-def cli(tmp_path: Path, **settings: object) -> subprocess.CompletedProcess[str]:
+def cli(
+    tmp_path: Path, *command: str, kafka_timeout_seconds: float = 5, **settings: object
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "handler"],
-        env=runs.environment(kafka_timeout_seconds=5, destination=tmp_path / "out", **settings),
+        [sys.executable, "-m", "handler", *command],
+        env=runs.environment(
+            kafka_timeout_seconds=kafka_timeout_seconds, destination=tmp_path / "out", **settings
+        ),
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -101,55 +112,211 @@ def nothing_moved(broker: SecureBroker, group: str, tmp_path: Path) -> bool:
     return not offsets and not stored
 
 
-FAILURES = {
-    "wrong password": ({"sasl_password": "not-the-password"}, 3, "credentials"),
-    "unknown user": (
-        {"sasl_username": "nobody", "sasl_mechanism": "SCRAM-SHA-512"},
-        3,
-        "credentials",
-    ),
-    "untrusted CA": ({"ssl_cafile": "other_ca_file"}, 3, "not signed by a trusted CA"),
-    "hostname mismatch": ({"bootstrap_servers": "wrong_host"}, 3, "does not name the host"),
-    "TLS to a plaintext port": ({"bootstrap_servers": "plaintext"}, 3, "does not speak TLS"),
+@dataclass(frozen=True)
+class Refusal:
+    how: str
+    """The working configuration (see `secured`) the case starts from."""
+    changes: Callable[[SecureBroker], dict[str, object]]
+    """What is wrong in it (None removes a setting)."""
+    says: tuple[str, ...]
+    """The fix the message names: one of these (see CLOSED below)."""
+
+
+# kafka-python drops the broker's SASL error when it reads it together with the broker's close,
+# so an attempt may show only the close. Kafka Beat waits SASL_GRACE_SECONDS for an attempt
+# with the reason; if none comes, it says what that close almost always means.
+CLOSED = "the brokers closed the connection after TLS was set up, most likely refusing the "
+CREDENTIALS = "the brokers refused the credentials: check KAFKA_BEAT_SASL_USERNAME and "
+PLAINTEXT = {
+    "security_protocol": "PLAINTEXT",
+    "sasl_mechanism": None,
+    "sasl_username": None,
+    "sasl_password": None,
+    "ssl_cafile": None,
 }
 
+REFUSALS = {
+    "wrong password (PLAIN)": Refusal(
+        "PLAIN", lambda b: {"sasl_password": "not-the-password"}, (CREDENTIALS, CLOSED)
+    ),
+    "wrong password (SCRAM-SHA-256)": Refusal(
+        "SCRAM-SHA-256", lambda b: {"sasl_password": "not-the-password"}, (CREDENTIALS, CLOSED)
+    ),
+    "unknown user (SCRAM-SHA-512)": Refusal(
+        "SCRAM-SHA-512", lambda b: {"sasl_username": "nobody"}, (CREDENTIALS, CLOSED)
+    ),
+    "expired token (OAUTHBEARER)": Refusal(
+        "OAUTHBEARER",
+        lambda b: {"sasl_oauth_token": unsecured_jwt(lifetime_seconds=-600)},
+        (
+            "the brokers refused the OAUTHBEARER token (expired or invalid)",
+            "the brokers closed the connection during SASL OAUTHBEARER, most likely refusing "
+            "the token",
+        ),
+    ),
+    "token command fails (OAUTHBEARER)": Refusal(
+        "OAUTHBEARER-command",
+        lambda b: {"sasl_oauth_token_command": f"{sys.executable} -c 'raise SystemExit(1)'"},
+        ("KAFKA_BEAT_SASL_OAUTH_TOKEN_COMMAND failed (CalledProcessError)",),
+    ),
+    "unsupported mechanism": Refusal(
+        # The WRONGHOST listener enables PLAIN only; its certificate names another host.
+        "SCRAM-SHA-512",
+        lambda b: {"bootstrap_servers": b.wrong_host_bootstrap, "ssl_check_hostname": "false"},
+        (
+            "the listener does not enable this SASL mechanism: set KAFKA_BEAT_SASL_MECHANISM",
+            CLOSED,
+        ),
+    ),
+    "SASL to a listener without SASL": Refusal(
+        "PLAIN",
+        lambda b: {
+            "bootstrap_servers": b.plaintext_bootstrap,
+            "security_protocol": "SASL_PLAINTEXT",
+            "ssl_cafile": None,
+        },
+        ("the listener does not use SASL: set KAFKA_BEAT_SECURITY_PROTOCOL", CLOSED),
+    ),
+    "untrusted CA": Refusal(
+        "PLAIN",
+        lambda b: {"ssl_cafile": b.certificates.other_ca_file},
+        ("the broker's certificate is not signed by a trusted CA: set KAFKA_BEAT_SSL_CAFILE",),
+    ),
+    "hostname mismatch": Refusal(
+        "PLAIN",
+        lambda b: {"bootstrap_servers": b.wrong_host_bootstrap},
+        ("the broker's certificate does not name the host connected to",),
+    ),
+    "expired client certificate (mTLS)": Refusal(
+        "mTLS",
+        lambda b: {
+            "ssl_certfile": b.certificates.expired_client_cert_file,
+            "ssl_keyfile": b.certificates.expired_client_key_file,
+        },
+        ("the broker refused the client certificate (expired, or not signed by a CA it",),
+    ),
+    "client certificate from another CA (mTLS)": Refusal(
+        "mTLS",
+        lambda b: {
+            "ssl_certfile": b.certificates.untrusted_client_cert_file,
+            "ssl_keyfile": b.certificates.untrusted_client_key_file,
+        },
+        ("the broker refused the client certificate (expired, or not signed by a CA it",),
+    ),
+    "no client certificate (mTLS handshake)": Refusal(
+        "mTLS",
+        lambda b: {"ssl_certfile": None, "ssl_keyfile": None},
+        ("the broker requires a client certificate: set KAFKA_BEAT_SSL_CERTFILE",),
+    ),
+    "wrong client key password": Refusal(
+        "mTLS-encrypted-key",
+        lambda b: {"ssl_key_password": "not-the-password"},
+        ("the client key cannot be read: check KAFKA_BEAT_SSL_KEYFILE",),
+    ),
+    "TLS to a plaintext port": Refusal(
+        # As the issue found it: SASL_SSL with SCRAM-SHA-512 pointed at a plaintext listener.
+        "SCRAM-SHA-512",
+        lambda b: {"bootstrap_servers": b.plaintext_bootstrap},
+        ("TLS failed: the port does not speak TLS; check KAFKA_BEAT_SECURITY_PROTOCOL",),
+    ),
+    "plaintext to a TLS port": Refusal(
+        "PLAIN",
+        lambda b: {**PLAINTEXT, "bootstrap_servers": b.sasl_ssl_bootstrap},
+        ("the port speaks TLS: set KAFKA_BEAT_SECURITY_PROTOCOL=SSL or SASL_SSL",),
+    ),
+    "plaintext to an mTLS port": Refusal(
+        "mTLS",
+        lambda b: {**PLAINTEXT, "ssl_certfile": None, "ssl_keyfile": None},
+        ("the port speaks TLS: set KAFKA_BEAT_SECURITY_PROTOCOL=SSL or SASL_SSL",),
+    ),
+}
+# A refusal ends the run (and `check`) this soon, with the default 30 s Kafka timeout, which
+# kafka-python alone would spend retrying it. Measured around the whole process.
+PROMPT_SECONDS = 5.0
 
-@pytest.mark.parametrize("case", sorted(FAILURES))
-def test_refusals_say_what_to_change(case, secure_broker, granted, tmp_path) -> None:
+
+def _command(name: str) -> list[str]:
+    return [] if name == "run" else [name]
+
+
+@pytest.mark.parametrize("command", ["run", "check"])
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_refusals_say_what_to_change(case, command, secure_broker, granted, tmp_path) -> None:
     secure_broker.produce(granted.topic, [b"x"])
-    changes, code, says = FAILURES[case]
+    refusal = REFUSALS[case]
     settings = {
         "group_id": granted.group,
         "topics": granted.topic,
-        **secured(secure_broker, "PLAIN", tmp_path),
+        **secured(secure_broker, refusal.how, tmp_path),
+        **refusal.changes(secure_broker),
     }
-    places = {
-        "other_ca_file": secure_broker.certificates.other_ca_file,
-        "wrong_host": secure_broker.wrong_host_bootstrap,
-        "plaintext": secure_broker.plaintext_bootstrap,
-    }
-    for name, value in changes.items():
-        settings[name] = places.get(str(value), value)
 
-    result = cli(tmp_path, **settings)
+    started = time.monotonic()
+    result = cli(tmp_path, *_command(command), kafka_timeout_seconds=30, **settings)
+    seconds = time.monotonic() - started
 
-    assert result.returncode == code, result.stderr[-2000:]
-    assert says in result.stderr
+    assert result.returncode == 3, result.stdout[-2000:] + result.stderr[-2000:]
+    if command == "run":
+        said = result.stderr.strip().splitlines()[-1]
+        assert said.startswith("kafka-beat: "), said
+    else:
+        said = next(line for line in result.stdout.splitlines() if " brokers " in line)
+        assert said.startswith("FAIL  brokers "), result.stdout
+        assert result.stdout.count("\nSKIP ") == 3, result.stdout
+    assert any(fix in said for fix in refusal.says), said
+    assert seconds < PROMPT_SECONDS, f"{case}: {command} took {seconds:.1f} s: {said}"
     assert nothing_moved(secure_broker, granted.group, tmp_path)
 
 
-def test_expired_client_certificate(secure_broker, granted, tmp_path) -> None:
-    certs = secure_broker.certificates
-    settings = {
-        **secured(secure_broker, "mTLS", tmp_path),
-        "group_id": granted.group,
-        "topics": granted.topic,
-        "ssl_certfile": certs.expired_client_cert_file,
-        "ssl_keyfile": certs.expired_client_key_file,
-    }
-    result = cli(tmp_path, **settings)
-    assert result.returncode == 3 and "refused the client certificate" in result.stderr
-    assert nothing_moved(secure_broker, granted.group, tmp_path)
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_unreachable_broker_is_retried_until_the_timeout(command, tmp_path) -> None:
+    settings = {"bootstrap_servers": f"{HOST}:{free_port()}", "group_id": "g", "topics": "t"}
+
+    started = time.monotonic()
+    result = cli(tmp_path, *_command(command), kafka_timeout_seconds=5, **settings)
+    seconds = time.monotonic() - started
+
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    output = result.stderr if command == "run" else result.stdout
+    said = next(line for line in output.splitlines() if "no Kafka broker answered" in line)
+    assert "unreachable, tried for " in said and "ECONNREFUSED" in said, said
+    tried = re.search(r"tried for (\d+) s \(KAFKA_BEAT_KAFKA_TIMEOUT_SECONDS\)", said)
+    assert tried is not None and 5 <= int(tried.group(1)) <= 6, said
+    assert seconds >= 5.0  # the whole timeout, not a refusal's second
+
+
+def test_a_refusing_server_beside_one_that_answers_does_not_end_the_start(
+    secure_broker, granted, tmp_path, caplog
+) -> None:
+    """A bootstrap server that refuses (here: TLS to its plaintext port) is not final while
+    another may answer: every start succeeds, also those that tried the bad one first."""
+    settings = Settings(
+        group_id=granted.group,
+        topics=(granted.topic,),
+        destination=str(tmp_path / "out"),
+        kafka_timeout_seconds=10,
+        **{
+            **secured(secure_broker, "PLAIN", tmp_path),
+            "bootstrap_servers": (
+                f"{secure_broker.plaintext_bootstrap},{secure_broker.sasl_ssl_bootstrap}"
+            ),
+        },
+    )
+    caplog.set_level(logging.WARNING, logger="kafka")
+
+    def refused() -> int:
+        return sum(
+            message.startswith("Bootstrap connection to") and "UNEXPECTED_EOF" in message
+            for message in caplog.messages
+        )
+
+    starts = 0
+    # kafka-python picks a random bootstrap server per attempt: start until the bad one was
+    # tried a few times (a start that picked the good one at once proves nothing here).
+    while starts < 40 and refused() < 4:
+        KafkaSource(settings).close()
+        starts += 1
+    assert refused() >= 4, f"the refusing server was tried {refused()} times in {starts} starts"
 
 
 def test_missing_group_acl(secure_broker, tmp_path) -> None:

@@ -5,9 +5,12 @@ Every failure of TLS or authentication looks the same to the caller: ``KafkaCons
 raises ``KafkaTimeoutError("Unable to bootstrap from ...")`` after ``bootstrap_timeout_ms``,
 whatever the cause. The cause is only in kafka-python's own WARNING log line
 ``Bootstrap connection to bootstrap-0 failed: <cause> (backoff ...)``, logged on the IO thread
-``kafka-io-<client_id>``; the tests read it from there. ACL failures instead raise at once from
-the call that needs the ACL, except a topic the user may not even DESCRIBE: a subscribed
-consumer's ``poll`` then returns nothing, forever, without an error.
+``kafka-io-<client_id>``; the tests read it from there. Each failed connection is also logged
+with the connection and the error objects themselves, and closing the client ends the bootstrap
+at once: Kafka Beat builds on both to end a refused bootstrap within seconds instead (timed in
+test_kafka_beat_secured.py). ACL failures instead raise at once from the call that needs the
+ACL, except a topic the user may not even DESCRIBE: a subscribed consumer's ``poll`` then
+returns nothing, forever, without an error.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import kafka.errors as kafka_errors
 import pytest
 from kafka.admin import ACLOperation, ResourceType
 from kafka.consumer import KafkaConsumer
+from kafka.net import KafkaNetClient
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from kafka_broker import HOST, free_port
 
@@ -157,6 +161,8 @@ class Case:
     config: Callable[[SecureBroker], dict[str, Any]]
     causes: tuple[str, ...]
     """Patterns: every cause kafka-python logs for a failed attempt matches one of them."""
+    answered: bool = False
+    """Whether the broker had answered ApiVersions when the connection failed (SASL: yes)."""
 
 
 def _with(base: Callable[[SecureBroker], dict[str, Any]], **changes: Any) -> Callable[..., Any]:
@@ -181,6 +187,7 @@ CASES: dict[str, Case] = {
     "wrong password (PLAIN)": Case(
         _with(_plain, sasl_plain_password="not-the-password"),
         (SASL_REJECTED + "Authentication failed: Invalid username or password$", CLOSED),
+        answered=True,
     ),
     "wrong password (SCRAM-SHA-256)": Case(
         lambda b: b.sasl_config("SCRAM-SHA-256", password="not-the-password"),
@@ -189,10 +196,12 @@ CASES: dict[str, Case] = {
             "credentials with SASL mechanism SCRAM-SHA-256$",
             CLOSED,
         ),
+        answered=True,
     ),
     "unknown user (PLAIN)": Case(
         _with(_plain, sasl_plain_username="nobody"),
         (SASL_REJECTED + "Authentication failed: Invalid username or password$", CLOSED),
+        answered=True,
     ),
     "unknown user (SCRAM-SHA-512)": Case(
         lambda b: b.sasl_config("SCRAM-SHA-512", username="nobody"),
@@ -201,10 +210,12 @@ CASES: dict[str, Case] = {
             "credentials with SASL mechanism SCRAM-SHA-512$",
             CLOSED,
         ),
+        answered=True,
     ),
     "expired token (OAUTHBEARER)": Case(
         lambda b: b.sasl_config("OAUTHBEARER", token=unsecured_jwt(lifetime_seconds=-600)),
         (SASL_REJECTED + r'\{"status":"invalid_token"\}$', CLOSED),
+        answered=True,
     ),
     "untrusted CA": Case(
         _with(_plain, ssl_cafile=lambda b: str(b.certificates.other_ca_file)),
@@ -265,36 +276,54 @@ CASES: dict[str, Case] = {
 }
 
 
+@dataclass(frozen=True)
+class Lost:
+    """What a ``Connection lost`` record carries as its arguments."""
+
+    node_id: str
+    broker_version: tuple[int, ...] | None
+    error: BaseException
+
+
 @dataclass
 class Outcome:
     error: BaseException | None = None
     seconds: float = 0.0
     causes: list[str] = field(default_factory=list)
+    lost: list[Lost] = field(default_factory=list)
 
 
 _CAUSE = re.compile(r"^Bootstrap connection to \S+ failed: (.*) \(backoff [\d.]+ secs\)$", re.S)
 
 
 class _CauseLog(logging.Handler):
-    """The causes kafka-python logs for failed bootstrap attempts, by client (IO thread)."""
+    """The causes kafka-python logs for failed bootstrap attempts, and the connection and
+    error objects of each lost connection, by client (IO thread)."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.by_thread: dict[str, list[str]] = {}
+        self.lost_by_thread: dict[str, list[Lost]] = {}
         self._lock_ = threading.Lock()
 
     def emit(self, record: logging.LogRecord) -> None:
+        thread = record.threadName or ""
         match = _CAUSE.match(record.getMessage())
         if match:
             with self._lock_:
-                self.by_thread.setdefault(record.threadName or "", []).append(match.group(1))
+                self.by_thread.setdefault(thread, []).append(match.group(1))
+        if ": Connection lost: " in record.msg and isinstance(record.args, tuple):
+            conn, error = record.args
+            lost = Lost(str(conn.node_id), conn.broker_version, error)
+            with self._lock_:
+                self.lost_by_thread.setdefault(thread, []).append(lost)
 
 
 @pytest.fixture(scope="module")
 def bootstrap_failures(secure_broker: SecureBroker) -> dict[str, Outcome]:
     """Every case at once (each waits out the same bootstrap timeout), by case name."""
     handler = _CauseLog()
-    logger = logging.getLogger("kafka.net.manager")
+    logger = logging.getLogger("kafka.net")
     logger.addHandler(handler)
     saved_level = logger.level
     logger.setLevel(logging.WARNING)
@@ -319,6 +348,7 @@ def bootstrap_failures(secure_broker: SecureBroker) -> dict[str, Outcome]:
         logger.setLevel(saved_level)
     for name, outcome in outcomes.items():
         outcome.causes = handler.by_thread.get(f"kafka-io-{names[name]}", [])
+        outcome.lost = handler.lost_by_thread.get(f"kafka-io-{names[name]}", [])
     return outcomes
 
 
@@ -336,6 +366,61 @@ def test_bootstrap_failure(bootstrap_failures: dict[str, Outcome], case: str) ->
         assert any(re.search(pattern, cause) for pattern in expected), cause
     assert PASSWORD not in str(outcome.error)
     assert not any(PASSWORD in cause for cause in outcome.causes)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_each_failed_connection_is_logged_with_its_objects(
+    bootstrap_failures: dict[str, Outcome], case: str
+) -> None:
+    """What Kafka Beat's BootstrapWitness reads to stop a refused bootstrap early: each failed
+    connection is logged as ``<conn>: Connection lost: <error>`` with the KafkaConnection and
+    the error themselves as arguments. The connection names the bootstrap server and whether
+    the broker had answered ApiVersions (a broker that hung up on a SASL login had; a TLS
+    port spoken to in plaintext never has); the error is the cause the bootstrap logs."""
+    outcome = bootstrap_failures[case]
+    specific = [lost for lost in outcome.lost if not re.search(DEADLINE, str(lost.error))]
+    assert specific, outcome
+    for lost in specific:
+        assert lost.node_id == "bootstrap-0"
+        assert any(re.search(pattern, str(lost.error)) for pattern in CASES[case].causes), lost
+        assert (lost.broker_version is not None) is CASES[case].answered, lost
+    assert [str(lost.error) for lost in outcome.lost] == outcome.causes
+
+
+def test_closing_the_client_ends_the_bootstrap_at_once() -> None:
+    """The other half of stopping early: ``KafkaConsumer(...)`` blocks in its bootstrap until
+    the deadline, but closing its client (made through the ``kafka_client`` option) from
+    another thread ends it at once, with an error rather than a consumer."""
+    clients: list[KafkaNetClient] = []
+    made = threading.Event()
+
+    def client(**config: Any) -> KafkaNetClient:
+        clients.append(KafkaNetClient(**config))
+        made.set()
+        return clients[-1]
+
+    failed: list[BaseException] = []
+
+    def construct() -> None:
+        try:
+            KafkaConsumer(
+                bootstrap_servers=f"{HOST}:{free_port()}",
+                bootstrap_timeout_ms=30000,
+                kafka_client=client,
+            )
+        except Exception as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=construct, daemon=True)
+    thread.start()
+    assert made.wait(10)
+    time.sleep(0.5)  # well into the bootstrap's retries
+    started = time.monotonic()
+    clients[0].close()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert time.monotonic() - started < 1.0
+    assert len(failed) == 1 and isinstance(failed[0], kafka_errors.KafkaError), failed
 
 
 # --------------------------------------------------------------------------------------------
