@@ -20,7 +20,8 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
 from handler.errors import KafkaBeatError, SourceError, TransientError
-from handler.kafka.diagnosis import refusal, start_consumer
+from handler.kafka.bootstrap import start_consumer
+from handler.kafka.diagnosis import refusal
 from handler.kafka.options import consumer_options
 from handler.kafka.topics import missing_topics, present_partitions, selected_topics
 from handler.observe.logs import get_logger
