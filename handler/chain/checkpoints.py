@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import orjson
 
+from handler.chain.links import ends_at
 from handler.errors import ChainError
-from handler.format.layout import META_NEXT, checkpoint_key, checkpoints_folder
+from handler.format.layout import checkpoint_key, checkpoints_folder
 from handler.stores.base import Store
 
 
@@ -66,8 +67,7 @@ def verified_checkpoint(store: Store, topic: str, partition: int) -> Checkpoint 
     if checkpoint is None:
         return None
     head = store.head(checkpoint.key)
-    stated = head.metadata.get(META_NEXT) if head and head.metadata else None
-    if head is None or (stated is not None and stated != str(checkpoint.next)):
+    if head is None or not ends_at(head, checkpoint.next):
         raise ChainError(
             f"the checkpoint of {topic}:{partition} names '{checkpoint.key}' ending at "
             f"{checkpoint.next}, which storage does not hold; restore the object, or delete "

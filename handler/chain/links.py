@@ -29,7 +29,7 @@ from handler.format.layout import (
     META_START,
     META_WRITER,
 )
-from handler.stores.base import Store
+from handler.stores.base import ObjectHead, Store
 
 _REQUIRED = (META_START, META_NEXT, META_RECORDS)
 
@@ -104,6 +104,13 @@ def link_from_content(store: Store, key: str, start: int, topic: str, partition:
     if records == 0:
         raise _stop(key, "it holds no records")
     return ChainLink(key, start, last + 1, records, None)
+
+
+def ends_at(head: ObjectHead, next_position: int) -> bool:
+    """False only when the object's metadata names another end (a store without metadata, the
+    local directory, cannot say: its content is the record)."""
+    stated = head.metadata.get(META_NEXT) if head.metadata else None
+    return stated is None or stated == str(next_position)
 
 
 def read_link(store: Store, key: str, start: int, topic: str, partition: int) -> ChainLink | None:

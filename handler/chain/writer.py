@@ -27,7 +27,7 @@ from handler.chain import positions
 from handler.chain.builder import ObjectBuilder, SealedObject
 from handler.chain.checkpoints import read_checkpoint, write_checkpoint
 from handler.chain.config import ChainConfig, encoder_for
-from handler.chain.links import object_metadata, read_link
+from handler.chain.links import ends_at, object_metadata, read_link
 from handler.chain.outcomes import Outcome, Step
 from handler.chain.positions import PositionRecord, Shape
 from handler.config.values import PartitionRef
@@ -35,7 +35,7 @@ from handler.engine.failpoints import Failpoints
 from handler.errors import AuthError, ChainError, KafkaBeatError, TransientError
 from handler.format.compression import Codec, codec_for_key
 from handler.format.envelope import Encoder
-from handler.format.layout import META_GAP_FROM, META_NEXT, object_key
+from handler.format.layout import META_GAP_FROM, object_key
 from handler.observe.logs import get_logger
 from handler.stores.base import PutOutcome, Store
 
@@ -109,11 +109,10 @@ class ChainWriter:
             )
             self.repair = record
             return Outcome(Step.REPAIR, self._position)
-        stated = head.metadata.get(META_NEXT) if head.metadata else None
-        if stated is not None and stated != str(record.next):
+        if not ends_at(head, record.next):
             raise ChainError(
-                f"object '{record.key}' says it ends at {stated} but its position record says "
-                f"{record.next}; the run stops. Inspect both (python -m handler decode)"
+                f"object '{record.key}' ends elsewhere than its position record says "
+                f"({record.next}); the run stops. Inspect both (python -m handler decode)"
             )
         return self._adopt(record.key, record.next, record.records)
 
@@ -259,11 +258,10 @@ class ChainWriter:
         same range. Another range there means a writer that takes no position records (an
         older version) overlapped: stop rather than guess which records are stored."""
         head = self.store.head(sealed.key)
-        stated = head.metadata.get(META_NEXT) if head and head.metadata else None
-        if head is None or (stated is not None and stated != str(sealed.next)):
+        if head is None or not ends_at(head, sealed.next):
             raise ChainError(
                 f"object '{sealed.key}' at a chain position this run claimed holds another "
-                f"range (next {stated}, not {sealed.next}); a run of an older Kafka Beat "
+                f"range (not ending at {sealed.next}); a run of an older Kafka Beat "
                 "overlapped this one. Let one version run, then check with python -m handler "
                 "verify"
             )
