@@ -23,7 +23,7 @@ _RECORD_SECONDS = 10.0
 
 
 @dataclass
-class PartitionStatus:
+class PartitionLag:
     topic: str
     partition: int
     committed: int | None
@@ -41,7 +41,7 @@ class PartitionStatus:
 class StatusReport:
     group: str
     destination: str
-    partitions: list[PartitionStatus] = field(default_factory=list)
+    partitions: list[PartitionLag] = field(default_factory=list)
 
     def totals(self) -> dict[str, Any]:
         headrooms = [p.retention_headroom_records for p in self.partitions]
@@ -128,7 +128,7 @@ def gather(settings: Settings) -> StatusReport:
                 headroom_time = max(0.0, (record.timestamp - start_record.timestamp) / 1000)
             checkpoint = read_checkpoint(store, ref.topic, ref.partition)
             report.partitions.append(
-                PartitionStatus(
+                PartitionLag(
                     topic=ref.topic,
                     partition=ref.partition,
                     committed=committed[ref],
