@@ -27,12 +27,22 @@ class Rotation:
     max_records: int
     max_bytes: int
 
-    def starts_new_object(self, builder: ObjectBuilder, event_time: int, line_size: int) -> bool:
-        if builder.records == 0:
+    def starts_new_object(
+        self,
+        builder: ObjectBuilder,
+        event_time: int,
+        line_size: int,
+        companion: ObjectBuilder | None = None,
+    ) -> bool:
+        """Whether the record starts a new object; the dead letters of the open object's range
+        (`companion`) count toward its size."""
+        records = builder.records + (companion.records if companion else 0)
+        raw_bytes = builder.raw_bytes + (companion.raw_bytes if companion else 0)
+        if records == 0:
             return False
-        if builder.records >= self.max_records:
+        if records >= self.max_records:
             return True
-        if builder.raw_bytes + line_size > self.max_bytes:
+        if raw_bytes + line_size > self.max_bytes:
             return True
         return _hour(event_time) > builder.hour
 
@@ -65,9 +75,9 @@ class SealedObject:
     body: IO[bytes]
     codec: Codec
 
-    def manifest_entry(self) -> dict[str, object]:
-        """What the run's manifest records of this object."""
-        return {
+    def manifest_entry(self, dead_letters: SealedObject | None = None) -> dict[str, object]:
+        """What the run's manifest records of this object (and of its dead letters)."""
+        entry: dict[str, object] = {
             "key": self.key,
             "start": self.start,
             "next": self.next,
@@ -75,6 +85,11 @@ class SealedObject:
             "bytes": self.size,
             "sha256": self.sha256,
         }
+        if dead_letters is not None:
+            entry["dead_letters"] = dead_letters.records
+            entry["dead_letters_key"] = dead_letters.key
+            entry["dead_letters_sha256"] = dead_letters.sha256
+        return entry
 
     def close(self) -> None:
         self.body.close()
@@ -104,6 +119,8 @@ class ObjectBuilder:
         self.raw_bytes = 0
         self.first_offset = -1
         self.last_offset = -1
+        self.range_end = start
+        """Offset after the last record of the object's range, dead letters included."""
         self.min_timestamp = first_timestamp
         self.max_timestamp = first_timestamp
         self._codec = codec
@@ -120,7 +137,7 @@ class ObjectBuilder:
     def add(self, record: Record, line: bytes, event_time: int | None = None) -> None:
         """Append one encoded record; `event_time` (default: the record timestamp) places it."""
         moment = record.timestamp if event_time is None else event_time
-        if record.offset < self.start or record.offset <= self.last_offset:
+        if record.offset < self.range_end:
             raise ValueError(
                 f"record {record.topic}/{record.partition}@{record.offset} is out of order for "
                 f"the object starting at {self.start} (last offset {self.last_offset})"
@@ -130,6 +147,7 @@ class ObjectBuilder:
         self.records += 1
         self.raw_bytes += len(line)
         self.last_offset = record.offset
+        self.range_end = record.offset + 1
         self.min_timestamp = min(self.min_timestamp, moment)
         self.max_timestamp = max(self.max_timestamp, moment)
         if _hour(moment) < self.hour:
@@ -138,6 +156,13 @@ class ObjectBuilder:
         self._pending_bytes += len(line)
         if self._pending_bytes >= _CHUNK_BYTES:
             self._compress_pending()
+
+    def cover(self, offset: int) -> None:
+        """Take `offset` into the object's range without a line: its record is a dead letter,
+        stored in the companion object of this range."""
+        if offset < self.range_end:
+            raise ValueError(f"offset {offset} is out of order for the object at {self.start}")
+        self.range_end = offset + 1
 
     def _compress_pending(self) -> None:
         if self._pending:
@@ -152,8 +177,9 @@ class ObjectBuilder:
             self._spool.write(chunk)
 
     def seal(self) -> SealedObject:
-        if self.records == 0:
-            raise ValueError("an empty object is never sealed")
+        """The finished body; an object whose range holds only dead letters has no lines."""
+        if self.range_end == self.start:
+            raise ValueError("an object with an empty range is never sealed")
         self._compress_pending()
         self._write(self._compressor.flush())
         self._spool.seek(0)
@@ -161,7 +187,7 @@ class ObjectBuilder:
             topic=self.topic,
             partition=self.partition,
             start=self.start,
-            next=self.last_offset + 1,
+            next=self.range_end,
             key=self.key,
             records=self.records,
             first_offset=self.first_offset,

@@ -18,6 +18,7 @@ from handler.format.compression import codec_for_key
 from handler.format.envelope import decode_line
 from handler.format.layout import (
     FORMAT_VERSION,
+    META_DEAD_LETTERS,
     META_FIRST_OFFSET,
     META_FORMAT,
     META_LAST_OFFSET,
@@ -43,8 +44,9 @@ class ChainLink:
     writer: str | None
 
 
-def object_metadata(sealed: SealedObject, writer: str) -> dict[str, str]:
-    return {
+def object_metadata(sealed: SealedObject, writer: str, dead_letters: int = 0) -> dict[str, str]:
+    extra = {META_DEAD_LETTERS: str(dead_letters)} if dead_letters else {}
+    return extra | {
         META_FORMAT: FORMAT_VERSION,
         META_START: str(sealed.start),
         META_NEXT: str(sealed.next),
@@ -74,11 +76,13 @@ def link_from_metadata(key: str, start: int, metadata: Mapping[str, str]) -> Cha
         stated_start = int(metadata[META_START])
         next_position = int(metadata[META_NEXT])
         records = int(metadata[META_RECORDS])
+        dead_letters = int(metadata.get(META_DEAD_LETTERS, "0"))
     except ValueError as exc:
         raise _stop(key, f"its metadata is not numeric ({exc})") from exc
     if stated_start != start:
         raise _stop(key, f"its metadata says it starts at {stated_start}, not {start}")
-    if records < 1 or next_position < start + records:
+    taken = records + dead_letters
+    if records < 0 or taken < 1 or next_position < start + taken:
         raise _stop(key, f"its metadata is inconsistent (next={next_position}, records={records})")
     return ChainLink(key, start, next_position, records, metadata.get(META_WRITER))
 

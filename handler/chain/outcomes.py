@@ -35,6 +35,8 @@ class Outcome:
     """Bytes stored."""
     late_records: int = 0
     """Records stored in an object of a later hour than their own."""
+    dead_letters: int = 0
+    """Invalid records this step stored in the range's companion object."""
     key: str | None = None
     error: str | None = None
     refused: bool = False

@@ -50,6 +50,8 @@ class PositionRecord:
     shape: Shape
     gap_from: int | None = None
     """Set when accepted data loss ends at `start` (stored with the object as kb-gap-from)."""
+    dead_letters: int = 0
+    """Invalid records of the range, stored in the companion object before the data object."""
 
     def body(self) -> bytes:
         return orjson.dumps({"format": _FORMAT, **asdict(self)})
@@ -66,9 +68,12 @@ def claim(store: Store, record: PositionRecord) -> PutOutcome:
     return store.put_if_absent(key, io.BytesIO(body), len(body), {}, "application/json")
 
 
-def read_position(store: Store, topic: str, partition: int, start: int) -> PositionRecord | None:
-    """The record of who owns `start`, or None while the position is free."""
-    key = position_key(store.prefix, topic, partition, start)
+def read_position(
+    store: Store, topic: str, partition: int, start: int, prefix: str | None = None
+) -> PositionRecord | None:
+    """The record of who owns `start`, or None while the position is free; `prefix` for a
+    store opened above the destination (the audit reads a bucket whole)."""
+    key = position_key(store.prefix if prefix is None else prefix, topic, partition, start)
     data = store.read(key)
     if data is None:
         return None
@@ -84,6 +89,7 @@ def read_position(store: Store, topic: str, partition: int, start: int) -> Posit
             writer=str(document["writer"]),
             shape=Shape(**document["shape"]),
             gap_from=None if document.get("gap_from") is None else int(document["gap_from"]),
+            dead_letters=int(document.get("dead_letters", 0)),
         )
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise ChainError(

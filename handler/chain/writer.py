@@ -35,11 +35,14 @@ from handler.engine.failpoints import Failpoints
 from handler.errors import AuthError, ChainError, KafkaBeatError, TransientError
 from handler.format.compression import Codec, codec_for_key
 from handler.format.envelope import Encoder
-from handler.format.layout import META_GAP_FROM, object_key
+from handler.format.layout import META_DEAD_LETTERS, META_GAP_FROM, dead_letters_key, object_key
 from handler.observe.logs import get_logger
+from handler.record import Record
 from handler.stores.base import PutOutcome, Store
 
 log = get_logger()
+# Dead letters are rare and small next to the data: a fixed, small memory share each.
+_COMPANION_SPOOL_BYTES = 256 * 1024
 
 
 @dataclass
@@ -53,6 +56,8 @@ class ChainWriter:
     gaps: tuple[tuple[int, int], ...] = ()
     """Accepted data-loss gaps [from, to) known for this chain, kept in the checkpoint."""
     builder: ObjectBuilder | None = None
+    companion: ObjectBuilder | None = None
+    """The open object's dead letters: the invalid records of its range."""
     repair: PositionRecord | None = None
     """The position record being repaired at the position, if any."""
     gap_from: int | None = None
@@ -171,8 +176,31 @@ class ChainWriter:
             return offset >= self.repair.next
         builder = self.builder
         return builder is not None and self.config.rotation.starts_new_object(
-            builder, event_time, line_size
+            builder, event_time, line_size, self.companion
         )
+
+    def add(self, record: Record, line: bytes, event_time: int) -> None:
+        assert self.builder is not None, "open an object first"
+        self.builder.add(record, line, event_time)
+
+    def add_dead_letter(self, record: Record, line: bytes, event_time: int) -> None:
+        """Take an invalid record into the open object's range; its line goes to the range's
+        one companion object, stored (create-only) just before the data object."""
+        builder = self.builder
+        assert builder is not None, "open an object first"
+        builder.cover(record.offset)
+        if self.companion is None:
+            self.companion = ObjectBuilder(
+                self.ref.topic,
+                self.ref.partition,
+                self._position,
+                dead_letters_key(builder.key),
+                event_time,
+                codec_for_key(builder.key),
+                self.config.level,
+                _COMPANION_SPOOL_BYTES,
+            )
+        self.companion.add(record, line, event_time)
 
     # -- 3-5. storing -----------------------------------------------------------------------
 
@@ -185,8 +213,9 @@ class ChainWriter:
 
     def store_open(self) -> Outcome:
         builder, self.builder = self.builder, None
+        companion, self.companion = self.companion, None
         repair = self.repair
-        if builder is None or builder.records == 0:
+        if builder is None or builder.range_end == builder.start:
             if builder is not None:
                 builder.discard()
             if repair is not None:
@@ -194,8 +223,9 @@ class ChainWriter:
                 return self._adopt(repair.key, repair.next, 0)
             return Outcome(Step.NOTHING, self._position)
         sealed = builder.seal()
+        letters = companion.seal() if companion is not None else None
         try:
-            return self._store(sealed, repair)
+            return self._store(sealed, letters, repair)
         except KafkaBeatError as exc:
             message = f"storing {sealed.key} failed: {exc}"
             return Outcome(
@@ -203,8 +233,12 @@ class ChainWriter:
             )
         finally:
             sealed.close()
+            if letters is not None:
+                letters.close()
 
-    def _store(self, sealed: SealedObject, repair: PositionRecord | None) -> Outcome:
+    def _store(
+        self, sealed: SealedObject, letters: SealedObject | None, repair: PositionRecord | None
+    ) -> Outcome:
         if repair is not None:
             sealed.next = repair.next  # the recorded range, even where its tail was compacted
         gap_from = repair.gap_from if repair is not None else self.gap_from
@@ -220,24 +254,24 @@ class ChainWriter:
                 self.run_id,
                 self.config.shape,
                 gap_from,
+                letters.records if letters else 0,
             )
             if positions.claim(self.store, claimed) is PutOutcome.EXISTS:
                 lost = self._lost_race(claimed, sealed.records)
                 if lost is not None:
                     return lost
             self.failpoints.reach("after_claim")
-        metadata = object_metadata(sealed, self.run_id)
+        created_letters = 0
+        if letters is not None:
+            if self._put(letters, {META_DEAD_LETTERS: str(letters.records)}) is PutOutcome.CREATED:
+                created_letters = letters.records
+            self.failpoints.reach("after_dead_letters")
+        metadata = object_metadata(sealed, self.run_id, letters.records if letters else 0)
         if gap_from is not None:
             metadata[META_GAP_FROM] = str(gap_from)
-        created = self.store.put_if_absent(
-            sealed.key,
-            self.failpoints.wrap_body(sealed.body),
-            sealed.size,
-            metadata,
-            sealed.codec.content_type,
-        )
+        created = self._put(sealed, metadata)
         if created is PutOutcome.CREATED:
-            self.stored.append(sealed.manifest_entry())
+            self.stored.append(sealed.manifest_entry(letters))
         else:
             self._check_found(sealed)
         self.failpoints.reach("after_store")
@@ -249,7 +283,17 @@ class ChainWriter:
             sealed.records,
             size=sealed.size,
             late_records=sealed.late_records,
+            dead_letters=created_letters,
             key=sealed.key,
+        )
+
+    def _put(self, sealed: SealedObject, metadata: dict[str, str]) -> PutOutcome:
+        return self.store.put_if_absent(
+            sealed.key,
+            self.failpoints.wrap_body(sealed.body),
+            sealed.size,
+            metadata,
+            sealed.codec.content_type,
         )
 
     def _check_found(self, sealed: SealedObject) -> None:
@@ -310,6 +354,7 @@ class ChainWriter:
         self._move_to(log_start)
 
     def discard(self) -> None:
-        if self.builder is not None:
-            self.builder.discard()
-            self.builder = None
+        for builder in (self.builder, self.companion):
+            if builder is not None:
+                builder.discard()
+        self.builder = self.companion = None

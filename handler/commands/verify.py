@@ -17,17 +17,21 @@ from typing import Any
 import orjson
 
 from handler.chain.checkpoints import read_checkpoint
+from handler.chain.positions import read_position
 from handler.commands.decode import open_location
 from handler.format.compression import codec_for_key
 from handler.format.envelope import decode_line
 from handler.format.layout import (
+    META_DEAD_LETTERS,
     META_GAP_FROM,
     META_NEXT,
     META_SHA256,
+    dead_letters_key,
     is_dead_letter_key,
     is_manifest_key,
     is_state_key,
     parse_object_name,
+    prefix_of,
 )
 from handler.stores.base import Store
 
@@ -38,6 +42,7 @@ class PartitionAudit:
     partition: int
     objects: int = 0
     records: int = 0
+    dead_letters: int = 0
     first_offset: int | None = None
     end_offset: int | None = None
     gaps: list[list[int]] = field(default_factory=list)
@@ -45,10 +50,18 @@ class PartitionAudit:
     overlaps: list[list[int]] = field(default_factory=list)
     hash_mismatches: list[str] = field(default_factory=list)
     content_errors: list[str] = field(default_factory=list)
+    missing_dead_letters: list[str] = field(default_factory=list)
+    """Data objects whose metadata counts dead letters that their companion does not hold."""
 
     @property
     def healthy(self) -> bool:
-        return not (self.gaps or self.overlaps or self.hash_mismatches or self.content_errors)
+        return not (
+            self.gaps
+            or self.overlaps
+            or self.hash_mismatches
+            or self.content_errors
+            or self.missing_dead_letters
+        )
 
     def line(self) -> str:
         state = "OK  " if self.healthy else "FAIL"
@@ -59,13 +72,15 @@ class PartitionAudit:
                 ("overlaps", self.overlaps),
                 ("hash mismatches", self.hash_mismatches),
                 ("content errors", self.content_errors),
+                ("missing dead letters", self.missing_dead_letters),
             )
             if value
         ]
         known = f", accepted data-loss gaps {self.known_gaps}" if self.known_gaps else ""
         return (
             f"{state} {self.topic}:{self.partition} offsets {self.first_offset}.."
-            f"{self.end_offset} in {self.objects} object(s), {self.records} record(s){known}"
+            f"{self.end_offset} in {self.objects} object(s), {self.records} record(s), "
+            f"{self.dead_letters} dead letter(s){known}"
             + (f"; {'; '.join(problems)}" if problems else "")
         )
 
@@ -115,19 +130,59 @@ def audit(location: str, endpoint_url: str | None) -> list[PartitionAudit]:
 def _check_object(
     store: Store, key: str, start: int, manifest: dict[str, Any], result: PartitionAudit
 ) -> _Stored | None:
+    """Check one data object and its dead letters against what its position record, its
+    metadata or the run's manifest say of it; where it lies in the chain."""
     head = store.head(key)
     metadata = head.metadata if head and head.metadata else {}
+    claim = read_position(store, result.topic, result.partition, start, prefix_of(key))
+    stated = claim.next if claim else metadata.get(META_NEXT) or manifest.get("next")
     # Where the object's chain range ends, when its content cannot say (it is damaged).
-    stated = metadata.get(META_NEXT) or manifest.get("next")
     placed = _Stored(key, start, int(stated), None) if stated is not None else None
-    digest = hashlib.sha256()
-    offsets: list[int] = []
+    expected = metadata.get(META_SHA256) or manifest.get("sha256")
+    offsets = _offsets(store, key, expected, result)
+    letters_expected = int(
+        claim.dead_letters
+        if claim
+        else metadata.get(META_DEAD_LETTERS) or manifest.get("dead_letters") or 0
+    )
+    letters: list[int] | None = []
+    if letters_expected:
+        companion = dead_letters_key(key)
+        letters = _offsets(store, companion, manifest.get("dead_letters_sha256"), result)
+        if letters is not None and len(letters) != letters_expected:
+            result.missing_dead_letters.append(
+                f"{key}: {letters_expected} counted, {len(letters)} in {companion}"
+            )
+    if offsets is None or letters is None:
+        return placed
+    taken = sorted(offsets + letters)
+    if not taken or taken != sorted(set(taken)) or taken[0] < start or offsets != sorted(offsets):
+        result.content_errors.append(f"{key}: records out of order, twice, or before its start")
+        return placed
+    end = int(stated) if stated is not None else taken[-1] + 1
+    # Only a repaired object (it has a position record) may end past its last record: where
+    # compaction took the tail of its range before the repair read it.
+    if end < taken[-1] + 1 or (claim is None and end != taken[-1] + 1):
+        result.content_errors.append(f"{key}: it says next {end}, its records end at {taken[-1]}")
+    result.objects += 1
+    result.records += len(offsets)
+    result.dead_letters += len(letters)
+    gap_from = claim.gap_from if claim else metadata.get(META_GAP_FROM)
+    return _Stored(key, start, end, int(gap_from) if gap_from is not None else None)
+
+
+def _offsets(
+    store: Store, key: str, expected_sha256: str | None, result: PartitionAudit
+) -> list[int] | None:
+    """The offsets an object holds, its hash checked; None (and the finding) when unreadable."""
+    if store.head(key) is None:
+        result.missing_dead_letters.append(f"{key} is missing")
+        return None
     with store.open(key) as raw:
         body = raw.read()
-    digest.update(body)
-    expected = metadata.get(META_SHA256) or manifest.get("sha256")
-    if expected and expected != digest.hexdigest():
+    if expected_sha256 and expected_sha256 != hashlib.sha256(body).hexdigest():
         result.hash_mismatches.append(key)
+    offsets = []
     try:
         with codec_for_key(key).reader(io.BytesIO(body)) as lines:
             for line in lines:
@@ -137,17 +192,8 @@ def _check_object(
                 offsets.append(record.offset)
     except Exception as exc:  # any decoding failure is the same finding: unreadable content
         result.content_errors.append(f"{key}: {exc}")
-        return placed
-    if not offsets or offsets != sorted(set(offsets)) or offsets[0] < start:
-        result.content_errors.append(f"{key}: records out of order or before its start")
-        return placed
-    stated_next = int(metadata.get(META_NEXT, offsets[-1] + 1))
-    if stated_next != offsets[-1] + 1:
-        result.content_errors.append(f"{key}: metadata says next {stated_next}, content ends")
-    result.objects += 1
-    result.records += len(offsets)
-    gap_from = metadata.get(META_GAP_FROM)
-    return _Stored(key, start, offsets[-1] + 1, int(gap_from) if gap_from else None)
+        return None
+    return offsets
 
 
 def _check_chain(store: Store, result: PartitionAudit, objects: list[_Stored]) -> None:
@@ -156,7 +202,7 @@ def _check_chain(store: Store, result: PartitionAudit, objects: list[_Stored]) -
     result.first_offset = objects[0].start
     position = objects[0].start
     for item in objects:
-        if item.start > position:
+        if item.start > position and not _emptied(store, result, position, item):
             gap = [position, item.start]
             known = tuple(gap) in accepted or item.gap_from == position
             (result.known_gaps if known else result.gaps).append(gap)
@@ -164,6 +210,14 @@ def _check_chain(store: Store, result: PartitionAudit, objects: list[_Stored]) -
             result.overlaps.append([item.start, position])
         position = max(position, item.next)
     result.end_offset = position
+
+
+def _emptied(store: Store, result: PartitionAudit, position: int, following: _Stored) -> bool:
+    """A range with no object is no gap when its position record links it to the next object
+    and its object was never made because compaction had left no record of it to store."""
+    prefix = prefix_of(following.key)
+    claim = read_position(store, result.topic, result.partition, position, prefix)
+    return claim is not None and claim.next == following.start and store.head(claim.key) is None
 
 
 def report(audits: list[PartitionAudit]) -> dict[str, Any]:

@@ -75,11 +75,9 @@ class Collector:
         self._committer = Committer(source, settings.commit_attempts, self.run_id, failpoints)
         self._intake = Intake(
             source,
-            store,
             self._config,
             budget,
             self.report,
-            self.run_id,
             settings.spool_memory_bytes,
             lambda: sum(1 for part in self.parts.values() if part.active),
         )

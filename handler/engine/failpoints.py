@@ -20,6 +20,7 @@ STEPS = (
     "after_open",
     "before_store",
     "after_claim",
+    "after_dead_letters",
     "mid_upload",
     "after_store",
     "before_commit",

@@ -12,18 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from handler.chain.config import ChainConfig
-from handler.chain.dead_letters import count_oddities, store_dead_letter
 from handler.chain.outcomes import Outcome, Step
 from handler.engine.budget import Budget
 from handler.engine.partition import Lifecycle, PartitionState
-from handler.errors import KafkaBeatError
 from handler.format.envelope import Encoded
-from handler.format.layout import MAX_TIMESTAMP_MS
+from handler.format.layout import MAX_TIMESTAMP_MS, hour_bucket
 from handler.kafka.source import KafkaSource
 from handler.observe.logs import get_logger
 from handler.observe.report import RunReport
 from handler.record import Record
-from handler.stores.base import Store
 
 _SPOOL_BUDGET = 32 * 1024 * 1024
 _MIN_SPOOL_BYTES = 256 * 1024
@@ -34,20 +31,16 @@ class Intake:
     def __init__(
         self,
         source: KafkaSource,
-        store: Store,
         config: ChainConfig,
         budget: Budget,
         report: RunReport,
-        run_id: str,
         spool_memory_bytes: int,
         active_partitions: Callable[[], int],
     ) -> None:
         self.source = source
-        self.store = store
         self.config = config
         self.budget = budget
         self.report = report
-        self.run_id = run_id
         self._spool_memory_bytes = spool_memory_bytes
         self._active_partitions = active_partitions
 
@@ -74,8 +67,9 @@ class Intake:
                     self._settle(part, resolved, record.offset)
                     continue
             encoded = writer.encoder.encode(record)
-            if encoded.problems and writer.shape.on_invalid != "keep":
-                return self._divert(part, record, encoded)
+            invalid = bool(encoded.problems) and writer.shape.on_invalid != "keep"
+            if invalid and writer.shape.on_invalid == "fail":
+                return self._refuse(part, record, encoded)
             line = encoded.line
             if writer.ends_before(record.offset, encoded.event_time, len(line)):
                 if not self._settle(part, writer.store_open(), record.offset):
@@ -86,12 +80,16 @@ class Intake:
                 if opened.step is Step.ADOPTED:
                     self._settle(part, opened, record.offset)
                     continue
-            assert writer.builder is not None
-            writer.builder.add(record, line, encoded.event_time)
-            self._tally(part, record, encoded, repairing)
+            if invalid:
+                writer.add_dead_letter(record, line, encoded.event_time)
+            else:
+                writer.add(record, line, encoded.event_time)
+            self._tally(part, record, encoded, repairing, invalid)
             return True
 
-    def _tally(self, part: PartitionState, record: Record, encoded: Encoded, repair: bool) -> None:
+    def _tally(
+        self, part: PartitionState, record: Record, encoded: Encoded, repair: bool, invalid: bool
+    ) -> None:
         report = self.report
         if (
             encoded.problems
@@ -103,6 +101,8 @@ class Intake:
         part.consumed_to = record.offset + 1
         if not repair:  # a repair finishes what another run began: not this run's budget
             self.budget.take(1)
+        if invalid:  # counted as dead letters once their companion is stored
+            return
         report.records += 1
         part.records += 1
         size = len(record.value or b"") + len(record.key or b"")
@@ -121,6 +121,8 @@ class Intake:
         if outcome.step is Step.STORED:
             self.report.objects += 1
             self.report.bytes_out += outcome.size
+            self.report.dead_letters += outcome.dead_letters
+            part.dead_letters += outcome.dead_letters
             if outcome.late_records:
                 counts = self.report.counts
                 counts["late_records"] = counts.get("late_records", 0) + outcome.late_records
@@ -150,45 +152,20 @@ class Intake:
         rewound = outcome.step is Step.LOST_RACE and part.consumed_to < offset
         return part.active and not rewound
 
-    def _divert(self, part: PartitionState, record: Record, encoded: Encoded) -> bool:
-        """Take an invalid record out of the data stream; False if the partition stops.
-
-        A dead letter is stored (create-only, one object per record, named by its offset)
-        before any data object that follows it, so an adopted data object implies its dead
-        letters are stored. Objects never end with a dead letter: the chain's `next` stays a
-        function of the data records, and a run that stops right after a dead letter sees it
-        again next time, where the create answers that it exists.
-        """
-        where = f"{record.topic}:{record.partition} offset {record.offset}"
+    def _refuse(self, part: PartitionState, record: Record, encoded: Encoded) -> bool:
+        """KAFKA_BEAT_ON_INVALID=fail: store what came before the record, then stop there."""
         problem = encoded.problems[0]
         at = f" at byte {problem.byte}" if problem.byte is not None else ""
-        if part.writer.shape.on_invalid == "fail":
-            count_oddities(self.report.counts, record, encoded)
-            self.close_object(part)
-            self.stop(
-                part,
-                "invalid",
-                f"{where}: {problem.field} is invalid ({problem.error}"
-                f"{at}); fix the producer, or set KAFKA_BEAT_ON_INVALID=dead_letter "
-                "or keep",
-            )
-            return False
-        try:
-            codec = self.config.codec
-            level = self.config.level
-            created = store_dead_letter(self.store, codec, level, self.run_id, record, encoded)
-        except KafkaBeatError as exc:
-            self.close_object(part)
-            self.stop(part, "failed", f"storing the dead letter of {where} failed: {exc}")
-            return False
         count_oddities(self.report.counts, record, encoded)
-        part.consumed_to = record.offset + 1
-        if part.writer.repair is None:
-            self.budget.take(1)
-        if created:  # not when a crashed run, or an earlier one, stored it already
-            self.report.dead_letters += 1
-            part.dead_letters += 1
-        return True
+        self.close_object(part)
+        self.stop(
+            part,
+            "invalid",
+            f"{record.topic}:{record.partition} offset {record.offset}: {problem.field} is "
+            f"invalid ({problem.error}{at}); fix the producer, or set "
+            "KAFKA_BEAT_ON_INVALID=dead_letter or keep",
+        )
+        return False
 
     def _spool_bytes(self) -> int:
         """Memory an open object may keep before spilling to disk: the setting, shared out so
@@ -215,3 +192,19 @@ class Intake:
         if status not in ("done", "budget"):
             part.writer.discard()
         self.source.pause(part.ref)
+
+
+def count_oddities(counts: dict[str, int], record: Record, encoded: Encoded) -> None:
+    """Tally what the run summary reports about unusual records."""
+
+    def bump(name: str) -> None:
+        counts[name] = counts.get(name, 0) + 1
+
+    for problem in encoded.problems:
+        bump(f"invalid {problem.reason()}")
+    if record.value is None:
+        bump("tombstones")
+    if hour_bucket(encoded.event_time) is None:
+        bump("unknown_time")
+    if encoded.time_from_field is False:
+        bump("time_field_missing")

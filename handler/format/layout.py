@@ -36,8 +36,7 @@ META_MIN_TIMESTAMP = "kb-min-timestamp"
 META_MAX_TIMESTAMP = "kb-max-timestamp"
 META_SHA256 = "kb-sha256"
 META_GAP_FROM = "kb-gap-from"  # set on the first object after accepted data loss
-META_OFFSET = "kb-offset"  # a dead letter's own offset
-META_REASON = "kb-reason"  # why a dead letter's record is invalid
+META_DEAD_LETTERS = "kb-dead-letters"  # invalid records of the range, in the companion
 META_PROBE = "kb-probe"
 
 _OBJECT_NAME = re.compile(
@@ -90,18 +89,16 @@ def object_key(
     )
 
 
-def dead_letter_key(
-    prefix: str, topic: str, partition: int, offset: int, event_time_ms: int, extension: str
-) -> str:
-    """`{prefix}/_dead_letter/{topic}/dt=…/hour=…/{topic}+{partition}+{offset:020d}{ext}`:
-    one object per invalid record, named by its own offset, so storing it twice is impossible."""
-    return join_key(
-        prefix,
-        DEAD_LETTER_FOLDER,
-        topic,
-        time_folder(event_time_ms),
-        object_name(topic, partition, offset, extension),
-    )
+def prefix_of(data_key: str) -> str:
+    """The destination prefix a data object's key was made under."""
+    return "/".join(data_key.split("/")[:-4])
+
+
+def dead_letters_key(data_key: str) -> str:
+    """The companion of a data object: `_dead_letter/` between the prefix and the topic folder,
+    so one range's invalid records sit in one object named like its data."""
+    parts = data_key.split("/")
+    return join_key(*parts[:-4], DEAD_LETTER_FOLDER, *parts[-4:])
 
 
 def is_state_key(key: str) -> bool:

@@ -17,7 +17,9 @@ from handler.stores.base import ObjectHead, PutOutcome
 
 def _event(offset: int) -> bytes:
     """A JSON value whose `ts` field names another hour than the record's Kafka timestamp, so
-    that a time-field setting moves objects to other folders."""
+    that a time-field setting moves objects to other folders; every fourth is not JSON."""
+    if offset % 4 == 3:  # invalid under value_format=json: a dead letter
+        return b"not json %d" % offset
     return b'{"ts": "2020-01-01T%02d:00:00Z", "v": %d}' % (offset % 3, offset)
 
 

@@ -23,6 +23,7 @@ from handler.engine.budget import Budget
 from handler.engine.collector import Collector
 from handler.format.compression import codec_for_key
 from handler.format.envelope import decode_line
+from handler.format.layout import dead_letters_key
 from tests.support.memory import Crash, MemoryLog, MemorySource, MemoryStore
 
 PARTITIONS = 2
@@ -41,6 +42,7 @@ def make_settings(
         partitions=REFS,
         compression=compression,
         time_field=time_field,
+        value_format="json",
         max_object_records=max_object_records,
         max_records=max_records,
     )
@@ -194,19 +196,28 @@ class ChainMachine(RuleBasedStateMachine):
             if claim["key"] not in self.store.objects and empty:
                 links.append((claim["start"], claim["next"], []))
         for key, stored in self.store.objects.items():
-            if "_kafka_beat" in key or f"t+{partition}+" not in key:
+            if "_kafka_beat" in key or "_dead_letter" in key or f"t+{partition}+" not in key:
                 continue
-            with codec_for_key(key).reader(self.store.open(key)) as lines:
-                offsets = [decode_line(line).offset for line in lines]
+            offsets = self.offsets_in(key)
             meta = stored.metadata
             start, nxt = int(meta["kb-start"]), int(meta["kb-next"])
             assert int(meta["kb-records"]) == len(offsets), key
-            assert offsets == sorted(set(offsets)) and offsets[-1] + 1 <= nxt, key
+            # The range's invalid records: in its one companion object, none anywhere else.
+            letters = self.offsets_in(dead_letters_key(key))
+            assert int(meta.get("kb-dead-letters", 0)) == len(letters), key
+            taken = sorted(offsets + letters)
+            assert taken and taken == sorted(set(taken)) and taken[-1] + 1 <= nxt, key
             # Only a repair may end past its last record: where compaction took the range's tail.
-            assert offsets[-1] + 1 == nxt or key in named, key
-            assert start <= offsets[0], key
-            links.append((start, nxt, offsets))
+            assert taken[-1] + 1 == nxt or key in named, key
+            assert start <= taken[0], key
+            links.append((start, nxt, taken))
         return sorted(links)
+
+    def offsets_in(self, key: str) -> list[int]:
+        if key not in self.store.objects:
+            return []
+        with codec_for_key(key).reader(self.store.open(key)) as lines:
+            return [decode_line(line).offset for line in lines]
 
     @invariant()
     def chain_is_whole(self) -> None:
