@@ -82,7 +82,8 @@ def link_from_metadata(key: str, start: int, metadata: Mapping[str, str]) -> Cha
     if stated_start != start:
         raise _stop(key, f"its metadata says it starts at {stated_start}, not {start}")
     taken = records + dead_letters
-    if records < 0 or taken < 1 or next_position < start + taken:
+    # No record at all only where a repair found its whole range compacted away.
+    if records < 0 or taken < 0 or next_position < start + max(taken, 1):
         raise _stop(key, f"its metadata is inconsistent (next={next_position}, records={records})")
     return ChainLink(key, start, next_position, records, metadata.get(META_WRITER))
 

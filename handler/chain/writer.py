@@ -215,12 +215,17 @@ class ChainWriter:
         builder, self.builder = self.builder, None
         companion, self.companion = self.companion, None
         repair = self.repair
+        if repair is not None and (builder is None or builder.range_end == builder.start):
+            # Every record of the range is gone (compacted away): an object without lines
+            # still stands at the recorded key, so storage says where the chain goes on.
+            if builder is None:
+                self._start_builder(repair.key, 0, codec_for_key(repair.key), 0)
+                builder, self.builder = self.builder, None
+            assert builder is not None
+            builder.cover(repair.next - 1)
         if builder is None or builder.range_end == builder.start:
             if builder is not None:
                 builder.discard()
-            if repair is not None:
-                # Every record of the range is gone (compacted away): the record alone links on.
-                return self._adopt(repair.key, repair.next, 0)
             return Outcome(Step.NOTHING, self._position)
         sealed = builder.seal()
         letters = companion.seal() if companion is not None else None

@@ -133,7 +133,7 @@ def test_a_repair_not_read_whole_is_never_stored() -> None:
     assert chain.position == 0
 
 
-def test_a_repair_whose_records_are_all_gone_links_on_without_an_object() -> None:
+def test_a_repair_whose_records_are_all_gone_leaves_an_object_without_lines() -> None:
     store = MemoryStore()
     claimed = PositionRecord(
         "t", 0, 0, "m/t/x/t+0+00000000000000000000.jsonl", 4, 4, "x", config().shape
@@ -142,8 +142,10 @@ def test_a_repair_whose_records_are_all_gone_links_on_without_an_object() -> Non
     chain = writer(store)
     assert chain.resolve().step is Step.REPAIR
     outcome = chain.flush(fetched_to=4)
-    assert (outcome.step, outcome.resume_at, chain.position) == (Step.ADOPTED, 4, 4)
-    assert claimed.key not in store.objects
+    assert (outcome.step, outcome.resume_at, chain.position) == (Step.STORED, 4, 4)
+    stored = store.objects[claimed.key]
+    assert stored.body == b"" and stored.metadata["kb-records"] == "0"
+    assert stored.metadata["kb-next"] == "4"
 
 
 def test_losing_the_claim_to_a_shorter_object_resumes_at_its_end() -> None:
