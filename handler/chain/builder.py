@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections import deque
+from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass
 from typing import IO
 
@@ -108,6 +110,7 @@ class ObjectBuilder:
         codec: Codec,
         level: int | None,
         spool_memory_bytes: int,
+        worker: Executor | None = None,
     ) -> None:
         self.topic = topic
         self.partition = partition
@@ -125,6 +128,9 @@ class ObjectBuilder:
         self.max_timestamp = first_timestamp
         self._codec = codec
         self._compressor = codec.compressor(level)
+        # Chunks handed to the compression worker, oldest first; None: compress inline.
+        self._worker = worker
+        self._queued: deque[Future[None]] = deque()
         # Lines are compressed in chunks: one call per chunk instead of per record.
         self._pending: list[bytes] = []
         self._pending_bytes = 0
@@ -166,9 +172,26 @@ class ObjectBuilder:
 
     def _compress_pending(self) -> None:
         if self._pending:
-            self._write(self._compressor.compress(b"".join(self._pending)))
+            chunk = b"".join(self._pending)
             self._pending.clear()
             self._pending_bytes = 0
+            if self._worker is None:
+                self._compress(chunk)
+                return
+            self._queued.append(self._worker.submit(self._compress, chunk))
+            while self._queued and self._queued[0].done():
+                self._queued.popleft().result()  # raises what the worker raised
+
+    def _compress(self, chunk: bytes) -> None:
+        self._write(self._compressor.compress(chunk))
+
+    def _finish(self) -> None:
+        self._write(self._compressor.flush())
+
+    def _drain(self) -> None:
+        """Wait for every chunk handed to the worker; the body is whole after this."""
+        while self._queued:
+            self._queued.popleft().result()
 
     def _write(self, chunk: bytes) -> None:
         if chunk:
@@ -181,7 +204,13 @@ class ObjectBuilder:
         if self.range_end == self.start:
             raise ValueError("an object with an empty range is never sealed")
         self._compress_pending()
-        self._write(self._compressor.flush())
+        # The flush too runs on the worker: a zstd context is shared by every object of a run
+        # and must never be used from two threads at once.
+        if self._worker is None:
+            self._finish()
+        else:
+            self._queued.append(self._worker.submit(self._finish))
+        self._drain()
         self._spool.seek(0)
         return SealedObject(
             topic=self.topic,
@@ -203,4 +232,8 @@ class ObjectBuilder:
         )
 
     def discard(self) -> None:
+        for queued in self._queued:
+            queued.cancel()
+        wait(self._queued)  # a chunk the worker is writing must finish before the close
+        self._queued.clear()
         self._spool.close()

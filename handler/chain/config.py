@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from handler.chain.builder import Rotation
@@ -20,9 +21,11 @@ class ChainConfig:
     rotation: Rotation
     shape: Shape
     encoder: Encoder
+    worker: Executor | None = None
+    """Compresses objects' chunks off the consuming thread; None: inline."""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ChainConfig:
+    def from_settings(cls, settings: Settings, worker: Executor | None = None) -> ChainConfig:
         shape = Shape(
             settings.key_format, settings.value_format, settings.time_field, settings.on_invalid
         )
@@ -32,6 +35,7 @@ class ChainConfig:
             Rotation(settings.max_object_records, settings.max_object_bytes),
             shape,
             encoder_for(shape),
+            worker,
         )
 
     def extensions(self) -> list[str]:

@@ -167,6 +167,7 @@ class ChainWriter:
             codec,
             self.config.level,
             spool_bytes,
+            self.config.worker,
         )
         self.failpoints.reach("after_open")
 
@@ -199,6 +200,7 @@ class ChainWriter:
                 codec_for_key(builder.key),
                 self.config.level,
                 _COMPANION_SPOOL_BYTES,
+                self.config.worker,
             )
         self.companion.add(record, line, event_time)
 
@@ -267,16 +269,23 @@ class ChainWriter:
                     return lost
             self.failpoints.reach("after_claim")
         created_letters = 0
+        counted = letters.records if letters else 0
         if letters is not None:
             if self._put(letters, {META_DEAD_LETTERS: str(letters.records)}) is PutOutcome.CREATED:
                 created_letters = letters.records
+            else:  # stored by the range's first writer, or its repairer: count what it holds
+                counted = self._lines_in(letters.key)
             self.failpoints.reach("after_dead_letters")
-        metadata = object_metadata(sealed, self.run_id, letters.records if letters else 0)
+        elif repair is not None and repair.dead_letters:
+            # The first writer stored the companion before it died; compaction has since taken
+            # the records from the log, not from storage.
+            counted = self._lines_in(dead_letters_key(sealed.key))
+        metadata = object_metadata(sealed, self.run_id, counted)
         if gap_from is not None:
             metadata[META_GAP_FROM] = str(gap_from)
         created = self._put(sealed, metadata)
         if created is PutOutcome.CREATED:
-            self.stored.append(sealed.manifest_entry(letters))
+            self.stored.append(sealed.manifest_entry(letters if created_letters else None))
         else:
             self._check_found(sealed)
         self.failpoints.reach("after_store")
@@ -286,11 +295,19 @@ class ChainWriter:
             Step.STORED,
             sealed.next,
             sealed.records,
-            size=sealed.size,
+            size=sealed.size + (letters.size if letters is not None and created_letters else 0),
             late_records=sealed.late_records,
             dead_letters=created_letters,
             key=sealed.key,
         )
+
+    def _lines_in(self, key: str) -> int:
+        """Records in a stored companion (0 if there is none): only on the rare paths where
+        another writer made it."""
+        if self.store.head(key) is None:
+            return 0
+        with self.store.open(key) as raw, codec_for_key(key).reader(raw) as lines:
+            return sum(1 for _ in lines)
 
     def _put(self, sealed: SealedObject, metadata: dict[str, str]) -> PutOutcome:
         return self.store.put_if_absent(

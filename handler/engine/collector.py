@@ -33,6 +33,7 @@ from handler.engine.committer import Committer
 from handler.engine.failpoints import Failpoints
 from handler.engine.intake import Intake
 from handler.engine.partition import FAILED, PartitionState
+from handler.engine.pipeline import CompressionWorker
 from handler.errors import AuthError, KafkaBeatError, TransientError
 from handler.kafka.source import KafkaSource, PollResult
 from handler.kafka.topics import matching_topics
@@ -70,7 +71,8 @@ class Collector:
         self.parts: dict[PartitionRef, PartitionState] = {}
         self._clock = clock
         failpoints = Failpoints(settings.failpoint)
-        self._config = ChainConfig.from_settings(settings)
+        self._worker = CompressionWorker()
+        self._config = ChainConfig.from_settings(settings, self._worker)
         self._joiner = Joiner(settings, source, store, self._config, self.run_id, failpoints)
         self._committer = Committer(source, settings.commit_attempts, self.run_id, failpoints)
         self._intake = Intake(
@@ -98,6 +100,7 @@ class Collector:
             self.report.refused = isinstance(exc, AuthError)
             self._flush_all()
         finally:
+            self._worker.shutdown(wait=True, cancel_futures=True)
             self.report.duration_seconds = round(self._clock() - started, 3)
             self._finish_report()
         return self.report

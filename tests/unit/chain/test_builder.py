@@ -77,3 +77,34 @@ def test_out_of_order_records_are_refused() -> None:
     target = builder(start=5)
     with pytest.raises(ValueError, match="out of order"):
         fill(target, record(4))
+
+
+@pytest.mark.parametrize("codec", ["gzip", "zstd", "none"])
+def test_compressing_on_the_worker_stores_the_same_bytes(codec: str) -> None:
+    """Chunks compressed off the consuming thread, several objects interleaved through a small
+    queue: every object's bytes and hash equal those of compressing inline."""
+    import random
+
+    from handler.engine.pipeline import CompressionWorker
+
+    rng = random.Random(5)
+    records = [
+        Record("t", 0, n, 5 * HOUR, "create", None, rng.randbytes(rng.randrange(10, 3000)))
+        for n in range(3000)
+    ]
+    lines = [encode_record(item) for item in records]
+
+    def build(worker: CompressionWorker | None) -> list[tuple[str, int, bytes]]:
+        # Inline first, then on the worker: a run's zstd context is never shared across threads.
+        targets = [
+            ObjectBuilder("t", 0, 0, "k", 5 * HOUR, CODECS[codec], None, 1 << 20, worker)
+            for _ in range(3)
+        ]
+        for item, line in zip(records, lines, strict=True):
+            targets[item.offset % 3].add(item, line)
+        sealed = [target.seal() for target in targets]
+        return [(each.sha256, each.records, each.body.read()) for each in sealed]
+
+    inline = build(None)
+    with CompressionWorker(max_queued=2) as worker:
+        assert build(worker) == inline
