@@ -9,7 +9,10 @@ workload and repetition, measures in separate processes:
 - Kafka Beat: `python -m handler` full runs (fetch, encode, compress, store, commit) to a local
   directory and to a moto S3 server, gzip and zstd, explicit partitions, a fresh group and a
   fresh destination prefix each time so every run reads the whole backlog;
-- start-up: import time, and spawn to the first object stored with a one-record budget.
+- start-up: import time, and spawn to the first object stored with a one-record budget;
+- dead letters (only when --workloads names them): Kafka Beat with values read as JSON on
+  the same volume all valid and with about half the records not JSON, interleaved, and the
+  dead-letter and data objects each run stored.
 
 The figures are medians over the repetitions; the Markdown goes to stdout (and --markdown), all
 samples to JSON (--json). Repetitions interleave the runs so drift on a shared machine hits

@@ -24,7 +24,7 @@ from .processes import Launcher
 from .runs import Bench
 from .services import broker, moto_server
 from .topics import fill
-from .workloads import workloads
+from .workloads import Workload, workloads
 
 DEFAULT_OUT_DIR = REPO_ROOT / ".dev" / "bench"  # .dev/ is git-ignored
 
@@ -44,10 +44,13 @@ def write(results: dict[str, Any], json_path: Path | None, markdown_path: Path |
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     names = [w.name for w in workloads(1)]
+    default = [w.name for w in workloads(1) if w.default]
+    others = [name for name in names if name not in default]
     parser = argparse.ArgumentParser(
         prog="scripts/bench",
         description=package_doc.split("\n\n")[0] if package_doc else None,
-        epilog=f"workloads: {', '.join(names)}",
+        epilog=f"workloads: {', '.join(default)} (the default run); with --workloads also "
+        f"{', '.join(others)}",
     )
     parser.add_argument(
         "--quick", action="store_true", help="a smoke test: 1/10 of the records, 1 repetition"
@@ -80,7 +83,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="measure nothing: print the tables of an earlier run's JSON (targets recomputed)",
     )
     args = parser.parse_args(argv)
-    chosen = names if not args.workloads else [n.strip() for n in args.workloads.split(",")]
+    chosen = default if not args.workloads else [n.strip() for n in args.workloads.split(",")]
     unknown = sorted(set(chosen) - set(names))
     if unknown:
         parser.error(f"unknown workloads {unknown}; choose from {names}")
@@ -96,6 +99,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.repetitions < 1:
         parser.error("--repetitions must be at least 1")
     return args
+
+
+def _groups(selected: list[Workload]) -> list[list[Workload]]:
+    """The selected workloads in their order, those of one group together (measured as one)."""
+    groups: list[list[Workload]] = []
+    for workload in selected:
+        same = [g for g in groups if workload.group and g[0].group == workload.group]
+        if same:
+            same[0].append(workload)
+        else:
+            groups.append([workload])
+    return groups
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -130,11 +145,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             pids = [(os.getpid(), False), (launcher.pid, True)]
             pids += [(pid, False) for pid in (broker_pid, moto_pid) if pid is not None]
             bench = Bench(bootstrap, work_dir, endpoint, expected, launcher, Watch(pids))
-            for workload in selected:
-                progress(f"== {workload.name}: {workload.describe()} ({workload.topic})")
-                repetitions = args.counts.get(workload.name, args.repetitions)
-                flow = measure(bench, workload, repetitions, args.settle)
-                results["workloads"][workload.name] = flow
+            for group in _groups(selected):
+                for workload in group:
+                    progress(f"== {workload.name}: {workload.describe()} ({workload.topic})")
+                counts = {w.name: args.counts.get(w.name, args.repetitions) for w in group}
+                results["workloads"].update(measure(bench, group, counts, args.settle))
                 write(results, json_path, markdown_path)  # partial results survive a crash
     finally:
         launcher.close()

@@ -18,6 +18,8 @@ TARGET_PEAK_RSS_MIB = 256.0
 TARGET_RSS_SPREAD = 0.10
 TARGET_STARTUP_SECONDS = 1.5
 TARGET_CRC_ON_VS_OFF = 0.9
+TARGET_HALF_INVALID_VS_VALID = 1.3  # run seconds, same volume, KAFKA_BEAT_VALUE_FORMAT=json
+DEAD_LETTER_PAIRS = (("logs-2p-half-invalid", "logs-2p-valid"),)
 
 
 @dataclass
@@ -107,6 +109,7 @@ def targets(results: dict[str, Any]) -> list[Target]:
                 found.append(
                     Target(f"peak RSS {what}, local {codec}", ratio, "1 ± 0.10", ok, f"{a} / {b}")
                 )
+    found += _dead_letter_targets(flows, median)
     for name in flows:
         start = flows[name].get("startup", {}).get("median", {})
         for where in ("local", "s3"):
@@ -121,6 +124,49 @@ def targets(results: dict[str, Any]) -> list[Target]:
                         f"imports {start.get(f'import_seconds_{where}')} s",
                     )
                 )
+    return found
+
+
+def _dead_letter_targets(flows: dict[str, Any], median: Any) -> list[Target]:
+    """Half the records invalid against all valid: the run's own seconds (`duration_seconds`,
+    same records consumed) per destination, and the dead-letter objects listed after each run
+    of the invalid workload against its data objects (every sample, not the median)."""
+    found: list[Target] = []
+    for invalid, valid in DEAD_LETTER_PAIRS:
+        for where in ("local", "s3"):
+            for codec in ("zstd", "gzip"):
+                label = f"beat-{where}-{codec}"
+                a, b = median(invalid, label, "seconds"), median(valid, label, "seconds")
+                ratio = ratio_of(a, b)
+                if ratio is None:
+                    continue
+                pa, pb = (median(n, label, "process_seconds") for n in (invalid, valid))
+                found.append(
+                    Target(
+                        f"{invalid} ÷ {valid}: run seconds, {where} {codec}",
+                        ratio,
+                        f"≤ {TARGET_HALF_INVALID_VS_VALID:g}",
+                        ratio <= TARGET_HALF_INVALID_VS_VALID,
+                        f"{a} / {b} s; process {pa} / {pb} s",
+                    )
+                )
+        listed = [
+            (s["figures"]["dead_letter_objects"], s["figures"]["data_objects"], label)
+            for label, run in flows.get(invalid, {}).get("runs", {}).items()
+            for s in run["samples"]
+            if s["error"] is None and "dead_letter_objects" in s["figures"]
+        ]
+        if listed:
+            letters, data, where = max(listed, key=lambda x: x[0] / max(1, x[1]))
+            found.append(
+                Target(
+                    f"{invalid}: dead-letter objects ÷ data objects, highest of {len(listed)} runs",
+                    round(letters / data, 3) if data else None,
+                    "≤ 1",
+                    all(d <= n for d, n, _ in listed),
+                    f"{letters:g} / {data:g}, {where}",
+                )
+            )
     return found
 
 

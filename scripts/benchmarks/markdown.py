@@ -48,6 +48,35 @@ def _other_counts(results: dict[str, Any]) -> str:
     return f" ({', '.join(other)})" if other else ""
 
 
+def _dead_letter_lines(results: dict[str, Any]) -> list[str]:
+    """What the runs with a value format stored, from the medians: dead letters and objects."""
+    lines = []
+    for name, flow in results["workloads"].items():
+        if not flow.get("value_format"):
+            continue
+        for label, run in flow["runs"].items():
+            m = run["median"]
+            if "dead_letter_objects" not in m:
+                continue
+            lines.append(
+                f"- {name}, {run_title(label)}: {_fmt(m.get('dead_letters'))} of "
+                f"{_fmt(m.get('records'))} records dead letters; "
+                f"{_fmt(m['dead_letter_objects'])} dead-letter objects "
+                f"({_fmt(m.get('dead_letter_bytes', 0) / 1e6, 1)} MB) for "
+                f"{_fmt(m.get('data_objects'))} data objects"
+            )
+    if not lines:
+        return []
+    return [
+        "",
+        "Values read as JSON (`KAFKA_BEAT_VALUE_FORMAT`), median per run; there records/s and"
+        " *run s* cover what the run consumed (records stored plus dead letters), MB/s and"
+        " *compression* the valid records and the data objects only:",
+        "",
+        *lines,
+    ]
+
+
 def markdown(results: dict[str, Any]) -> str:
     facts = results["machine"]
     lines = [
@@ -93,6 +122,7 @@ def markdown(results: dict[str, Any]) -> str:
         " *compression*: JSON lines ÷ stored bytes. The broker, moto and the consumer share the"
         " machine's cores; *others' CPU* is what processes outside the benchmark used meanwhile,"
         f" in cores (highest of any sample: {_fmt(_most_others(results), 2)}).",
+        *_dead_letter_lines(results),
         "",
         "| target | measured | goal | met |",
         "|---|--:|--:|:-:|",

@@ -1,4 +1,5 @@
-"""Measuring a workload: every consumer once per repetition, interleaved, and the medians."""
+"""Measuring a workload (or a group of them): every consumer once per repetition, interleaved,
+and the medians."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ def medians(samples: list[Sample]) -> dict[str, float]:
     return {key: round(statistics.median(f[key] for f in good if key in f), 3) for key in keys}
 
 
-def measure(
-    bench: Bench, workload: Workload, repetitions: int, settle_seconds: float
-) -> dict[str, Any]:
-    steps: list[tuple[str, Callable[[int], Sample]]] = []
+Step = tuple[str, Callable[[int], Sample]]
+
+
+def _steps(bench: Bench, workload: Workload) -> list[Step]:
+    steps: list[Step] = []
     if workload.java:
         steps.append(("java", lambda r: bench.java(workload, r)))
     if workload.raw:
@@ -35,22 +37,42 @@ def measure(
         steps.append((beat.label, functools.partial(bench.beat, workload, beat)))
     if workload.startup:
         steps.append(("startup", lambda r: bench.startup(workload, r)))
-    samples: dict[str, list[Sample]] = {label: [] for label, _ in steps}
-    for repetition in range(repetitions):
-        # Interleaved: each repetition runs every consumer once, so drift hits all alike.
-        for label, step in steps:
-            waited = bench.watch.settle(settle_seconds)
-            before = bench.watch.snapshot()
-            sample = step(repetition)
-            sample.figures["others_cores"] = Watch.others_cores(before, bench.watch.snapshot())
-            if settle_seconds:
-                sample.figures["settle_seconds"] = round(waited, 1)
-            samples[label].append(sample)
-            progress(f"[{workload.name} {repetition + 1}/{repetitions}] {_line(sample)}")
+    return steps
+
+
+def measure(
+    bench: Bench, group: list[Workload], counts: dict[str, int], settle_seconds: float
+) -> dict[str, dict[str, Any]]:
+    """One workload, or a group of them measured together; `counts` gives the repetitions of
+    each. Interleaved: each repetition runs every consumer of every workload once, so drift
+    hits all alike, and a group's workloads take turns going first."""
+    steps = {w.name: _steps(bench, w) for w in group}
+    samples = {w.name: {label: [] for label, _ in steps[w.name]} for w in group}
+    for repetition in range(max(counts.values())):
+        for workload in group if repetition % 2 == 0 else group[::-1]:
+            if repetition >= counts[workload.name]:
+                continue
+            for label, step in steps[workload.name]:
+                waited = bench.watch.settle(settle_seconds)
+                before = bench.watch.snapshot()
+                sample = step(repetition)
+                sample.figures["others_cores"] = Watch.others_cores(before, bench.watch.snapshot())
+                if settle_seconds:
+                    sample.figures["settle_seconds"] = round(waited, 1)
+                samples[workload.name][label].append(sample)
+                total = counts[workload.name]
+                progress(f"[{workload.name} {repetition + 1}/{total}] {_line(sample)}")
+    return {w.name: _flow(bench, w, counts[w.name], samples[w.name]) for w in group}
+
+
+def _flow(
+    bench: Bench, workload: Workload, repetitions: int, samples: dict[str, list[Sample]]
+) -> dict[str, Any]:
     flow: dict[str, Any] = {
         "topic": workload.topic,
         "description": workload.describe(),
         "purpose": workload.purpose,
+        "value_format": workload.value_format,
         "records": bench.expected[workload.topic],
         "repetitions": repetitions,
         "runs": {},

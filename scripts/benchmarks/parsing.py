@@ -1,10 +1,12 @@
-"""Reading what the measured programs report: Kafka Beat's run summary and log lines,
-`python -X importtime`, and ConsumerPerformance's table."""
+"""Reading what the measured programs report: Kafka Beat's run summary, log lines and stored
+objects, `python -X importtime`, and ConsumerPerformance's table."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +21,30 @@ def run_summary(child: Child) -> dict[str, Any] | None:
             if isinstance(summary, dict) and "records" in summary:
                 return summary
     return None
+
+
+# README's storage layout: data objects `{prefix}/{topic}/dt=…/hour=…/{topic}+{p}+{start:020d}.…`,
+# their dead-letter companions the same under `{prefix}/_dead_letter/`, Kafka Beat's own state
+# under `{prefix}/_kafka_beat/`; the local directory's temporary files under `.kafka-beat-tmp/`.
+_OBJECT_NAME = re.compile(r"\+\d+\+\d{20}\.[^/]+$")
+_DEAD_LETTER_FOLDER = "_dead_letter"
+_NOT_OBJECTS = {"_kafka_beat", ".kafka-beat-tmp"}
+
+
+def stored_objects(listing: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Data and dead-letter objects of a destination's (key, size) listing, counted from the
+    keys alone, not from what the run says it stored."""
+    counts = {"data_objects": 0, "dead_letter_objects": 0, "dead_letter_bytes": 0}
+    for key, size in listing:
+        parts = key.split("/")
+        if _NOT_OBJECTS.intersection(parts) or not _OBJECT_NAME.search(parts[-1]):
+            continue
+        if _DEAD_LETTER_FOLDER in parts:
+            counts["dead_letter_objects"] += 1
+            counts["dead_letter_bytes"] += size
+        else:
+            counts["data_objects"] += 1
+    return counts
 
 
 def first_object_time(stderr: str) -> float | None:

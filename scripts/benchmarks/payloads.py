@@ -138,13 +138,23 @@ def document(rng: random.Random, index: int) -> str:
     return _compact(doc)
 
 
+def not_json(line: str) -> str:
+    """A log line that stops being JSON with the same size and nearly the same bytes: its
+    opening brace replaced."""
+    return "#" + line[1:]
+
+
 def payload_file(kind: PayloadKind, records: int, directory: Path) -> Path:
     """ProducerPerformance draws each record at random from this file's lines. Enough distinct
-    lines that repeats rarely fall inside a compressor's window (zstd -3 looks back ~2 MB)."""
-    distinct = min(records, 100_000 if kind == "log" else 10_000)
+    lines that repeats rarely fall inside a compressor's window (zstd -3 looks back ~2 MB).
+    log-half-invalid is the log file (same seed, same lines) with every second line not JSON,
+    so about half the records are, drawn at random."""
+    distinct = min(records, 10_000 if kind == "doc" else 100_000)
     path = directory / f"payloads-{kind}-{distinct}.txt"
     if not path.exists():
         rng = random.Random(20261125)
-        make = log_line if kind == "log" else document
-        path.write_text("\n".join(make(rng, i) for i in range(distinct)), encoding="utf-8")
+        lines = [(document if kind == "doc" else log_line)(rng, i) for i in range(distinct)]
+        if kind == "log-half-invalid":
+            lines[1::2] = [not_json(line) for line in lines[1::2]]
+        path.write_text("\n".join(lines), encoding="utf-8")
     return path

@@ -13,9 +13,15 @@ from typing import Any
 
 from . import BenchError
 from .machine import Watch
-from .parsing import consumer_performance, first_object_time, import_seconds, run_summary
+from .parsing import (
+    consumer_performance,
+    first_object_time,
+    import_seconds,
+    run_summary,
+    stored_objects,
+)
 from .processes import PROGRAMS_DIR, Child, Launcher, child_env
-from .services import BUCKET, S3_REGION, delete_prefix, kafka_tool, s3_client
+from .services import BUCKET, S3_REGION, delete_prefix, kafka_tool, list_objects, s3_client
 from .workloads import LOCAL_ZSTD, S3_ZSTD, Beat, Destination, Workload
 
 MB = 1_000_000
@@ -163,29 +169,45 @@ class Bench:
     def beat(self, workload: Workload, beat: Beat, repetition: int) -> Sample:
         sample = Sample(beat.label, repetition)
         records = self.expected[workload.topic]
-        env, run = self.beat_env(workload, beat)
+        extra = {"KAFKA_BEAT_VALUE_FORMAT": workload.value_format} if workload.value_format else {}
+        env, run = self.beat_env(workload, beat, **extra)
         try:
             child = self.launcher.run(
                 [sys.executable, "-m", "handler"], env, self.cwd, _timeout(records)
             )
+            stored = stored_objects(self.listing(beat.destination, run))  # untimed
         finally:
             self.clean(beat.destination, run)
         summary = run_summary(child)
         if summary is None:
             sample.error = f"kafka beat exit {child.returncode}:\n{child.tail()}"
             return sample
+        # What the run consumed: the records stored as data and those stored as dead letters.
+        # bytes_in (so MB/s) and the compression count the valid records only.
+        dead_letters = summary.get("dead_letters", 0)
+        consumed = summary["records"] + dead_letters
         sample.figures = {
-            **_rates(summary["records"], summary["bytes_in"], summary["duration_seconds"]),
+            **_rates(consumed, summary["bytes_in"], summary["duration_seconds"]),
+            "valid_records": summary["records"],
+            "dead_letters": dead_letters,
             "bytes_out": summary["bytes_out"],
             "objects": summary["objects"],
+            **stored,
             "compression_ratio": round(summary["bytes_encoded"] / max(1, summary["bytes_out"]), 2),
-            "process_records_per_second": round(summary["records"] / child.seconds, 1),
-            **_process_figures(child, summary["records"]),
+            "process_records_per_second": round(consumed / child.seconds, 1),
+            **_process_figures(child, consumed),
         }
         if child.returncode != 0 or summary["status"] != "ok":
             sample.error = f"run {summary['status']}: {summary.get('errors')}"
-        elif summary["records"] != records:
-            sample.error = f"stored {summary['records']:,} of {records:,} records"
+        elif consumed != records:
+            sample.error = (
+                f"stored {summary['records']:,} records and {dead_letters:,} dead letters "
+                f"of {records:,} records"
+            )
+        elif stored["data_objects"] != summary["objects"]:
+            sample.error = (
+                f"{stored['data_objects']} data objects listed, the run says {summary['objects']}"
+            )
         return sample
 
     def startup(self, workload: Workload, repetition: int) -> Sample:
@@ -220,6 +242,14 @@ class Bench:
                 figures[f"peak_rss_mib_{where}"] = round(child.peak_rss_mib, 1)
         sample.figures = figures
         return sample
+
+    def listing(self, destination: Destination, run: str) -> list[tuple[str, int]]:
+        """(key, size) of every file or object a run left at its destination."""
+        if destination == "local":
+            root = self.work_dir / "out" / run
+            files = (path for path in root.rglob("*") if path.is_file())
+            return [(path.relative_to(root).as_posix(), path.stat().st_size) for path in files]
+        return list_objects(self.s3(), f"{run}/")
 
     def clean(self, destination: Destination, run: str) -> None:
         """Drop a run's objects (untimed): the next run starts from an empty prefix anyway,

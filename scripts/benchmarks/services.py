@@ -79,9 +79,18 @@ def s3_client(endpoint: str | None) -> Any:
     )
 
 
-def delete_prefix(client: Any, prefix: str) -> None:
+def list_objects(client: Any, prefix: str) -> list[tuple[str, int]]:
+    """(key, size) of every object under the prefix."""
     paginator = client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=BUCKET, Prefix=prefix):
-        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-        if keys:
-            client.delete_objects(Bucket=BUCKET, Delete={"Objects": keys, "Quiet": True})
+    return [
+        (item["Key"], item["Size"])
+        for page in paginator.paginate(Bucket=BUCKET, Prefix=prefix)
+        for item in page.get("Contents", [])
+    ]
+
+
+def delete_prefix(client: Any, prefix: str) -> None:
+    keys = [{"Key": key} for key, _ in list_objects(client, prefix)]
+    for start in range(0, len(keys), 1000):  # at most 1,000 keys a request
+        batch = keys[start : start + 1000]
+        client.delete_objects(Bucket=BUCKET, Delete={"Objects": batch, "Quiet": True})

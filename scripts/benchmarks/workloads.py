@@ -7,7 +7,8 @@ from typing import Literal
 
 Destination = Literal["local", "s3"]
 Codec = Literal["gzip", "zstd"]
-PayloadKind = Literal["log", "doc"]
+PayloadKind = Literal["log", "doc", "log-half-invalid"]
+"""log-half-invalid: the log lines with every second line's first byte replaced (not JSON)."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ LOCAL_ZSTD = Beat("local", "zstd")
 S3_GZIP = Beat("s3", "gzip")
 S3_ZSTD = Beat("s3", "zstd")
 EVERY_BEAT = (LOCAL_GZIP, LOCAL_ZSTD, S3_GZIP, S3_ZSTD)
+DEAD_LETTER_BEATS = (LOCAL_ZSTD, S3_ZSTD)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,13 @@ class Workload:
     crc_off: bool = False
     startup: bool = False
     purpose: str = ""
+    value_format: str | None = None
+    """KAFKA_BEAT_VALUE_FORMAT of its Kafka Beat runs (None: Kafka Beat's default, auto)."""
+    default: bool = True
+    """In the run without --workloads (the one README's table shows)."""
+    group: str = ""
+    """Workloads of one group are measured together, their runs interleaved, so a ratio
+    between them sees the same drift."""
 
     @property
     def topic(self) -> str:
@@ -51,13 +60,19 @@ class Workload:
         return f"kafka-beat-bench-{self.payload}-{self.partitions}p-{self.records}"
 
     def describe(self) -> str:
-        what = "~250 B JSON log lines" if self.payload == "log" else "~4 KB JSON documents"
+        what = {
+            "log": "~250 B JSON log lines",
+            "doc": "~4 KB JSON documents",
+            "log-half-invalid": "~250 B log lines, about half not JSON",
+        }[self.payload]
         parts = "partition" if self.partitions == 1 else "partitions"
-        return f"{self.records:,} x {what}, {self.partitions} {parts}"
+        values = f", values read as {self.value_format}" if self.value_format else ""
+        return f"{self.records:,} x {what}, {self.partitions} {parts}{values}"
 
 
 def workloads(scale: int) -> list[Workload]:
-    """The issue's workloads; `scale` divides the record counts (for --quick)."""
+    """The issue's workloads; `scale` divides the record counts (for --quick). Those with
+    default=False run only when --workloads names them."""
     return [
         Workload(
             "logs-8p",
@@ -88,5 +103,33 @@ def workloads(scale: int) -> list[Workload]:
             java=False,
             raw=False,
             purpose="memory: 4x backlog",
+        ),
+        # Dead letters (KAFKA_BEAT_VALUE_FORMAT=json): the same volume all valid and with about
+        # half the records not JSON, measured together (`--workloads` only).
+        Workload(
+            "logs-2p-valid",
+            "log",
+            2,
+            200_000 // scale,
+            DEAD_LETTER_BEATS,
+            java=False,
+            raw=False,
+            purpose="dead letters: the all-valid baseline",
+            value_format="json",
+            default=False,
+            group="dead-letters",
+        ),
+        Workload(
+            "logs-2p-half-invalid",
+            "log-half-invalid",
+            2,
+            200_000 // scale,
+            DEAD_LETTER_BEATS,
+            java=False,
+            raw=False,
+            purpose="dead letters: about half the records invalid",
+            value_format="json",
+            default=False,
+            group="dead-letters",
         ),
     ]
