@@ -65,6 +65,7 @@ class ChainWriter:
     stored: list[dict[str, object]] = field(default_factory=list)
     """What this writer stored, for the run's manifest."""
     _resolved_at: int | None = None
+    _repair_encoder: Encoder | None = None
 
     @property
     def position(self) -> int:
@@ -73,9 +74,7 @@ class ChainWriter:
     @property
     def encoder(self) -> Encoder:
         """The encoder for the records at the position: a repair's recorded one, or the run's."""
-        if self.repair is not None and self.repair.shape != self.config.shape:
-            return encoder_for(self.repair.shape)
-        return self.config.encoder
+        return self._repair_encoder or self.config.encoder
 
     @property
     def shape(self) -> Shape:
@@ -90,6 +89,7 @@ class ChainWriter:
             )
         self._position = next_position
         self.repair = None
+        self._repair_encoder = None
         self._resolved_at = None
 
     # -- 1. what stands at the position -----------------------------------------------------
@@ -113,6 +113,8 @@ class ChainWriter:
                 extra={"key": record.key, "start": record.start, "next": record.next},
             )
             self.repair = record
+            if record.shape != self.config.shape:
+                self._repair_encoder = encoder_for(record.shape)
             return Outcome(Step.REPAIR, self._position)
         if not ends_at(head, record.next):
             raise ChainError(
