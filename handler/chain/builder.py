@@ -131,9 +131,11 @@ class ObjectBuilder:
         # Chunks handed to the compression worker, oldest first; None: compress inline.
         self._worker = worker
         self._queued: deque[Future[None]] = deque()
-        # Lines are compressed in chunks: one call per chunk instead of per record.
-        self._pending: list[bytes] = []
-        self._pending_bytes = 0
+        # Lines are compressed in chunks, one call per chunk instead of per record, and copied
+        # into one buffer meanwhile, not kept as a list: each line orjson returns holds a
+        # 4 KiB allocation whatever its length, so 256 KiB of kept lines would cost ~2.4 MiB
+        # per partition.
+        self._pending = bytearray()
         self._digest = hashlib.sha256()
         self._size = 0
         self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - owned by the sealed object
@@ -158,9 +160,8 @@ class ObjectBuilder:
         self.max_timestamp = max(self.max_timestamp, moment)
         if _hour(moment) < self.hour:
             self.late_records += 1
-        self._pending.append(line)
-        self._pending_bytes += len(line)
-        if self._pending_bytes >= _CHUNK_BYTES:
+        self._pending += line
+        if len(self._pending) >= _CHUNK_BYTES:
             self._compress_pending()
 
     def cover(self, offset: int) -> None:
@@ -172,9 +173,7 @@ class ObjectBuilder:
 
     def _compress_pending(self) -> None:
         if self._pending:
-            chunk = b"".join(self._pending)
-            self._pending.clear()
-            self._pending_bytes = 0
+            chunk, self._pending = self._pending, bytearray()
             if self._worker is None:
                 self._compress(chunk)
                 return
@@ -182,7 +181,7 @@ class ObjectBuilder:
             while self._queued and self._queued[0].done():
                 self._queued.popleft().result()  # raises what the worker raised
 
-    def _compress(self, chunk: bytes) -> None:
+    def _compress(self, chunk: bytes | bytearray) -> None:
         self._write(self._compressor.compress(chunk))
 
     def _finish(self) -> None:

@@ -15,14 +15,14 @@ CodecName = Literal["gzip", "zstd", "none"]
 
 
 class Compressor(Protocol):
-    def compress(self, data: bytes) -> bytes: ...
+    def compress(self, data: bytes | bytearray) -> bytes: ...
 
     def flush(self) -> bytes: ...
 
 
 class _Identity:
-    def compress(self, data: bytes) -> bytes:
-        return data
+    def compress(self, data: bytes | bytearray) -> bytes:
+        return bytes(data)
 
     def flush(self) -> bytes:
         return b""
@@ -38,7 +38,7 @@ class _ZstdFrames:
     def __init__(self, context: zstandard.ZstdCompressor) -> None:
         self._context = context
 
-    def compress(self, data: bytes) -> bytes:
+    def compress(self, data: bytes | bytearray) -> bytes:
         return self._context.compress(data) if data else b""
 
     def flush(self) -> bytes:
