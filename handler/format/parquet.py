@@ -267,6 +267,12 @@ class ParquetObjectWriter:
         self._buffered = 0
 
     @property
+    def buffered_bytes(self) -> int:
+        """Estimated memory of the rows not yet written as a row group (an upper bound in
+        practice: measured at 0.7-0.9 of it for log lines)."""
+        return self._buffered
+
+    @property
     def size(self) -> int:
         """Bytes written to the body so far (row groups flushed; the footer comes at seal)."""
         return self._sink.size
