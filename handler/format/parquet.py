@@ -1,7 +1,7 @@
 """Parquet objects: the same records as the JSON lines, in columns query engines read directly.
 
-Not selectable by a setting yet: the run still writes JSON lines. This module is the format
-(writer and reader); `handler/format/parquet_fields.py` has the typed columns.
+Not selectable by a setting yet: the run still writes JSON lines. This module is the schema and
+the writer; `parquet_reader.py` reads objects back, `parquet_fields.py` has the typed columns.
 
 Columns, in order (every object has the first nine, then one per typed field):
 
@@ -19,8 +19,8 @@ Columns, in order (every object has the first nine, then one per typed field):
 `value_json` is null exactly where the JSON lines store a value as `utf8`, `base64` or null, so
 `json_extract(value_json, '$.user')` (DuckDB, Athena) or `get_json_object` (Spark) reads the
 same documents the JSON lines hold; `value` stays the bytes for everything. The footer's
-key-value metadata records the key and value formats and the typed fields, so `lines` gives
-back the very JSON lines a jsonl object of the same records holds.
+key-value metadata records the key and value formats and the typed fields, so the reader
+gives back the very JSON lines a jsonl object of the same records holds.
 
 Memory stays bounded: rows are buffered as Python objects only until about `row_group_bytes`,
 then written as one row group to a spool file (memory, then disk past `spool_memory_bytes`),
@@ -33,19 +33,17 @@ pyarrow is imported on first use, never at import, so the base install needs no 
 from __future__ import annotations
 
 import hashlib
-import shutil
 import tempfile
 from array import array
-from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
-from typing import IO, Any, Literal, cast, get_args
+from typing import IO, Any, Literal, get_args
 
 import orjson
 
 from handler import __version__
 from handler.errors import ConfigError
-from handler.format.envelope import ENCODING_JSON, Encoder, FieldFormat, classify
+from handler.format.envelope import ENCODING_JSON, FieldFormat, classify
 from handler.format.parquet_fields import (
     BASE_COLUMNS,
     UNFIT,
@@ -53,7 +51,6 @@ from handler.format.parquet_fields import (
     convert,
     format_fields,
     lookup,
-    parse_fields,
 )
 from handler.record import Record
 
@@ -82,7 +79,6 @@ _ITEM_OVERHEAD = 80
 # would save a few % more on offsets, but Spark before 3.3 cannot read it).
 _NO_DICTIONARY = frozenset({"offset", "timestamp", "value", "value_json"})
 _STATISTICS = ("topic", "partition", "offset", "timestamp", "timestamp_type")
-_READ_BATCH_ROWS = 4096
 
 
 def arrow() -> tuple[ModuleType, ModuleType]:
@@ -300,29 +296,53 @@ class ParquetObjectWriter:
             buffered += len(key)
         for name, header_value in headers:
             buffered += _ITEM_OVERHEAD + len(name) + (len(header_value) if header_value else 0)
+        typed: list[Any] = []
+        unfit: list[str] = []
         if self._fields:
             document = orjson.loads(value_json) if value_json is not None else None
-            for field, column in zip(self._fields, self._typed, strict=True):
+            for field in self._fields:
                 found = lookup(document, field.field)
                 converted = None if found is None else convert(field.type, found)
                 if converted is UNFIT:
-                    self.unfit[field.column] += 1
+                    unfit.append(field.column)
                     converted = None
-                column.append(converted)
+                typed.append(converted)
                 buffered += _ITEM_OVERHEAD + (len(converted) if type(converted) is str else 0)
+        self._append_numbers(record)
         self._topics.append(record.topic)
-        self._partitions.append(record.partition)
-        self._offsets.append(record.offset)
-        self._timestamps.append(record.timestamp)
         self._timestamp_types.append(record.timestamp_type)
         self._keys.append(key)
         self._values.append(value)
         self._headers.append(headers)
         self._value_json.append(value_json)
+        for column, converted in zip(self._typed, typed, strict=True):
+            column.append(converted)
+        for name in unfit:
+            self.unfit[name] += 1
         self.records += 1
         self._buffered += buffered
         if self._buffered >= self._row_group_bytes:
             self._flush()
+
+    def _append_numbers(self, record: Record) -> None:
+        """The typed arrays refuse what does not fit their width: then no column takes the
+        record, so the buffered columns keep one length."""
+        appended = []
+        try:
+            for numbers, number in (
+                (self._partitions, record.partition),
+                (self._offsets, record.offset),
+                (self._timestamps, record.timestamp),
+            ):
+                numbers.append(number)
+                appended.append(numbers)
+        except OverflowError as exc:
+            for numbers in appended:
+                numbers.pop()
+            raise ValueError(
+                f"record {record.topic}/{record.partition}@{record.offset} has a partition, "
+                f"offset or timestamp out of range: {exc}"
+            ) from exc
 
     def _flush(self) -> None:
         rows = len(self._topics)
@@ -369,122 +389,10 @@ class ParquetObjectWriter:
 
     def discard(self) -> None:
         """Drop the object unsealed (its spool with it)."""
-        if not self._sealed:
-            self._sealed = True
-            self._reset()
-            self._writer.close()
-        self._spool.close()
-
-
-@dataclass(frozen=True)
-class ParquetInfo:
-    """What an object's footer says of how it was written."""
-
-    format_version: str
-    key_format: FieldFormat
-    value_format: FieldFormat
-    fields: tuple[ParquetField, ...]
-    records: int
-    row_groups: int
-
-
-class ParquetReader:
-    """Reads a Parquet object back: its records, or the JSON lines a jsonl object would hold.
-
-    The body may be any binary file; one that cannot seek (an S3 stream) is first copied to a
-    spool file, since a Parquet footer is read before its rows."""
-
-    def __init__(self, body: IO[bytes], spool_memory_bytes: int = 8 * 1024 * 1024) -> None:
-        self._pa, pq = arrow()
-        self._spool: IO[bytes] | None = None
-        if not _seekable(body):
-            self._spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by close()
-                max_size=spool_memory_bytes, prefix="kafka-beat-parquet-"
-            )
-            shutil.copyfileobj(body, self._spool, 1024 * 1024)
-            self._spool.seek(0)
-            body = self._spool
-        self._file = pq.ParquetFile(body)
-        self.info = self._read_info()
-
-    def _read_info(self) -> ParquetInfo:
-        raw = self._file.metadata.metadata or {}
-        meta = {key.decode(): value.decode() for key, value in raw.items()}
-        if META_FORMAT not in meta:
-            raise ValueError("not a Kafka Beat Parquet object (no kafka_beat.format metadata)")
-        if meta[META_FORMAT] != FORMAT_VERSION:
-            raise ValueError(
-                f"Kafka Beat Parquet format {meta[META_FORMAT]} is newer than this reader "
-                f"(format {FORMAT_VERSION}); upgrade kafka-beat"
-            )
-        return ParquetInfo(
-            format_version=meta[META_FORMAT],
-            key_format=_format(meta.get(META_KEY_FORMAT, "auto")),
-            value_format=_format(meta.get(META_VALUE_FORMAT, "auto")),
-            fields=parse_fields(meta.get(META_FIELDS, "")),
-            records=self._file.metadata.num_rows,
-            row_groups=self._file.metadata.num_row_groups,
-        )
-
-    def records(self) -> Iterator[Record]:
-        """Every record, in stored order, with its bytes exactly as consumed."""
-        pa = self._pa
-        wanted = [name for name in BASE_COLUMNS if name != "value_json"]
-        for batch in self._file.iter_batches(batch_size=_READ_BATCH_ROWS, columns=wanted):
-            index = batch.schema.get_field_index
-            column = batch.column
-            timestamps = column(index("timestamp")).cast(pa.int64()).to_pylist()
-            headers = column(index("headers")).to_pylist()
-            yield from map(
-                Record,
-                column(index("topic")).to_pylist(),
-                column(index("partition")).to_pylist(),
-                column(index("offset")).to_pylist(),
-                timestamps,
-                column(index("timestamp_type")).to_pylist(),
-                column(index("key")).to_pylist(),
-                column(index("value")).to_pylist(),
-                (tuple((item["key"], item["value"]) for item in row) for row in headers),
-            )
-
-    def lines(self) -> Iterator[bytes]:
-        """The JSON lines of the same records under the formats they were written with."""
-        encoder = Encoder(self.info.key_format, self.info.value_format)
-        for record in self.records():
-            yield encoder.encode(record).line
-
-    def close(self) -> None:
-        self._file.close()
-        if self._spool is not None:
+        try:
+            if not self._sealed:
+                self._sealed = True
+                self._reset()
+                self._writer.close()
+        finally:
             self._spool.close()
-
-    def __enter__(self) -> ParquetReader:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-def read_records(body: IO[bytes]) -> Iterator[Record]:
-    """The records of one Parquet object."""
-    with ParquetReader(body) as reader:
-        yield from reader.records()
-
-
-def decode_lines(body: IO[bytes]) -> Iterator[bytes]:
-    """The JSON lines a jsonl object of the same records holds (what `decode` prints)."""
-    with ParquetReader(body) as reader:
-        yield from reader.lines()
-
-
-def _seekable(body: IO[bytes]) -> bool:
-    try:
-        return bool(body.seekable())
-    except (AttributeError, ValueError):
-        return False
-
-
-def _format(name: str) -> FieldFormat:
-    if name not in get_args(FieldFormat):
-        raise ValueError(f"unknown key or value format {name!r} in the object's metadata")
-    return cast(FieldFormat, name)

@@ -15,14 +15,9 @@ from hypothesis import strategies as st
 from handler.errors import ConfigError
 from handler.format import parquet
 from handler.format.envelope import Encoder, classify, encode_record
-from handler.format.parquet import (
-    ParquetObjectWriter,
-    ParquetReader,
-    SealedParquet,
-    decode_lines,
-    read_records,
-)
+from handler.format.parquet import ParquetObjectWriter, SealedParquet
 from handler.format.parquet_fields import parse_fields
+from handler.format.parquet_reader import ParquetReader, decode_lines, read_records
 from handler.record import Record
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -319,7 +314,7 @@ def test_a_newer_format_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(parquet, "FORMAT_VERSION", "2")
     data = body_of(write([make(0, None, b"v")]))
     monkeypatch.setattr(parquet, "FORMAT_VERSION", "1")
-    with pytest.raises(ValueError, match="format 2 is newer than this reader"):
+    with pytest.raises(ValueError, match="format 2 is not one this reader knows"):
         ParquetReader(io.BytesIO(data))
 
 
@@ -332,7 +327,8 @@ def test_without_pyarrow_the_error_says_which_extra(monkeypatch: pytest.MonkeyPa
 
 def test_importing_the_format_or_the_settings_does_not_import_pyarrow() -> None:
     code = (
-        "import sys, handler.format.parquet, handler.config.settings; "
+        "import sys, handler.format.parquet, handler.format.parquet_reader, "
+        "handler.config.settings; "
         "assert 'pyarrow' not in sys.modules, 'pyarrow imported'"
     )
     result = subprocess.run(
@@ -344,3 +340,15 @@ def test_importing_the_format_or_the_settings_does_not_import_pyarrow() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_number_out_of_range_is_refused_and_the_object_stays_whole() -> None:
+    writer = ParquetObjectWriter()
+    writer.add(make(0, None, b"v"))
+    with pytest.raises(ValueError, match="out of range"):
+        writer.add(make(2**63, None, b"v"))
+    with pytest.raises(ValueError, match="out of range"):
+        writer.add(make(1, None, b"v", timestamp=2**64))
+    writer.add(make(1, None, b"w"))
+    data = body_of(writer.seal())
+    assert list(read_records(io.BytesIO(data))) == [make(0, None, b"v"), make(1, None, b"w")]
