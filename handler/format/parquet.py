@@ -1,0 +1,400 @@
+"""Parquet objects: the same records as the JSON lines, in columns query engines read directly.
+
+Not selectable by a setting yet: the run still writes JSON lines. This module is the schema and
+the writer; `parquet_reader.py` reads objects back, `parquet_fields.py` has the typed columns.
+
+Columns, in order (every object has the first nine, then one per typed field):
+
+| column | Parquet type | holds |
+|---|---|---|
+| `topic` | string | the record's topic |
+| `partition` | int32 | its partition |
+| `offset` | int64 | its offset |
+| `timestamp` | timestamp(ms, UTC) | the Kafka timestamp as is (-1: the producer set none) |
+| `timestamp_type` | string | `create` or `log_append` |
+| `key`, `value` | binary, null for a null key or value | the bytes exactly |
+| `headers` | list<struct<key: string, value: binary>> | in order, duplicates kept |
+| `value_json` | string, null unless the value is JSON | the JSON text the JSON lines embed |
+
+`value_json` is null exactly where the JSON lines store a value as `utf8`, `base64` or null, so
+`json_extract_string(value_json, '$.user')` (DuckDB), `json_extract_scalar` (Athena) or
+`get_json_object` (Spark) reads the same documents the JSON lines hold; `value` stays the bytes
+for everything. The price: a JSON value is stored twice (on 250-byte log lines, value_json was
+44 % of a zstd object, which without it is about the size of the .jsonl.zst). The footer's
+key-value metadata records the key and value formats and the typed fields, so the reader
+gives back the very JSON lines a jsonl object of the same records holds.
+
+Memory stays bounded: rows are buffered as Python objects only until about `row_group_bytes`,
+then written as one row group to a spool file (memory, then disk past `spool_memory_bytes`),
+hashed as it is written, as the JSON-lines builder does.
+
+pyarrow is imported on first use, never at import, so the base install needs no Parquet library
+(`pip install 'kafka-beat[parquet]'` brings it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from array import array
+from dataclasses import dataclass
+from types import ModuleType
+from typing import IO, Any, Literal, get_args
+
+import orjson
+
+from handler import __version__
+from handler.errors import ConfigError
+from handler.format.envelope import ENCODING_JSON, FieldFormat, classify
+from handler.format.parquet_fields import (
+    BASE_COLUMNS,
+    UNFIT,
+    ParquetField,
+    convert,
+    format_fields,
+    lookup,
+)
+from handler.record import Record
+
+ParquetCompression = Literal["zstd", "snappy", "gzip", "none"]
+COMPRESSIONS: tuple[str, ...] = get_args(ParquetCompression)
+EXTENSION = ".parquet"
+CONTENT_TYPE = "application/vnd.apache.parquet"
+FORMAT_VERSION = "1"
+DEFAULT_ROW_GROUP_BYTES = 2 * 1024 * 1024
+DEFAULT_SPOOL_MEMORY_BYTES = 2 * 1024 * 1024
+
+META_FORMAT = "kafka_beat.format"
+META_KEY_FORMAT = "kafka_beat.key_format"
+META_VALUE_FORMAT = "kafka_beat.value_format"
+META_FIELDS = "kafka_beat.fields"
+META_WRITER = "kafka_beat.writer"
+
+# Python memory of one buffered row beyond its payload bytes (list slots, the bytes objects'
+# headers, the offset and timestamp in typed arrays), and of one header or typed value.
+_ROW_OVERHEAD = 160
+_ITEM_OVERHEAD = 80
+# Dictionaries pay where values repeat (topic, keys, header names); offsets and timestamps
+# never do, nor values and their JSON (without dictionaries on offsets and timestamps a log
+# object came out 6.5 % smaller). Statistics let engines skip row groups by offset and time;
+# on the byte columns they would only grow the footer. Encodings stay the defaults every reader
+# knows (DELTA_BINARY_PACKED would save more on offsets, but Spark before 3.3 cannot read it).
+_NO_DICTIONARY = frozenset({"offset", "timestamp", "value", "value_json"})
+_STATISTICS = ("topic", "partition", "offset", "timestamp", "timestamp_type")
+
+
+def arrow() -> tuple[ModuleType, ModuleType]:
+    """pyarrow and pyarrow.parquet, or a ConfigError saying how to install them."""
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError as exc:
+        raise ConfigError(
+            "Parquet objects need pyarrow, which the base install leaves out: "
+            "pip install 'kafka-beat[parquet]'"
+        ) from exc
+    return pyarrow, pyarrow.parquet
+
+
+def _field_type(pa: ModuleType, name: str) -> Any:
+    if name == "string":
+        return pa.string()
+    if name == "int64":
+        return pa.int64()
+    if name == "float64":
+        return pa.float64()
+    if name == "bool":
+        return pa.bool_()
+    return pa.timestamp("ms", tz="UTC")
+
+
+def _header_type(pa: ModuleType) -> Any:
+    return pa.struct([pa.field("key", pa.string(), nullable=False), pa.field("value", pa.binary())])
+
+
+def schema(
+    fields: tuple[ParquetField, ...] = (),
+    key_format: FieldFormat = "auto",
+    value_format: FieldFormat = "auto",
+) -> Any:
+    """The Arrow schema of an object with these typed fields (footer metadata included)."""
+    pa, _ = arrow()
+    columns = [
+        pa.field("topic", pa.string(), nullable=False),
+        pa.field("partition", pa.int32(), nullable=False),
+        pa.field("offset", pa.int64(), nullable=False),
+        pa.field("timestamp", pa.timestamp("ms", tz="UTC"), nullable=False),
+        pa.field("timestamp_type", pa.string(), nullable=False),
+        pa.field("key", pa.binary()),
+        pa.field("value", pa.binary()),
+        pa.field(
+            "headers",
+            pa.list_(pa.field("element", _header_type(pa), nullable=False)),
+            nullable=False,
+        ),
+        pa.field("value_json", pa.string()),
+    ]
+    columns += [pa.field(field.column, _field_type(pa, field.type)) for field in fields]
+    metadata = {
+        META_FORMAT: FORMAT_VERSION,
+        META_KEY_FORMAT: key_format,
+        META_VALUE_FORMAT: value_format,
+        META_FIELDS: format_fields(fields),
+        META_WRITER: f"kafka-beat {__version__}",
+    }
+    return pa.schema(columns, metadata=metadata)
+
+
+class _HashingSink:
+    """The file pyarrow writes to: each chunk is hashed, counted and passed to the spool, which
+    stays open when pyarrow closes its sink."""
+
+    def __init__(self, spool: IO[bytes]) -> None:
+        self.spool = spool
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self.digest.update(view)
+        self.spool.write(view)
+        self.size += view.nbytes
+        return view.nbytes
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        self.spool.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@dataclass
+class SealedParquet:
+    """A finished Parquet body: what the chain stores and what its metadata records."""
+
+    body: IO[bytes]
+    size: int
+    sha256: str
+    records: int
+    row_groups: int
+    unfit: dict[str, int]
+    """Per typed column: values present in the JSON that did not fit its type (column null)."""
+
+    def close(self) -> None:
+        self.body.close()
+
+
+class ParquetObjectWriter:
+    """One object's Parquet body: records in, row groups spooled as they fill, one body out."""
+
+    def __init__(
+        self,
+        compression: ParquetCompression = "zstd",
+        fields: tuple[ParquetField, ...] = (),
+        row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES,
+        spool_memory_bytes: int = DEFAULT_SPOOL_MEMORY_BYTES,
+        level: int | None = None,
+        key_format: FieldFormat = "auto",
+        value_format: FieldFormat = "auto",
+    ) -> None:
+        if compression not in COMPRESSIONS:
+            raise ValueError(
+                f"Parquet compression is one of {', '.join(COMPRESSIONS)}, not {compression!r}"
+            )
+        self._pa, pq = arrow()
+        self._fields = fields
+        self._row_group_bytes = row_group_bytes
+        self._schema = schema(fields, key_format, value_format)
+        self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - owned by the sealed body
+            max_size=spool_memory_bytes, prefix="kafka-beat-parquet-"
+        )
+        self._sink = _HashingSink(self._spool)
+        self._writer = pq.ParquetWriter(
+            self._sink,
+            self._schema,
+            compression=compression,
+            compression_level=level if compression in ("zstd", "gzip") else None,
+            use_dictionary=[
+                path for path in self._schema_paths() if path.split(".", 1)[0] not in _NO_DICTIONARY
+            ],
+            write_statistics=[*_STATISTICS, *(field.column for field in fields)],
+        )
+        self.records = 0
+        self.row_groups = 0
+        self.unfit = {field.column: 0 for field in fields}
+        self._sealed = False
+        self._reset()
+
+    def _schema_paths(self) -> list[str]:
+        return [
+            ".".join(path)
+            for path in (
+                *((name,) for name in BASE_COLUMNS if name != "headers"),
+                ("headers", "list", "element", "key"),
+                ("headers", "list", "element", "value"),
+                *((field.column,) for field in self._fields),
+            )
+        ]
+
+    def _reset(self) -> None:
+        # New containers each time: the Arrow arrays of the last row group may still point into
+        # the old typed arrays' memory.
+        self._topics: list[str] = []
+        self._partitions = array("i")
+        self._offsets = array("q")
+        self._timestamps = array("q")
+        self._timestamp_types: list[str] = []
+        self._keys: list[bytes | None] = []
+        self._values: list[bytes | None] = []
+        self._headers: list[tuple[tuple[str, bytes | None], ...]] = []
+        self._value_json: list[bytes | None] = []
+        self._typed: list[list[Any]] = [[] for _ in self._fields]
+        self._buffered = 0
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Estimated memory of the rows not yet written as a row group (an upper bound in
+        practice: measured at 0.7-0.9 of it for log lines)."""
+        return self._buffered
+
+    @property
+    def size(self) -> int:
+        """Bytes written to the body so far (row groups flushed; the footer comes at seal)."""
+        return self._sink.size
+
+    def add(self, record: Record) -> None:
+        """Append one record; a row group is written once the buffered rows reach the limit."""
+        if self._sealed:
+            raise ValueError("the object is sealed")
+        key, value, headers = record.key, record.value, record.headers
+        value_json: bytes | None = None
+        buffered = _ROW_OVERHEAD
+        if value is not None:
+            buffered += len(value)
+            embedded, encoding = classify(value)
+            if encoding == ENCODING_JSON:
+                text = orjson.dumps(embedded)
+                if text == value:
+                    value_json = value  # one-line JSON is embedded as written: one copy
+                else:
+                    # orjson's result keeps a 4 KiB allocation whatever its length: a row
+                    # group of them would be mostly slack, so keep an exact-size copy.
+                    value_json = bytes(memoryview(text))
+                    buffered += len(text)
+        if key is not None:
+            buffered += len(key)
+        for name, header_value in headers:
+            buffered += _ITEM_OVERHEAD + len(name) + (len(header_value) if header_value else 0)
+        typed: list[Any] = []
+        unfit: list[str] = []
+        if self._fields:
+            document = orjson.loads(value_json) if value_json is not None else None
+            for field in self._fields:
+                found = lookup(document, field.field)
+                converted = None if found is None else convert(field.type, found)
+                if converted is UNFIT:
+                    unfit.append(field.column)
+                    converted = None
+                typed.append(converted)
+                buffered += _ITEM_OVERHEAD + (len(converted) if type(converted) is str else 0)
+        self._append_numbers(record)
+        self._topics.append(record.topic)
+        self._timestamp_types.append(record.timestamp_type)
+        self._keys.append(key)
+        self._values.append(value)
+        self._headers.append(headers)
+        self._value_json.append(value_json)
+        for column, converted in zip(self._typed, typed, strict=True):
+            column.append(converted)
+        for name in unfit:
+            self.unfit[name] += 1
+        self.records += 1
+        self._buffered += buffered
+        if self._buffered >= self._row_group_bytes:
+            self._flush()
+
+    def _append_numbers(self, record: Record) -> None:
+        """The typed arrays refuse what does not fit their width: then no column takes the
+        record, so the buffered columns keep one length."""
+        appended = []
+        try:
+            for numbers, number in (
+                (self._partitions, record.partition),
+                (self._offsets, record.offset),
+                (self._timestamps, record.timestamp),
+            ):
+                numbers.append(number)
+                appended.append(numbers)
+        except OverflowError as exc:
+            for numbers in appended:
+                numbers.pop()
+            raise ValueError(
+                f"record {record.topic}/{record.partition}@{record.offset} has a partition, "
+                f"offset or timestamp out of range: {exc}"
+            ) from exc
+
+    def _flush(self) -> None:
+        rows = len(self._topics)
+        if not rows:
+            return
+        pa = self._pa
+        columns = self._schema.types
+        arrays = [
+            pa.array(self._topics, pa.string()),
+            pa.Array.from_buffers(pa.int32(), rows, [None, pa.py_buffer(self._partitions)]),
+            pa.Array.from_buffers(pa.int64(), rows, [None, pa.py_buffer(self._offsets)]),
+            pa.Array.from_buffers(columns[3], rows, [None, pa.py_buffer(self._timestamps)]),
+            pa.array(self._timestamp_types, pa.string()),
+            pa.array(self._keys, pa.binary()),
+            pa.array(self._values, pa.binary()),
+            pa.array(self._headers, columns[7]),
+            pa.array(self._value_json, pa.string()),
+            *(
+                pa.array(values, columns[len(BASE_COLUMNS) + index])
+                for index, values in enumerate(self._typed)
+            ),
+        ]
+        batch = pa.RecordBatch.from_arrays(arrays, schema=self._schema)
+        self._writer.write_batch(batch, row_group_size=rows)
+        self.row_groups += 1
+        self._reset()
+
+    def seal(self) -> SealedParquet:
+        """Write the last row group and the footer; the body, rewound, with its size and hash."""
+        if self.records == 0:
+            raise ValueError("an empty object is never sealed")
+        self._flush()
+        self._writer.close()
+        self._sealed = True
+        self._spool.seek(0)
+        return SealedParquet(
+            body=self._spool,
+            size=self._sink.size,
+            sha256=self._sink.digest.hexdigest(),
+            records=self.records,
+            row_groups=self.row_groups,
+            unfit=dict(self.unfit),
+        )
+
+    def discard(self) -> None:
+        """Drop the object unsealed (its spool with it)."""
+        try:
+            if not self._sealed:
+                self._sealed = True
+                self._reset()
+                self._writer.close()
+        finally:
+            self._spool.close()

@@ -1,0 +1,147 @@
+"""Reading Parquet objects back: their records, or the JSON lines a jsonl object would hold.
+
+`decode` prints, for a Parquet object, the lines a jsonl object of the same records holds: the
+footer records the key and value formats it was written with, and the envelope's `Encoder`
+turns each record (its bytes exactly as consumed) into the same line.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, cast, get_args
+
+from handler.format.envelope import Encoder, FieldFormat
+from handler.format.parquet import (
+    FORMAT_VERSION,
+    META_FIELDS,
+    META_FORMAT,
+    META_KEY_FORMAT,
+    META_VALUE_FORMAT,
+    arrow,
+)
+from handler.format.parquet_fields import BASE_COLUMNS, ParquetField, parse_fields
+from handler.record import Record
+
+_READ_BATCH_ROWS = 4096
+
+
+@dataclass(frozen=True)
+class ParquetInfo:
+    """What an object's footer says of how it was written."""
+
+    format_version: str
+    key_format: FieldFormat
+    value_format: FieldFormat
+    fields: tuple[ParquetField, ...]
+    records: int
+    row_groups: int
+
+
+class ParquetReader:
+    """Reads a Parquet object back: its records, or the JSON lines a jsonl object would hold.
+
+    The body may be any binary file; one that cannot seek (an S3 stream) is first copied to a
+    spool file, since a Parquet footer is read before its rows."""
+
+    def __init__(self, body: IO[bytes], spool_memory_bytes: int = 8 * 1024 * 1024) -> None:
+        self._pa, pq = arrow()
+        self._spool: IO[bytes] | None = None
+        if not _seekable(body):
+            self._spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by close()
+                max_size=spool_memory_bytes, prefix="kafka-beat-parquet-"
+            )
+            shutil.copyfileobj(body, self._spool, 1024 * 1024)
+            self._spool.seek(0)
+            body = self._spool
+        try:
+            self._file = pq.ParquetFile(body)
+            self.info = self._read_info()
+        except BaseException:
+            if self._spool is not None:
+                self._spool.close()
+            raise
+
+    def _read_info(self) -> ParquetInfo:
+        raw = self._file.metadata.metadata or {}
+        meta = {key.decode(): value.decode() for key, value in raw.items()}
+        if META_FORMAT not in meta:
+            raise ValueError("not a Kafka Beat Parquet object (no kafka_beat.format metadata)")
+        if meta[META_FORMAT] != FORMAT_VERSION:
+            raise ValueError(
+                f"Kafka Beat Parquet format {meta[META_FORMAT]} is not one this reader knows "
+                f"(format {FORMAT_VERSION}); read it with the kafka-beat that wrote it or newer"
+            )
+        return ParquetInfo(
+            format_version=meta[META_FORMAT],
+            key_format=_format(meta.get(META_KEY_FORMAT, "auto")),
+            value_format=_format(meta.get(META_VALUE_FORMAT, "auto")),
+            fields=parse_fields(meta.get(META_FIELDS, "")),
+            records=self._file.metadata.num_rows,
+            row_groups=self._file.metadata.num_row_groups,
+        )
+
+    def records(self) -> Iterator[Record]:
+        """Every record, in stored order, with its bytes exactly as consumed."""
+        pa = self._pa
+        wanted = [name for name in BASE_COLUMNS if name != "value_json"]
+        for batch in self._file.iter_batches(batch_size=_READ_BATCH_ROWS, columns=wanted):
+            index = batch.schema.get_field_index
+            column = batch.column
+            timestamps = column(index("timestamp")).cast(pa.int64()).to_pylist()
+            headers = column(index("headers")).to_pylist()
+            yield from map(
+                Record,
+                column(index("topic")).to_pylist(),
+                column(index("partition")).to_pylist(),
+                column(index("offset")).to_pylist(),
+                timestamps,
+                column(index("timestamp_type")).to_pylist(),
+                column(index("key")).to_pylist(),
+                column(index("value")).to_pylist(),
+                (tuple((item["key"], item["value"]) for item in row) for row in headers),
+            )
+
+    def lines(self) -> Iterator[bytes]:
+        """The JSON lines of the same records under the formats they were written with."""
+        encoder = Encoder(self.info.key_format, self.info.value_format)
+        for record in self.records():
+            yield encoder.encode(record).line
+
+    def close(self) -> None:
+        self._file.close()
+        if self._spool is not None:
+            self._spool.close()
+
+    def __enter__(self) -> ParquetReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def read_records(body: IO[bytes]) -> Iterator[Record]:
+    """The records of one Parquet object."""
+    with ParquetReader(body) as reader:
+        yield from reader.records()
+
+
+def decode_lines(body: IO[bytes]) -> Iterator[bytes]:
+    """The JSON lines a jsonl object of the same records holds (what `decode` prints)."""
+    with ParquetReader(body) as reader:
+        yield from reader.lines()
+
+
+def _seekable(body: IO[bytes]) -> bool:
+    try:
+        return bool(body.seekable())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _format(name: str) -> FieldFormat:
+    if name not in get_args(FieldFormat):
+        raise ValueError(f"unknown key or value format {name!r} in the object's metadata")
+    return cast(FieldFormat, name)
