@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handler.format.layout import dead_letter_key, object_key
+from handler.format.layout import dead_letters_key, object_key
 from handler.format.parquet import EXTENSION, ParquetObjectWriter
 from handler.format.parquet_fields import parse_fields
 from handler.record import Record
@@ -65,7 +65,7 @@ def layout(tmp_path: Path) -> tuple[Path, list[Record]]:
     odd = Record("dns", 1, 0, -1, "create", None, b"\x80not json", ())
     store(tmp_path, [odd])
     records.append(odd)
-    decoy = tmp_path / dead_letter_key("", "auth", 0, 5, T0, EXTENSION)
+    decoy = tmp_path / dead_letters_key(object_key("", "auth", 0, 5, T0, EXTENSION))
     decoy.parent.mkdir(parents=True)
     decoy.write_bytes((tmp_path / object_key("", "auth", 0, 0, T0, EXTENSION)).read_bytes())
     (tmp_path / "_kafka_beat" / "checkpoints").mkdir(parents=True)
