@@ -21,7 +21,6 @@ from handler.config.values import (
     split_list,
 )
 from handler.engine import failpoints
-from handler.format.parquet_fields import ParquetField, parse_fields
 
 ENV_PREFIX = "KAFKA_BEAT_"
 SECRET_FIELDS = ("ssl_key_password", "sasl_password", "sasl_oauth_token")
@@ -101,12 +100,6 @@ class Settings(BaseSettings):
     time_field: str | None = None
     """Field of JSON values whose time (ISO-8601 or epoch) places a record in its time folder,
     e.g. @timestamp or event.created; records without it use the Kafka timestamp."""
-
-    parquet_fields: Annotated[tuple[ParquetField, ...], NoDecode] = ()
-    """Parquet objects only (not selectable yet): JSON fields promoted to typed columns,
-    FIELD:TYPE or FIELD:TYPE:COLUMN, comma-separated, e.g.
-    user:string,bytes:int64,@timestamp:timestamp; types string, int64, float64, bool,
-    timestamp. A value that does not fit leaves its column null and is counted."""
 
     on_data_loss: Literal["fail", "skip"] = "fail"
     """When retention deleted records before they were read: fail (exit 1, nothing skipped),
@@ -218,11 +211,6 @@ class Settings(BaseSettings):
     @classmethod
     def _partitions(cls, value: Any) -> Any:
         return parse_partitions(value)
-
-    @field_validator("parquet_fields", mode="before")
-    @classmethod
-    def _parquet_fields(cls, value: Any) -> Any:
-        return parse_fields(value) if isinstance(value, str) else value
 
     @field_validator("destination")
     @classmethod
