@@ -1,6 +1,7 @@
 """Real parts for the tests (a pytest plugin, loaded by tests/conftest.py): one Apache Kafka
-broker (KRaft) and one moto S3 server per session, and factories that give each test its own
-topics, groups and buckets."""
+broker (KRaft), one moto S3 server, one GCS emulator (fake-gcs-server) and one Azure emulator
+(Azurite) per session, each started only when a test asks for it, and factories that give
+each test its own topics, groups, buckets and containers."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
+from emulators import Azurite, FakeGCS
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka_broker import KafkaBroker
 
@@ -133,3 +135,53 @@ def serial_s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS
     log = tmp_path_factory.mktemp("moto-serial") / "moto.log"
     with MotoS3Server(single_thread=True, log_path=log) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGCS]:
+    """fake-gcs-server, in memory, on a loopback port."""
+    with FakeGCS(log_path=tmp_path_factory.mktemp("fake-gcs") / "fake-gcs.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def gcs_client(gcs_server: FakeGCS) -> Any:
+    from handler.stores.gcs import gcs_client
+
+    return gcs_client(gcs_server.endpoint)
+
+
+@pytest.fixture
+def gcs_bucket_factory(gcs_client: Any) -> Callable[[], str]:
+    def create() -> str:
+        name = unique("bucket")
+        gcs_client.create_bucket(name)
+        return name
+
+    return create
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """Azurite's blob service, in memory, on a loopback port."""
+    with Azurite(log_path=tmp_path_factory.mktemp("azurite") / "azurite.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def azure_service(azurite: Azurite) -> Any:
+    from pydantic import SecretStr
+
+    from handler.stores.azure import azure_service
+
+    return azure_service(None, SecretStr(azurite.connection_string))
+
+
+@pytest.fixture
+def azure_container_factory(azure_service: Any) -> Callable[[], str]:
+    def create() -> str:
+        name = unique("container")  # lowercase letters, digits and single hyphens
+        azure_service.create_container(name)
+        return name
+
+    return create
