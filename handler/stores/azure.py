@@ -114,6 +114,8 @@ class AzureBlobStore:
         self.container = container.container_name
         self.account = container.account_name or ""
         self.prefix = prefix
+        # A token credential (DefaultAzureCredential), not a key or SAS from a connection string.
+        self._uses_token = hasattr(container.credential, "get_token")
         self._attempts = attempts
         self._max_backoff_seconds = max_backoff_seconds
 
@@ -247,6 +249,12 @@ class AzureBlobStore:
 
     def _translate(self, exc: azure_exceptions.AzureError, action: str, key: str) -> KafkaBeatError:
         where = f"az://{self.container}/{key}" if key else f"container '{self.container}'"
+        if _is_missing_credential(exc) and not self._uses_token:
+            return ConfigError(
+                "the account key in KAFKA_BEAT_AZURE_CONNECTION_STRING cannot sign requests "
+                "(it must be the whole base64 key): copy the connection string again from the "
+                "storage account's access keys"
+            )
         if _is_missing_credential(exc):
             return ConfigError(
                 "no Azure credentials could be used: set KAFKA_BEAT_AZURE_CONNECTION_STRING, or "

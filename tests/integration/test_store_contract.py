@@ -326,3 +326,30 @@ def test_azure_refusing_the_key_is_an_auth_error(azurite, azure_container_factor
     with pytest.raises(AuthError, match="refused these credentials") as refused:
         store.check()
     assert wrong not in str(refused.value) and AZURITE_KEY not in str(refused.value)
+
+
+@pytest.mark.parametrize("kind", ["s3", "gcs", "azure"])
+def test_the_check_command_proves_create_only(kind, request, bootstrap, topic_factory, tmp_path):
+    """`python -m handler check` against each cloud store: the destination step writes the
+    probe twice through the Store protocol and passes only if the second write is refused."""
+    import subprocess
+    import sys
+
+    from tests.support import runs
+    from tests.support.destinations import destination_for
+
+    target, store = destination_for(kind, request, "chk")
+    result = subprocess.run(
+        [sys.executable, "-m", "handler", "check"],
+        env=runs.environment(
+            bootstrap_servers=bootstrap, group_id="g", topics=topic_factory(1), **target
+        ),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "refuses overwrites (create-only)" in result.stdout
+    assert store.head(layout.probe_key(store.prefix)) is not None

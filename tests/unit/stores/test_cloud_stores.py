@@ -149,15 +149,21 @@ def test_azure_errors_are_translated(status, code, kind, says) -> None:
     assert type(translated) is kind and says in str(translated)
 
 
-def test_azure_without_an_identity_is_a_config_error() -> None:
+def test_azure_credentials_that_cannot_be_used_are_a_config_error() -> None:
     from azure.core.exceptions import ClientAuthenticationError
-    from azure.storage.blob import ContainerClient
 
-    from handler.stores.azure import AzureBlobStore
+    from handler.stores.azure import AzureBlobStore, azure_service
 
-    store = AzureBlobStore(ContainerClient("https://acct.blob.core.windows.net", "logs"), "")
-    translated = store._translate(ClientAuthenticationError("no identity"), "ListBlobs", "")
+    unusable = ClientAuthenticationError("no token")  # no response: refused before sending
+    with_identity = azure_service("https://acct.blob.core.windows.net", None)
+    store = AzureBlobStore(with_identity.get_container_client("logs"), "")
+    translated = store._translate(unusable, "ListBlobs", "")
     assert isinstance(translated, ConfigError) and "DefaultAzureCredential" in str(translated)
+    with_key = azure_service(None, SecretStr("AccountName=acct;AccountKey=S2ItTGVhaw=="))
+    store = AzureBlobStore(with_key.get_container_client("logs"), "")
+    translated = store._translate(unusable, "ListBlobs", "")
+    assert isinstance(translated, ConfigError)
+    assert "account key in KAFKA_BEAT_AZURE_CONNECTION_STRING" in str(translated)
 
 
 @pytest.mark.parametrize(
