@@ -353,3 +353,41 @@ def test_the_check_command_proves_create_only(kind, request, bootstrap, topic_fa
     assert result.returncode == 0, result.stdout + result.stderr
     assert "refuses overwrites (create-only)" in result.stdout
     assert store.head(layout.probe_key(store.prefix)) is not None
+
+
+def test_decode_and_verify_read_back_from_gcs(
+    request, bootstrap, topic_factory, producer, tmp_path
+) -> None:
+    import subprocess
+    import sys
+
+    from tests.integration.test_collect import log_lines
+    from tests.support import runs
+    from tests.support.destinations import destination_for
+    from tests.support.reconcile import produce
+
+    target, _ = destination_for("gcs", request, "rb")
+    topic = topic_factory(2)
+    produce(producer, topic, log_lines(300, 2))
+    runs.run_to_completion(
+        tmp_path, bootstrap_servers=bootstrap, group_id="g", topics=topic, **target
+    )
+    endpoint = ["--endpoint-url", target["gcs_endpoint_url"]]
+
+    def command(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "handler", *args, target["destination"], *endpoint],
+            env=runs.environment(),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    decoded = command("decode")
+    assert decoded.returncode == 0, decoded.stderr
+    assert len(decoded.stdout.splitlines()) == 300
+    verified = command("verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.count("OK ") == 2, verified.stdout
