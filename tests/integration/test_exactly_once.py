@@ -20,8 +20,8 @@ from tests.support.reconcile import committed, produce, reconcile, stored_record
 
 @pytest.fixture
 def destination(request):
-    """Where runs store: the local directory, moto's S3, the GCS emulator or Azurite;
-    (settings, store)."""
+    """Where runs store: the local directory, moto's S3, SeaweedFS, the GCS emulator or
+    Azurite; (settings, store)."""
     return destination_for(request.param, request, "eo")
 
 
@@ -52,9 +52,14 @@ CLOUD_STEPS = [
 ]
 
 
+# SeaweedFS: its S3 API, where boto3 sends a body in chunks, so mid_upload is reached.
+SEAWEEDFS_STEPS = ["after_claim:2", "mid_upload:2", "after_store:1", "after_store:3"]
+
+
 @pytest.mark.parametrize(
     ("destination", "failpoint"),
     [(kind, step) for kind in ("local", "s3") for step in STEPS]
+    + [("seaweedfs", step) for step in SEAWEEDFS_STEPS]
     + [(kind, step) for kind in ("gcs", "azure") for step in CLOUD_STEPS],
     indirect=["destination"],
 )
@@ -114,7 +119,7 @@ def test_random_kills(
     reconciled(store, produced, admin, group)
 
 
-@pytest.mark.parametrize("destination", ["local", "s3", "gcs", "azure"], indirect=True)
+@pytest.mark.parametrize("destination", ["local", "s3", "seaweedfs", "gcs", "azure"], indirect=True)
 def test_paused_writer_adopts_instead_of_overwriting(
     destination, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:

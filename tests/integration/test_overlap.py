@@ -12,11 +12,11 @@ from tests.support.destinations import destination_for
 from tests.support.reconcile import produce
 
 
-@pytest.fixture(params=["local", "s3", "gcs", "azure"])
+@pytest.fixture(params=["local", "s3", "seaweedfs", "gcs", "azure"])
 def destination(request):
-    """moto's S3 single-threaded (its conditional writes are check-then-act); the GCS emulator
-    and Azurite as they are: their create-only writes are atomic under concurrency
-    (tests/integration/test_store_contract.py races them)."""
+    """moto's S3 single-threaded (its conditional writes are check-then-act); SeaweedFS, the
+    GCS emulator and Azurite as they are: their create-only writes are atomic under
+    concurrency (tests/integration/test_store_contract.py races them)."""
     return destination_for(request.param, request, "o", serial_s3=True)
 
 

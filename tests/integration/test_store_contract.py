@@ -1,5 +1,6 @@
-"""One contract, every store: the local directory, S3 (moto), Google Cloud Storage
-(fake-gcs-server) and Azure Blob Storage (Azurite), each through the `Store` protocol only.
+"""One contract, every store: the local directory, S3 (moto, and SeaweedFS, a real
+S3-compatible server), Google Cloud Storage (fake-gcs-server) and Azure Blob Storage (Azurite),
+each through the `Store` protocol only.
 
 What the chain relies on is tested here rather than assumed: a create-only put that is atomic
 (threads racing on one key, many trials, exactly one CREATED, the winner's bytes stored), `head`
@@ -29,7 +30,7 @@ from handler.stores.base import PutOutcome, Store
 from handler.stores.create_only import verify_create_only
 from tests.support.fixtures import unique
 
-KINDS = ["local", "s3", "gcs", "azure"]
+KINDS = ["local", "s3", "seaweedfs", "gcs", "azure"]
 RACERS = 8
 TRIALS = 20
 # Bodies above what each store sends in one request: GCS switches to a resumable upload above
@@ -62,12 +63,12 @@ def place(request, tmp_path) -> Place:
         from handler.stores.local import LocalStore
 
         return Place(kind, lambda: LocalStore(tmp_path / "out"), None)
-    if kind == "s3":
+    if kind in ("s3", "seaweedfs"):
         import boto3
 
         from handler.stores.s3 import S3Store
 
-        server = request.getfixturevalue("serial_s3_server")
+        server = request.getfixturevalue("serial_s3_server" if kind == "s3" else "seaweedfs")
 
         def client():
             return boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1")
@@ -328,7 +329,7 @@ def test_azure_refusing_the_key_is_an_auth_error(azurite, azure_container_factor
     assert wrong not in str(refused.value) and AZURITE_KEY not in str(refused.value)
 
 
-@pytest.mark.parametrize("kind", ["s3", "gcs", "azure"])
+@pytest.mark.parametrize("kind", ["s3", "seaweedfs", "gcs", "azure"])
 def test_the_check_command_proves_create_only(kind, request, bootstrap, topic_factory, tmp_path):
     """`python -m handler check` against each cloud store: the destination step writes the
     probe twice through the Store protocol and passes only if the second write is refused."""

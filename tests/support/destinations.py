@@ -9,26 +9,30 @@ import pytest
 
 from handler.stores.base import Store
 
-KINDS = ("local", "s3", "gcs", "azure")
+KINDS = ("local", "s3", "seaweedfs", "gcs", "azure")
 
 
 def destination_for(
     kind: str, request: pytest.FixtureRequest, prefix: str, serial_s3: bool = False
 ) -> tuple[dict[str, Any], Store]:
-    """(settings, store) for a fresh bucket or container of `kind` under `prefix`. `serial_s3`:
-    the single-threaded moto server, whose conditional writes are atomic as S3's are."""
+    """(settings, store) for a fresh bucket or container of `kind` under `prefix` ("s3" is
+    moto's; "seaweedfs" the S3 API of SeaweedFS). `serial_s3`: the single-threaded moto
+    server, whose conditional writes are atomic as S3's are."""
     if kind == "local":
         from handler.stores.local import LocalStore
 
         root = request.getfixturevalue("tmp_path") / "out"
         return {"destination": str(root)}, LocalStore(root)
-    if kind == "s3":
+    if kind in ("s3", "seaweedfs"):
         import boto3
 
         from handler.stores.s3 import S3Store
         from tests.support.fixtures import unique
 
-        server = request.getfixturevalue("serial_s3_server" if serial_s3 else "s3_server")
+        if kind == "seaweedfs":
+            server = request.getfixturevalue("seaweedfs")
+        else:
+            server = request.getfixturevalue("serial_s3_server" if serial_s3 else "s3_server")
         client = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1")
         bucket = unique("bucket")
         client.create_bucket(Bucket=bucket)

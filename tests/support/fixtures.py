@@ -1,12 +1,14 @@
 """Real parts for the tests (a pytest plugin, loaded by tests/conftest.py): one Apache Kafka
-broker (KRaft), one moto S3 server, one GCS emulator (fake-gcs-server) and one Azure emulator
-(Azurite) per session, each started only when a test asks for it, and factories that give
-each test its own topics, groups, buckets and containers."""
+broker (KRaft), one moto S3 server, one SeaweedFS (a real S3-compatible server), one GCS
+emulator (fake-gcs-server) and one Azure emulator (Azurite) per session, each started only
+when a test asks for it, and factories that give each test its own topics, groups, buckets and
+containers."""
 
 from __future__ import annotations
 
 import itertools
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
-from emulators import Azurite, FakeGCS
+from emulators import Azurite, FakeGCS, SeaweedFS
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka_broker import KafkaBroker
 
@@ -185,3 +187,24 @@ def azure_container_factory(azure_service: Any) -> Callable[[], str]:
         return name
 
     return create
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """SeaweedFS (`weed mini`), every service on 127.0.0.1, its S3 API at `endpoint`."""
+    with SeaweedFS(log_path=tmp_path_factory.mktemp("seaweedfs") / "weed.log") as server:
+        # Its S3 port listens before a volume is writable: ready once an object is stored.
+        client = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1")
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                client.create_bucket(Bucket="kb-ready")
+                client.put_object(Bucket="kb-ready", Key="probe", Body=b"")
+                break
+            except client.exceptions.BucketAlreadyOwnedByYou:
+                continue
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        yield server
