@@ -79,11 +79,16 @@ def _fail(exc: KafkaBeatError) -> int:
 def _decode(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m handler decode",
-        description="Print the records stored in an object, a directory or an S3 prefix.",
+        description="Print the records stored in an object, a directory or a bucket prefix.",
     )
-    parser.add_argument("location", help="a file, a directory, or s3://bucket/key-or-prefix")
+    parser.add_argument(
+        "location", help="a file, a directory, or s3://, gs://, az:// with a key or prefix"
+    )
     parser.add_argument("--raw", action="store_true", help="print each value's bytes instead")
-    parser.add_argument("--endpoint-url", help="endpoint of an S3-compatible store")
+    parser.add_argument(
+        "--endpoint-url",
+        help="endpoint of an S3-compatible store or GCS emulator; for az://, the account URL",
+    )
     arguments = parser.parse_args(argv)
     from handler.commands.decode import write
 
@@ -144,9 +149,12 @@ def _verify(argv: Sequence[str]) -> int:
         description="Audit stored objects per partition: hashes, chain gaps and overlaps. "
         "Exit 0 only if everything holds.",
     )
-    parser.add_argument("location", help="a directory, or s3://bucket/prefix")
+    parser.add_argument("location", help="a directory, or s3://, gs://, az:// with a prefix")
     parser.add_argument("--json", action="store_true", help="one JSON document")
-    parser.add_argument("--endpoint-url", help="endpoint of an S3-compatible store")
+    parser.add_argument(
+        "--endpoint-url",
+        help="endpoint of an S3-compatible store or GCS emulator; for az://, the account URL",
+    )
     arguments = parser.parse_args(argv)
     from handler.commands.verify import audit, report
 

@@ -1,4 +1,4 @@
-"""Reading storage back: `python -m handler decode PATH|s3://bucket/prefix`.
+"""Reading storage back: `python -m handler decode PATH|s3://…|gs://…|az://…`.
 
 Prints the records of one object, or of every object under a directory or prefix, as the stored
 JSON lines (decompressed) or, with `--raw`, as each value's bytes followed by a newline.
@@ -27,15 +27,16 @@ def _is_object(key: str) -> bool:
 
 
 def open_location(location: str, endpoint_url: str | None) -> tuple[Store, list[str]]:
-    """The store holding `location` and the object keys it names, in order."""
+    """The store holding `location` and the object keys it names, in order.
+
+    `endpoint_url`: an S3-compatible endpoint, a GCS endpoint (an emulator), or for az:// the
+    account URL (https://ACCOUNT.blob.core.windows.net, with DefaultAzureCredential)."""
     try:
         target = parse_destination(location)
     except ValueError as exc:
         raise ConfigError(f"cannot read '{location}': {exc}") from exc
-    if target.kind == "s3":
-        from handler.stores.s3 import S3Store
-
-        store: Store = S3Store.for_reading(target.bucket, "", endpoint_url)
+    if target.kind != "local":
+        store = _cloud_store(target.kind, target.bucket, endpoint_url)
         head = store.head(target.prefix) if _is_object(target.prefix) else None
         keys = [target.prefix] if head else list(store.list_keys(target.prefix))
     else:
@@ -49,6 +50,25 @@ def open_location(location: str, endpoint_url: str | None) -> tuple[Store, list[
         else:
             raise ConfigError(f"'{path}' is neither a file nor a directory")
     return store, [key for key in keys if _is_object(key)]
+
+
+def _cloud_store(kind: str, bucket: str, endpoint_url: str | None) -> Store:
+    if kind == "gcs":
+        from handler.stores.gcs import GCSStore
+
+        return GCSStore.for_reading(bucket, "", endpoint_url)
+    if kind == "azure":
+        if endpoint_url is None:
+            raise ConfigError(
+                "reading az:// needs --endpoint-url https://ACCOUNT.blob.core.windows.net "
+                "(the storage account, read with DefaultAzureCredential)"
+            )
+        from handler.stores.azure import AzureBlobStore
+
+        return AzureBlobStore.for_reading(bucket, "", endpoint_url)
+    from handler.stores.s3 import S3Store
+
+    return S3Store.for_reading(bucket, "", endpoint_url)
 
 
 def lines(store: Store, keys: list[str]) -> Iterator[bytes]:

@@ -23,7 +23,16 @@ from handler.config.values import (
 from handler.engine import failpoints
 
 ENV_PREFIX = "KAFKA_BEAT_"
-SECRET_FIELDS = ("ssl_key_password", "sasl_password", "sasl_oauth_token")
+SECRET_FIELDS = (
+    "ssl_key_password",
+    "sasl_password",
+    "sasl_oauth_token",
+    "azure_connection_string",
+)
+# The parts of an Azure connection string that are secrets of their own, should a library
+# ever print one without the rest.
+_SCHEME = {"s3": "s3://", "gcs": "gs://", "azure": "az://"}
+_CONNECTION_STRING_SECRETS = re.compile(r"(?i)(?:AccountKey|SharedAccessSignature)=([^;]+)")
 
 
 class Settings(BaseSettings):
@@ -67,7 +76,8 @@ class Settings(BaseSettings):
     """Stop consuming after this many seconds, then store and commit (default: no time budget)."""
 
     destination: str = "./kafka-beat-data"
-    """s3://bucket/prefix, file:///dir or a plain directory path."""
+    """s3://bucket/prefix, gs://bucket/prefix, az://container/prefix, file:///dir or a plain
+    directory path."""
 
     compression: Literal["gzip", "zstd", "none"] = "gzip"
     """Compression of each object."""
@@ -131,6 +141,20 @@ class Settings(BaseSettings):
 
     s3_object_lock_days: int | None = Field(default=None, gt=0)
     """Days of Object Lock retention, with s3_object_lock_mode."""
+
+    gcs_endpoint_url: str | None = None
+    """Endpoint of a GCS-compatible server, e.g. an emulator at http://127.0.0.1:4443 (used
+    with anonymous credentials); default: Google Cloud Storage, with Application Default
+    Credentials."""
+
+    azure_account_url: str | None = None
+    """Blob endpoint of the Azure storage account, https://ACCOUNT.blob.core.windows.net,
+    authenticated with DefaultAzureCredential (managed identity, workload identity,
+    environment, Azure CLI); for az:// destinations, unless a connection string is given."""
+
+    azure_connection_string: SecretStr | None = None
+    """Azure Storage connection string (account key or SAS) instead of
+    KAFKA_BEAT_AZURE_ACCOUNT_URL (secret: also _FILE or a Secrets Manager ARN)."""
 
     upload_attempts: int = Field(default=6, ge=1, le=20)
     """Attempts per object upload on transient failures, with exponential backoff and jitter."""
@@ -262,14 +286,38 @@ class Settings(BaseSettings):
             raise ValueError("KAFKA_BEAT_S3_KMS_KEY_ID needs KAFKA_BEAT_S3_SSE=aws:kms")
         if self.compression == "gzip" and (self.compression_level or 0) > 9:
             raise ValueError("KAFKA_BEAT_COMPRESSION_LEVEL for gzip is 1 to 9")
-        if self.target().kind == "local" and any(
-            (self.s3_endpoint_url, self.s3_region, self.s3_sse)
+        self._check_store_settings()
+        return self
+
+    def _check_store_settings(self) -> None:
+        """Each store's settings only with a destination of that store, and Azure's account."""
+        kind = self.target().kind
+        given = {
+            "s3": any((self.s3_endpoint_url, self.s3_region, self.s3_sse)),
+            "gcs": self.gcs_endpoint_url is not None,
+            "azure": self.azure_account_url is not None or self.azure_connection_string is not None,
+        }
+        example = {
+            "s3": ("S3", "s3://bucket/prefix"),
+            "gcs": ("GCS", "gs://bucket/prefix"),
+            "azure": ("AZURE", "az://container/prefix"),
+        }
+        for store, present in given.items():
+            if present and kind != store:
+                name, url = example[store]
+                where = "a local directory" if kind == "local" else f"a {_SCHEME[kind]} destination"
+                raise ValueError(
+                    f"KAFKA_BEAT_{name}_* settings are given but KAFKA_BEAT_DESTINATION is "
+                    f"{where}; set KAFKA_BEAT_DESTINATION={url} or unset them"
+                )
+        if kind == "azure" and (self.azure_account_url is None) == (
+            self.azure_connection_string is None
         ):
             raise ValueError(
-                "KAFKA_BEAT_S3_* settings are given but KAFKA_BEAT_DESTINATION is a local "
-                "directory; set KAFKA_BEAT_DESTINATION=s3://bucket/prefix"
+                "an az:// destination needs exactly one of KAFKA_BEAT_AZURE_ACCOUNT_URL "
+                "(https://ACCOUNT.blob.core.windows.net, with DefaultAzureCredential) and "
+                "KAFKA_BEAT_AZURE_CONNECTION_STRING"
             )
-        return self
 
     def _check_security(self) -> None:
         sasl = self.security_protocol.startswith("SASL_")
@@ -309,8 +357,12 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value, so logs and messages can be scrubbed of them."""
-        values = [self.ssl_key_password, self.sasl_password, self.sasl_oauth_token]
-        return [value.get_secret_value() for value in values if value is not None]
+        values = [getattr(self, name) for name in SECRET_FIELDS]
+        found = [value.get_secret_value() for value in values if value is not None]
+        if self.azure_connection_string is not None:
+            connection = self.azure_connection_string.get_secret_value()
+            found.extend(_CONNECTION_STRING_SECRETS.findall(connection))
+        return found
 
     def target(self) -> Destination:
         return parse_destination(self.destination)

@@ -9,6 +9,11 @@ from typing import Any, Literal, NamedTuple
 from urllib.parse import urlparse
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+# GCS: 3-63 characters (up to 222 with dots), lowercase letters, digits, '-', '_' and '.'.
+_GCS_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._\-]{1,220}[a-z0-9]$")
+# Azure: 3-63 characters, lowercase letters, digits and single hyphens between them.
+_AZURE_CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
+SCHEMES = "s3://bucket/prefix, gs://bucket/prefix, az://container/prefix"
 _PARTITION_SPEC = re.compile(r"^(?P<topic>[A-Za-z0-9._\-]+):(?P<first>\d+)(?:-(?P<last>\d+))?$")
 
 
@@ -19,10 +24,12 @@ class PartitionRef(NamedTuple):
 
 @dataclass(frozen=True)
 class Destination:
-    """Where objects go: an S3 bucket and key prefix, or a local directory."""
+    """Where objects go: a bucket (S3, GCS) or container (Azure) and key prefix, or a local
+    directory."""
 
-    kind: Literal["s3", "local"]
+    kind: Literal["s3", "gcs", "azure", "local"]
     bucket: str
+    """The S3 or GCS bucket, or the Azure container; empty for a local directory."""
     prefix: str
     path: Path | None
 
@@ -57,20 +64,35 @@ def parse_partitions(value: Any) -> Any:
     return tuple(dict.fromkeys(refs))
 
 
+_CLOUD_SCHEMES: dict[str, tuple[Literal["s3", "gcs", "azure"], re.Pattern[str], str]] = {
+    "s3://": ("s3", _BUCKET_NAME, "S3 bucket name; write s3://BUCKET/optional/prefix"),
+    "gs://": (
+        "gcs",
+        _GCS_BUCKET_NAME,
+        "GCS bucket name; write gs://BUCKET/optional/prefix",
+    ),
+    "az://": (
+        "azure",
+        _AZURE_CONTAINER_NAME,
+        "Azure container name (3-63 lowercase letters, digits and single hyphens); "
+        "write az://CONTAINER/optional/prefix",
+    ),
+}
+
+
 def parse_destination(value: str) -> Destination:
-    """Read `s3://bucket/prefix`, `file:///dir` or a plain directory path."""
-    if value.startswith("s3://"):
-        parsed = urlparse(value)
-        bucket = parsed.netloc
-        if not _BUCKET_NAME.match(bucket):
-            raise ValueError(
-                f"'{bucket}' is not a valid S3 bucket name; write s3://BUCKET/optional/prefix"
-            )
-        return Destination("s3", bucket, parsed.path.strip("/"), None)
+    """Read `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`,
+    `file:///dir` or a plain directory path."""
+    for scheme, (kind, pattern, what) in _CLOUD_SCHEMES.items():
+        if value.startswith(scheme):
+            parsed = urlparse(value)
+            if not pattern.match(parsed.netloc):
+                raise ValueError(f"'{parsed.netloc}' is not a valid {what}")
+            return Destination(kind, parsed.netloc, parsed.path.strip("/"), None)
     if "://" in value and not value.startswith("file://"):
         scheme = value.split("://", 1)[0]
         raise ValueError(
-            f"scheme '{scheme}://' is not supported; use s3://bucket/prefix, "
+            f"scheme '{scheme}://' is not supported; use {SCHEMES}, "
             "file:///absolute/dir or a plain directory path"
         )
     path = Path(value.removeprefix("file://")).expanduser()

@@ -12,7 +12,6 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
@@ -38,6 +37,7 @@ from handler.errors import (
 )
 from handler.format.layout import META_SHA256
 from handler.stores.base import ObjectHead, PutOutcome
+from handler.stores.remote import require_tls
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -88,7 +88,7 @@ class S3Store:
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Store:
         target = settings.target()
-        _require_tls(settings.s3_endpoint_url)
+        require_tls("KAFKA_BEAT_S3_ENDPOINT_URL", settings.s3_endpoint_url)
         config = Config(
             retries={"total_max_attempts": 1, "mode": "standard"},
             connect_timeout=10,
@@ -301,19 +301,6 @@ _PERMISSION = {
     "ListObjectsV2": "s3:ListBucket",
     "HeadBucket": "s3:ListBucket",
 }
-
-
-def _require_tls(endpoint_url: str | None) -> None:
-    """TLS to S3 always; plain HTTP only to a store on this machine (a local test server)."""
-    if endpoint_url is None or endpoint_url.startswith("https://"):
-        return
-    host = urlparse(endpoint_url).hostname or ""
-    if host in ("localhost", "::1") or host.startswith("127."):
-        return
-    raise ConfigError(
-        f"KAFKA_BEAT_S3_ENDPOINT_URL {endpoint_url!r} is not HTTPS: objects would cross the "
-        "network unencrypted; use an https:// endpoint"
-    )
 
 
 def _key_exists(exc: ClientError) -> bool:

@@ -3,26 +3,21 @@ in explicit-partition mode — converge on one chain: every record stored exactl
 
 from __future__ import annotations
 
-import boto3
 import pytest
 
-from handler.stores.local import LocalStore
-from handler.stores.s3 import S3Store
 from tests.integration.test_collect import log_lines
 from tests.integration.test_exactly_once import reconciled
 from tests.support import runs
+from tests.support.destinations import destination_for
 from tests.support.reconcile import produce
 
 
-@pytest.fixture(params=["local", "s3"])
-def destination(request, tmp_path, serial_s3_server):
-    if request.param == "local":
-        return {"destination": str(tmp_path / "out")}, LocalStore(tmp_path / "out")
-    client = boto3.client("s3", endpoint_url=serial_s3_server.endpoint, region_name="us-east-1")
-    bucket = f"overlap-{tmp_path.name.lower().replace('_', '-')[-40:]}"
-    client.create_bucket(Bucket=bucket)
-    target = {"destination": f"s3://{bucket}/o", "s3_endpoint_url": serial_s3_server.endpoint}
-    return target, S3Store(client, bucket, "o")
+@pytest.fixture(params=["local", "s3", "seaweedfs", "gcs", "azure"])
+def destination(request):
+    """moto's S3 single-threaded (its conditional writes are check-then-act); SeaweedFS, the
+    GCS emulator and Azurite as they are: their create-only writes are atomic under
+    concurrency (tests/integration/test_store_contract.py races them)."""
+    return destination_for(request.param, request, "o", serial_s3=True)
 
 
 MODES = {

@@ -3,6 +3,7 @@ prints â€” help, bad config, success, failures, check, status, decode, verify â€
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 
@@ -152,3 +153,51 @@ def test_missing_secret_in_secrets_manager_is_a_config_error(
                 "sasl_password": arn,
             }
         )
+
+
+def test_no_output_carries_the_azure_key(
+    azurite, azure_container_factory, topic_factory, producer, bootstrap, tmp_path
+) -> None:
+    """The Azure connection string (from the environment and from a file) through a run,
+    check, status and the refusals; neither it nor its AccountKey is printed."""
+    from emulators import AZURITE_KEY
+
+    topic = topic_factory(partitions=1)
+    produce(producer, topic, log_lines(20, 1))
+    connection = azurite.connection_string
+    # Valid base64 (so the SDK signs with it), not the account's key; the canary inside.
+    wrong_key = base64.b64encode(CANARY.encode() * 3).decode()
+    keys = (AZURITE_KEY, wrong_key, connection)
+    base = dict(
+        bootstrap_servers=bootstrap,
+        group_id=f"g-{topic}",
+        topics=topic,
+        destination=f"az://{azure_container_factory()}/s",
+        log_level="DEBUG",
+        kafka_timeout_seconds=5,
+    )
+
+    def run(*args: str, extra_env=None, **settings):
+        result = invoke(tmp_path, *args, extra_env=extra_env, **base, **settings)
+        for key in keys:
+            assert key not in result.stdout and key not in result.stderr, (args, result)
+        return result
+
+    ok = run(azure_connection_string=connection)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    checked = run("check", azure_connection_string=connection)
+    assert checked.returncode == 0 and "PASS  destination" in checked.stdout, checked.stdout
+    assert run("status", azure_connection_string=connection).returncode == 0
+    secret_file = tmp_path / "azure-connection-string"
+    secret_file.write_text(connection + "\n")
+    from_file = {"KAFKA_BEAT_AZURE_CONNECTION_STRING_FILE": str(secret_file)}
+    assert run(extra_env=from_file).returncode == 0
+
+    refused = connection.replace(AZURITE_KEY, wrong_key)
+    assert run(azure_connection_string=refused).returncode == 3
+    refused_check = run("check", azure_connection_string=refused)
+    assert refused_check.returncode == 3 and "refused these credentials" in refused_check.stdout
+    assert run("status", azure_connection_string=refused).returncode != 0
+    malformed = f"AccountName=devstoreaccount1;AccountKey={CANARY};BlobEndpoint=nowhere"
+    assert run(azure_connection_string=malformed).returncode == 2
+    assert run("check", azure_connection_string=malformed).returncode != 0

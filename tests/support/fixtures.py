@@ -1,11 +1,14 @@
 """Real parts for the tests (a pytest plugin, loaded by tests/conftest.py): one Apache Kafka
-broker (KRaft) and one moto S3 server per session, and factories that give each test its own
-topics, groups and buckets."""
+broker (KRaft), one moto S3 server, one SeaweedFS (a real S3-compatible server), one GCS
+emulator (fake-gcs-server) and one Azure emulator (Azurite) per session, each started only
+when a test asks for it, and factories that give each test its own topics, groups, buckets and
+containers."""
 
 from __future__ import annotations
 
 import itertools
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+from emulators import Azurite, FakeGCS, SeaweedFS
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka_broker import KafkaBroker
 
@@ -132,4 +136,75 @@ def serial_s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS
     them atomic, as S3's are. Overlapping writers need this to be a fair test."""
     log = tmp_path_factory.mktemp("moto-serial") / "moto.log"
     with MotoS3Server(single_thread=True, log_path=log) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGCS]:
+    """fake-gcs-server, in memory, on a loopback port."""
+    with FakeGCS(log_path=tmp_path_factory.mktemp("fake-gcs") / "fake-gcs.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def gcs_client(gcs_server: FakeGCS) -> Any:
+    from handler.stores.gcs import gcs_client
+
+    return gcs_client(gcs_server.endpoint)
+
+
+@pytest.fixture
+def gcs_bucket_factory(gcs_client: Any) -> Callable[[], str]:
+    def create() -> str:
+        name = unique("bucket")
+        gcs_client.create_bucket(name)
+        return name
+
+    return create
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """Azurite's blob service, in memory, on a loopback port."""
+    with Azurite(log_path=tmp_path_factory.mktemp("azurite") / "azurite.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def azure_service(azurite: Azurite) -> Any:
+    from pydantic import SecretStr
+
+    from handler.stores.azure import azure_service
+
+    return azure_service(None, SecretStr(azurite.connection_string))
+
+
+@pytest.fixture
+def azure_container_factory(azure_service: Any) -> Callable[[], str]:
+    def create() -> str:
+        name = unique("container")  # lowercase letters, digits and single hyphens
+        azure_service.create_container(name)
+        return name
+
+    return create
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """SeaweedFS (`weed mini`), every service on 127.0.0.1, its S3 API at `endpoint`."""
+    with SeaweedFS(log_path=tmp_path_factory.mktemp("seaweedfs") / "weed.log") as server:
+        # Its S3 port listens before a volume is writable: ready once an object is stored.
+        client = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1")
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                client.create_bucket(Bucket="kb-ready")
+                client.put_object(Bucket="kb-ready", Key="probe", Body=b"")
+                break
+            except client.exceptions.BucketAlreadyOwnedByYou:
+                continue
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
         yield server

@@ -48,6 +48,33 @@ def test_s3_destination_is_parsed(env) -> None:
     assert (target.kind, target.bucket, target.prefix) == ("s3", "logs-prod", "kafka/raw")
 
 
+def test_gcs_and_azure_destinations_are_parsed(env) -> None:
+    env(topics="auth", destination="gs://logs_prod.example/kafka/raw/")
+    target = load_settings().target()
+    assert (target.kind, target.bucket, target.prefix) == ("gcs", "logs_prod.example", "kafka/raw")
+    env(destination="az://kafka-logs/raw", azure_account_url="https://acct.blob.core.windows.net")
+    target = load_settings().target()
+    assert (target.kind, target.bucket, target.prefix) == ("azure", "kafka-logs", "raw")
+
+
+def test_an_azure_connection_string_is_a_secret_and_so_are_its_parts(env) -> None:
+    key = "S2ItTGVhay1DYW5hcnk="
+    sas = "sv=2026-01-01&sig=Kb%2Fcanary"
+    connection = f"AccountName=acct;AccountKey={key};SharedAccessSignature={sas}"
+    env(topics="auth", destination="az://kafka-logs", azure_connection_string=connection)
+    settings = load_settings()
+    assert set(settings.secrets()) == {connection, key, sas}
+    assert key not in repr(settings) and key not in str(settings.model_dump())
+
+
+def test_a_bad_value_of_a_secret_is_not_echoed(env) -> None:
+    env(topics="auth", destination="s3://bkt", azure_connection_string="AccountKey=Kb-Leak")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "KAFKA_BEAT_AZURE_* settings are given" in str(caught.value)
+    assert "Kb-Leak" not in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
@@ -58,8 +85,42 @@ def test_s3_destination_is_parsed(env) -> None:
         ({"max_records": "0"}, "KAFKA_BEAT_MAX_RECORDS: Input should be greater than 0"),
         ({"max_seconds": "soon"}, "KAFKA_BEAT_MAX_SECONDS"),
         ({"partitions": "auth"}, "write topic:N or topic:FIRST-LAST"),
-        ({"destination": "gs://bucket"}, "scheme 'gs://' is not supported"),
+        (
+            {"destination": "wasb://bucket"},
+            "scheme 'wasb://' is not supported; use s3://bucket/prefix, gs://bucket/prefix, "
+            "az://container/prefix",
+        ),
         ({"destination": "s3://UPPER"}, "not a valid S3 bucket name"),
+        ({"destination": "gs://-bucket"}, "not a valid GCS bucket name; write gs://BUCKET"),
+        (
+            {"destination": "az://ab", "azure_account_url": "https://a.blob.core.windows.net"},
+            "not a valid Azure container name",
+        ),
+        (
+            {"destination": "az://double--hyphen", "azure_account_url": "https://a.blob.x"},
+            "not a valid Azure container name",
+        ),
+        ({"destination": "az://logs"}, "needs exactly one of KAFKA_BEAT_AZURE_ACCOUNT_URL"),
+        (
+            {
+                "destination": "az://logs",
+                "azure_account_url": "https://a.blob.core.windows.net",
+                "azure_connection_string": "AccountName=a;AccountKey=k",
+            },
+            "needs exactly one of KAFKA_BEAT_AZURE_ACCOUNT_URL",
+        ),
+        (
+            {"destination": "gs://bkt", "s3_endpoint_url": "http://127.0.0.1:9000"},
+            "KAFKA_BEAT_S3_* settings are given but KAFKA_BEAT_DESTINATION is a gs:// destination",
+        ),
+        (
+            {"destination": "s3://bkt", "gcs_endpoint_url": "http://127.0.0.1:4443"},
+            "KAFKA_BEAT_GCS_* settings are given",
+        ),
+        (
+            {"azure_account_url": "https://a.blob.core.windows.net"},
+            "KAFKA_BEAT_AZURE_* settings are given but KAFKA_BEAT_DESTINATION is a local",
+        ),
         ({"topic_pattern": "("}, "KAFKA_BEAT_TOPIC_PATTERN: not a valid regular expression"),
         ({"topic_pattern": "a.*", "topics": "b"}, "cannot be combined"),
         ({"s3_kms_key_id": "alias/x", "destination": "s3://bkt"}, "needs KAFKA_BEAT_S3_SSE"),
@@ -176,11 +237,15 @@ def test_unreadable_secret_file_is_named(env, monkeypatch) -> None:
         ("http://10.0.0.5:9000", False),
     ],
 )
-def test_s3_endpoints_must_use_tls_unless_local(endpoint, allowed) -> None:
-    from handler.stores.s3 import _require_tls
+@pytest.mark.parametrize(
+    "variable",
+    ["KAFKA_BEAT_S3_ENDPOINT_URL", "KAFKA_BEAT_GCS_ENDPOINT_URL", "KAFKA_BEAT_AZURE_ACCOUNT_URL"],
+)
+def test_store_endpoints_must_use_tls_unless_local(variable, endpoint, allowed) -> None:
+    from handler.stores.remote import require_tls
 
     if allowed:
-        _require_tls(endpoint)
+        require_tls(variable, endpoint)
     else:
-        with pytest.raises(ConfigError, match="is not HTTPS"):
-            _require_tls(endpoint)
+        with pytest.raises(ConfigError, match=f"{variable} .* is not HTTPS"):
+            require_tls(variable, endpoint)
