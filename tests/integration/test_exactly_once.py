@@ -97,7 +97,8 @@ def test_random_kills(
     kills = 0
     trials = request.config.getoption("--kill-trials")
     for trial in range(trials):
-        produced |= produce(producer, topic, log_lines(1500, 4, seed=trial))
+        # Enough records that a run is still going at the kill (runs got faster since).
+        produced |= produce(producer, topic, log_lines(3000, 4, seed=trial))
         # Mostly explicit partitions; every fifth trial in group mode, whose killed member the
         # next trial waits out (a session timeout).
         mode = {"topics": topic} if trial % 5 == 4 else {"partitions": f"{topic}:0-3"}
@@ -109,7 +110,7 @@ def test_random_kills(
             **mode,
             **target,
         )
-        time.sleep(rng.uniform(0.4, 2.0))
+        time.sleep(rng.uniform(0.3, 1.6))
         if process.poll() is None:
             process.kill()
             kills += 1
