@@ -87,7 +87,9 @@ class KafkaSource:
         reports these. Raises SourceError when none of them exists."""
         settings = self._settings
         if settings.topic_pattern:
-            self._consumer.subscribe(pattern=settings.topic_pattern)
+            # kafka-python tests a pattern with re.match (a prefix); the pattern must name whole
+            # topics, as Kafka's own clients and `check` read it: `orders` is not `orders-dlq`.
+            self._consumer.subscribe(pattern=f"(?:{settings.topic_pattern})\\Z")
             return []
         existing = self.topics()
         missing = missing_topics(settings, existing)

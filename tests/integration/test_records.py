@@ -290,6 +290,25 @@ def test_topic_pattern_picks_up_new_topics_and_reports_deleted_ones(
     reconcile(produced, stored_records(LocalStore(settings.target().path)))
 
 
+def test_topic_pattern_names_whole_topics(topic_factory, producer, settings_factory, admin) -> None:
+    """`orders` collects `orders`, not `orders-dlq`: the run matches as `check` and Kafka's own
+    clients do, whatever kafka-python's prefix match would take."""
+    topic = topic_factory(partitions=1)
+    longer = f"{topic}-dlq"
+    admin.create_topics(
+        {longer: {"num_partitions": 1, "replication_factor": 1}}, wait_for_metadata=True
+    )
+    produced = produce(producer, topic, [(0, Produced(b"k", b"mine"))])
+    produce(producer, longer, [(0, Produced(b"k", b"not mine"))])
+    settings = settings_factory(topic_pattern=topic)
+
+    report = run(settings)
+
+    assert report.status == "ok" and report.records == 1
+    assert {part.topic for part in report.partitions} == {topic}
+    reconcile(produced, stored_records(LocalStore(settings.target().path)))
+
+
 def test_listed_topic_missing_fails_but_collects_the_others(
     topic_factory, producer, settings_factory
 ) -> None:
