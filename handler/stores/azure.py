@@ -32,10 +32,9 @@ from handler.errors import (
     KafkaBeatError,
     StoreError,
     TransientError,
-    retrying,
 )
 from handler.stores.base import ObjectHead, PutOutcome
-from handler.stores.remote import require_tls, rewound, spool
+from handler.stores.remote import request, require_tls, rewound, spool
 
 T = TypeVar("T")
 
@@ -148,16 +147,18 @@ class AzureBlobStore:
         `expected` is a refusal that answers the question rather than fails it: the Azure
         error codes that mean it (the name is taken, nothing is there) and the answer."""
 
-        def attempt() -> T:
-            with self._translating(action, key):
-                try:
-                    return call()
-                except azure_exceptions.HttpResponseError as exc:
-                    if expected is None or _code(exc) not in expected[0]:
-                        raise
-                    return expected[1]
-
-        return retrying(self._attempts, self._max_backoff_seconds)(attempt)
+        answer = None
+        if expected is not None:
+            codes, value = expected
+            answer = (lambda exc: _code(exc) in codes, value)
+        return request(
+            call,
+            lambda: self._translating(action, key),
+            azure_exceptions.HttpResponseError,
+            answer,
+            self._attempts,
+            self._max_backoff_seconds,
+        )
 
     @contextlib.contextmanager
     def _translating(self, action: str, key: str) -> Iterator[None]:

@@ -31,10 +31,9 @@ from handler.errors import (
     KafkaBeatError,
     StoreError,
     TransientError,
-    retrying,
 )
 from handler.stores.base import ObjectHead, PutOutcome
-from handler.stores.remote import is_local_http, require_tls, rewound, spool
+from handler.stores.remote import is_local_http, request, require_tls, rewound, spool
 
 T = TypeVar("T")
 
@@ -117,16 +116,18 @@ class GCSStore:
         `expected` is a refusal that answers the question rather than fails it: the HTTP status
         (412: the name is taken; 404: nothing there) and the answer it stands for."""
 
-        def attempt() -> T:
-            with self._translating(action, key):
-                try:
-                    return call()
-                except api_exceptions.GoogleAPICallError as exc:
-                    if expected is None or exc.code != expected[0]:
-                        raise
-                    return expected[1]
-
-        return retrying(self._attempts, self._max_backoff_seconds)(attempt)
+        answer = None
+        if expected is not None:
+            status, value = expected
+            answer = (lambda exc: exc.code == status, value)
+        return request(
+            call,
+            lambda: self._translating(action, key),
+            api_exceptions.GoogleAPICallError,
+            answer,
+            self._attempts,
+            self._max_backoff_seconds,
+        )
 
     @contextlib.contextmanager
     def _translating(self, action: str, key: str) -> Iterator[None]:

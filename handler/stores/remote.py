@@ -4,10 +4,14 @@ download kept aside so that the whole GET runs under the retry policy."""
 from __future__ import annotations
 
 import tempfile
-from typing import IO
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import IO, Any, TypeVar
 from urllib.parse import urlparse
 
-from handler.errors import ConfigError
+from handler.errors import ConfigError, retrying
+
+T = TypeVar("T")
 
 # A download up to this size stays in memory; a larger one spills to a temporary file.
 SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
@@ -28,6 +32,30 @@ def require_tls(variable: str, url: str | None) -> None:
         f"{variable} {url!r} is not HTTPS: objects would cross the network unencrypted; "
         "use an https:// endpoint"
     )
+
+
+def request(
+    call: Callable[[], T],
+    translating: Callable[[], AbstractContextManager[None]],
+    refusal: type[Exception],
+    expected: tuple[Callable[[Any], bool], T] | None,
+    attempts: int,
+    max_backoff_seconds: float,
+) -> T:
+    """`call`, one request, under the one retry policy, its errors turned into ours by
+    `translating`. `expected` recognises a `refusal` that answers the question rather than fails
+    it (the name is taken, nothing is there) and gives the answer it stands for."""
+
+    def attempt() -> T:
+        with translating():
+            try:
+                return call()
+            except refusal as exc:
+                if expected is None or not expected[0](exc):
+                    raise
+                return expected[1]
+
+    return retrying(attempts, max_backoff_seconds)(attempt)
 
 
 def spool() -> IO[bytes]:

@@ -33,11 +33,10 @@ from handler.errors import (
     KafkaBeatError,
     StoreError,
     TransientError,
-    retrying,
 )
 from handler.format.layout import META_SHA256
 from handler.stores.base import ObjectHead, PutOutcome
-from handler.stores.remote import require_tls
+from handler.stores.remote import request, require_tls
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -140,16 +139,15 @@ class S3Store:
         `expected` is a refusal that answers the question rather than fails it (the key
         exists, the key is absent): how to recognise it, and the answer it stands for."""
 
-        def attempt() -> T:
-            with self._translating(action, key):
-                try:
-                    return call()
-                except ClientError as exc:
-                    if expected is None or not expected[0](exc):
-                        raise
-                    return expected[1]
-
-        return retrying(self._attempts, self._max_backoff_seconds)(attempt)
+        answer = expected
+        return request(
+            call,
+            lambda: self._translating(action, key),
+            ClientError,
+            answer,
+            self._attempts,
+            self._max_backoff_seconds,
+        )
 
     @contextlib.contextmanager
     def _translating(self, action: str, key: str) -> Iterator[None]:
