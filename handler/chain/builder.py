@@ -1,4 +1,4 @@
-"""Objects under construction: encoded lines streamed into a compressor and a spool file.
+"""Objects under construction: the chain facts of a range, its body made by the format.
 
 Rotation is decided record by record (`Rotation.starts_new_object`): by record count, by
 uncompressed bytes, and when a record belongs to a later hour than the object's folder. Late
@@ -9,18 +9,14 @@ min and max timestamps.
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
-from collections import deque
-from concurrent.futures import Executor, Future, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO
 
-from handler.format.compression import Codec
+from handler.format.bodies import Body
+from handler.format.envelope import Encoded
 from handler.format.layout import hour_bucket
 from handler.record import Record
 
-_CHUNK_BYTES = 256 * 1024
 _UNKNOWN_HOUR = -1  # sorts before every real hour, so a dated record leaves the unknown folder
 
 
@@ -75,7 +71,9 @@ class SealedObject:
     size: int
     sha256: str
     body: IO[bytes]
-    codec: Codec
+    content_type: str
+    unfit: dict[str, int] = field(default_factory=dict)
+    """Per typed Parquet column: values that did not fit its type."""
 
     def manifest_entry(self, dead_letters: SealedObject | None = None) -> dict[str, object]:
         """What the run's manifest records of this object (and of its dead letters)."""
@@ -98,7 +96,7 @@ class SealedObject:
 
 
 class ObjectBuilder:
-    """One partition's open object: lines in, one compressed body out."""
+    """One partition's open object: the chain facts of its range, and its body."""
 
     def __init__(
         self,
@@ -107,10 +105,8 @@ class ObjectBuilder:
         start: int,
         key: str,
         first_timestamp: int,
-        codec: Codec,
-        level: int | None,
-        spool_memory_bytes: int,
-        worker: Executor | None = None,
+        body: Body,
+        content_type: str,
     ) -> None:
         self.topic = topic
         self.partition = partition
@@ -120,49 +116,35 @@ class ObjectBuilder:
         self.records = 0
         self.late_records = 0
         self.raw_bytes = 0
+        """Bytes of the records' JSON lines, whatever the stored format: what rotation weighs."""
         self.first_offset = -1
         self.last_offset = -1
         self.range_end = start
         """Offset after the last record of the object's range, dead letters included."""
         self.min_timestamp = first_timestamp
         self.max_timestamp = first_timestamp
-        self._codec = codec
-        self._compressor = codec.compressor(level)
-        # Chunks handed to the compression worker, oldest first; None: compress inline.
-        self._worker = worker
-        self._queued: deque[Future[None]] = deque()
-        # Lines are compressed in chunks, one call per chunk instead of per record, and copied
-        # into one buffer meanwhile, not kept as a list: each line orjson returns holds a
-        # 4 KiB allocation whatever its length, so 256 KiB of kept lines would cost ~2.4 MiB
-        # per partition.
-        self._pending = bytearray()
-        self._digest = hashlib.sha256()
-        self._size = 0
-        self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - owned by the sealed object
-            max_size=spool_memory_bytes, prefix="kafka-beat-"
-        )
+        self._body = body
+        self._content_type = content_type
 
-    def add(self, record: Record, line: bytes, event_time: int | None = None) -> None:
-        """Append one encoded record; `event_time` (default: the record timestamp) places it."""
-        moment = record.timestamp if event_time is None else event_time
+    def add(self, record: Record, encoded: Encoded) -> None:
+        """Append one encoded record; its `event_time` places it."""
+        moment = encoded.event_time
         if record.offset < self.range_end:
             raise ValueError(
                 f"record {record.topic}/{record.partition}@{record.offset} is out of order for "
                 f"the object starting at {self.start} (last offset {self.last_offset})"
             )
+        self._body.add(record, encoded)
         if self.records == 0:
             self.first_offset = record.offset
         self.records += 1
-        self.raw_bytes += len(line)
+        self.raw_bytes += len(encoded.line)
         self.last_offset = record.offset
         self.range_end = record.offset + 1
         self.min_timestamp = min(self.min_timestamp, moment)
         self.max_timestamp = max(self.max_timestamp, moment)
         if _hour(moment) < self.hour:
             self.late_records += 1
-        self._pending += line
-        if len(self._pending) >= _CHUNK_BYTES:
-            self._compress_pending()
 
     def cover(self, offset: int) -> None:
         """Take `offset` into the object's range without a line: its record is a dead letter,
@@ -171,46 +153,11 @@ class ObjectBuilder:
             raise ValueError(f"offset {offset} is out of order for the object at {self.start}")
         self.range_end = offset + 1
 
-    def _compress_pending(self) -> None:
-        if self._pending:
-            chunk, self._pending = self._pending, bytearray()
-            if self._worker is None:
-                self._compress(chunk)
-                return
-            self._queued.append(self._worker.submit(self._compress, chunk))
-            while self._queued and self._queued[0].done():
-                self._queued.popleft().result()  # raises what the worker raised
-
-    def _compress(self, chunk: bytes | bytearray) -> None:
-        self._write(self._compressor.compress(chunk))
-
-    def _finish(self) -> None:
-        self._write(self._compressor.flush())
-
-    def _drain(self) -> None:
-        """Wait for every chunk handed to the worker; the body is whole after this."""
-        while self._queued:
-            self._queued.popleft().result()
-
-    def _write(self, chunk: bytes) -> None:
-        if chunk:
-            self._digest.update(chunk)
-            self._size += len(chunk)
-            self._spool.write(chunk)
-
     def seal(self) -> SealedObject:
-        """The finished body; an object whose range holds only dead letters has no lines."""
+        """The finished body; an object whose range holds only dead letters has no records."""
         if self.range_end == self.start:
             raise ValueError("an object with an empty range is never sealed")
-        self._compress_pending()
-        # The flush too runs on the worker: a zstd context is shared by every object of a run
-        # and must never be used from two threads at once.
-        if self._worker is None:
-            self._finish()
-        else:
-            self._queued.append(self._worker.submit(self._finish))
-        self._drain()
-        self._spool.seek(0)
+        sealed = self._body.seal()
         return SealedObject(
             topic=self.topic,
             partition=self.partition,
@@ -224,15 +171,12 @@ class ObjectBuilder:
             max_timestamp=self.max_timestamp,
             raw_bytes=self.raw_bytes,
             late_records=self.late_records,
-            size=self._size,
-            sha256=self._digest.hexdigest(),
-            body=self._spool,
-            codec=self._codec,
+            size=sealed.size,
+            sha256=sealed.sha256,
+            body=sealed.body,
+            content_type=self._content_type,
+            unfit=sealed.unfit,
         )
 
     def discard(self) -> None:
-        for queued in self._queued:
-            queued.cancel()
-        wait(self._queued)  # a chunk the worker is writing must finish before the close
-        self._queued.clear()
-        self._spool.close()
+        self._body.discard()

@@ -1,4 +1,4 @@
-"""What every partition's chain writer in one run shares: codec, rotation, and the shape."""
+"""What every partition's chain writer in one run shares: the object format, rotation, shape."""
 
 from __future__ import annotations
 
@@ -8,40 +8,56 @@ from dataclasses import dataclass
 from handler.chain.builder import Rotation
 from handler.chain.positions import Shape
 from handler.config.settings import Settings
-from handler.format.compression import CODECS, Codec
+from handler.format.bodies import JsonLines, ObjectFormat, Parquet, format_of_extension
+from handler.format.compression import CODECS
 from handler.format.envelope import Encoder
+from handler.format.layout import parse_object_name
+from handler.format.reading import EXTENSIONS
 
 
 @dataclass(frozen=True)
 class ChainConfig:
     """What every partition's writer in one run shares."""
 
-    codec: Codec
-    level: int | None
+    format: ObjectFormat
     rotation: Rotation
     shape: Shape
     encoder: Encoder
-    worker: Executor | None = None
-    """Compresses objects' chunks off the consuming thread; None: inline."""
 
     @classmethod
     def from_settings(cls, settings: Settings, worker: Executor | None = None) -> ChainConfig:
+        """`worker`: compresses JSON lines off the consuming thread; None: inline."""
         shape = Shape(
             settings.key_format, settings.value_format, settings.time_field, settings.on_invalid
         )
+        chosen: ObjectFormat
+        if settings.format == "parquet":
+            chosen = Parquet(
+                settings.compression, settings.compression_level, settings.parquet_columns()
+            )
+        else:
+            chosen = JsonLines(CODECS[settings.compression], settings.compression_level, worker)
         return cls(
-            CODECS[settings.compression],
-            settings.compression_level,
+            chosen,
             Rotation(settings.max_object_records, settings.max_object_bytes),
             shape,
             encoder_for(shape),
-            worker,
         )
 
     def extensions(self) -> list[str]:
-        """Every codec's name, the configured one first: a crashed run may have used another."""
-        others = [codec.extension for codec in CODECS.values() if codec is not self.codec]
-        return [self.codec.extension, *others]
+        """Every format's and codec's name, the configured one first: a crashed run may have
+        used another."""
+        ours = self.format.extension
+        return [ours, *(extension for extension in EXTENSIONS if extension != ours)]
+
+    def format_for_key(self, key: str) -> ObjectFormat:
+        """The format to write the object at `key` in (a repair's recorded key, a companion's):
+        this run's where the name matches it, else that name's format with its defaults."""
+        parsed = parse_object_name(key)
+        if parsed is None:
+            raise ValueError(f"'{key}' is not a Kafka Beat object key")
+        extension = parsed[3]
+        return self.format if extension == self.format.extension else format_of_extension(extension)
 
 
 def encoder_for(shape: Shape) -> Encoder:

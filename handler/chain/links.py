@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 from handler.chain.builder import SealedObject
 from handler.errors import ChainError
-from handler.format.compression import codec_for_key
-from handler.format.envelope import decode_line
 from handler.format.layout import (
     FORMAT_VERSION,
     META_DEAD_LETTERS,
@@ -30,6 +28,7 @@ from handler.format.layout import (
     META_START,
     META_WRITER,
 )
+from handler.format.reading import stored_records
 from handler.stores.base import ObjectHead, Store
 
 _REQUIRED = (META_START, META_NEXT, META_RECORDS)
@@ -93,9 +92,8 @@ def link_from_content(store: Store, key: str, start: int, topic: str, partition:
     records = 0
     last = start - 1
     try:
-        with store.open(key) as raw, codec_for_key(key).reader(raw) as lines:
-            for line in lines:
-                record = decode_line(line)
+        with store.open(key) as raw:
+            for record in stored_records(key, raw):
                 if (record.topic, record.partition) != (topic, partition):
                     raise _stop(key, f"it holds a record of {record.topic}/{record.partition}")
                 if record.offset <= last:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 class Step(enum.Enum):
@@ -35,6 +36,8 @@ class Outcome:
     """Bytes stored."""
     late_records: int = 0
     """Records stored in an object of a later hour than their own."""
+    unfit: Mapping[str, int] = field(default_factory=dict)
+    """Per typed Parquet column: values of the stored records that did not fit its type."""
     dead_letters: int = 0
     """Invalid records this step stored in the range's companion object."""
     key: str | None = None

@@ -3,11 +3,12 @@
 At each position, in this order:
 
 1. Resolve what stands there. The position record first (`chain/positions.py`); with none, an
-   object that a version before position records left at the computed key, under every codec's
-   name. An object found is adopted: the position moves to its `next`. A position record whose
-   object is missing is repaired: [position, next) is read again, with the recorded settings,
-   into the recorded key — records taken for it do not count against the run's record budget,
-   so a small budget can always finish what a larger run began.
+   object that a version before position records left at the computed key, under every
+   format's and codec's name. An object found is adopted: the position moves to its `next`. A
+   position record whose object is missing is repaired: [position, next) is read again, with
+   the recorded settings, into the recorded key, in the format its name says — records taken
+   for it do not count against the run's record budget, so a small budget can always finish
+   what a larger run began.
 2. Otherwise an object opens at the position and the run's records go in.
 3. Sealed, it is claimed: the position record is created, create-only. Found made by another
    writer, the race is lost: ours is dropped and (1) runs again at the same position.
@@ -33,9 +34,10 @@ from handler.chain.positions import PositionRecord, Shape
 from handler.config.values import PartitionRef
 from handler.engine.failpoints import Failpoints
 from handler.errors import AuthError, ChainError, KafkaBeatError, TransientError
-from handler.format.compression import Codec, codec_for_key
-from handler.format.envelope import Encoder
+from handler.format.bodies import ObjectFormat
+from handler.format.envelope import Encoded, Encoder
 from handler.format.layout import META_DEAD_LETTERS, META_GAP_FROM, dead_letters_key, object_key
+from handler.format.reading import stored_records
 from handler.observe.logs import get_logger
 from handler.record import Record
 from handler.stores.base import PutOutcome, Store
@@ -135,10 +137,10 @@ class ChainWriter:
 
     def open(self, event_time: int, spool_bytes: int) -> Outcome:
         """Open an object at the position (OPENED), or adopt one a version before position
-        records left there under any codec's name (ADOPTED). Call after `resolve`."""
+        records left there under any format's or codec's name (ADOPTED). Call after
+        `resolve`."""
         if self.repair is not None:
-            codec = codec_for_key(self.repair.key)
-            self._start_builder(self.repair.key, event_time, codec, spool_bytes)
+            self._start_builder(self.repair.key, event_time, spool_bytes)
             return Outcome(Step.OPENED, self._position)
         topic, partition = self.ref
         for extension in self.config.extensions():
@@ -154,23 +156,29 @@ class ChainWriter:
             partition,
             self._position,
             event_time,
-            self.config.codec.extension,
+            self.config.format.extension,
         )
-        self._start_builder(key, event_time, self.config.codec, spool_bytes)
+        self._start_builder(key, event_time, spool_bytes)
         return Outcome(Step.OPENED, self._position)
 
-    def _start_builder(self, key: str, event_time: int, codec: Codec, spool_bytes: int) -> None:
-        self.builder = ObjectBuilder(
+    def _new_builder(self, key: str, event_time: int, spool_bytes: int) -> ObjectBuilder:
+        """An empty object at the position, in the format its key names, its body encoded
+        under the formats of the records going in (a repair's recorded ones)."""
+        chosen: ObjectFormat = self.config.format_for_key(key)
+        shape = self.shape
+        body = chosen.body(spool_bytes, shape.key_format, shape.value_format)  # type: ignore[arg-type]
+        return ObjectBuilder(
             self.ref.topic,
             self.ref.partition,
             self._position,
             key,
             event_time,
-            codec,
-            self.config.level,
-            spool_bytes,
-            self.config.worker,
+            body,
+            chosen.content_type,
         )
+
+    def _start_builder(self, key: str, event_time: int, spool_bytes: int) -> None:
+        self.builder = self._new_builder(key, event_time, spool_bytes)
         self.failpoints.reach("after_open")
 
     def ends_before(self, offset: int, event_time: int, line_size: int) -> bool:
@@ -182,29 +190,21 @@ class ChainWriter:
             builder, event_time, line_size, self.companion
         )
 
-    def add(self, record: Record, line: bytes, event_time: int) -> None:
+    def add(self, record: Record, encoded: Encoded) -> None:
         assert self.builder is not None, "open an object first"
-        self.builder.add(record, line, event_time)
+        self.builder.add(record, encoded)
 
-    def add_dead_letter(self, record: Record, line: bytes, event_time: int) -> None:
+    def add_dead_letter(self, record: Record, encoded: Encoded) -> None:
         """Take an invalid record into the open object's range; its line goes to the range's
         one companion object, stored (create-only) just before the data object."""
         builder = self.builder
         assert builder is not None, "open an object first"
         builder.cover(record.offset)
         if self.companion is None:
-            self.companion = ObjectBuilder(
-                self.ref.topic,
-                self.ref.partition,
-                self._position,
-                dead_letters_key(builder.key),
-                event_time,
-                codec_for_key(builder.key),
-                self.config.level,
-                _COMPANION_SPOOL_BYTES,
-                self.config.worker,
+            self.companion = self._new_builder(
+                dead_letters_key(builder.key), encoded.event_time, _COMPANION_SPOOL_BYTES
             )
-        self.companion.add(record, line, event_time)
+        self.companion.add(record, encoded)
 
     # -- 3-5. storing -----------------------------------------------------------------------
 
@@ -223,7 +223,7 @@ class ChainWriter:
             # Every record of the range is gone (compacted away): an object without lines
             # still stands at the recorded key, so storage says where the chain goes on.
             if builder is None:
-                self._start_builder(repair.key, 0, codec_for_key(repair.key), 0)
+                self._start_builder(repair.key, 0, 0)
                 builder, self.builder = self.builder, None
             assert builder is not None
             builder.cover(repair.next - 1)
@@ -299,6 +299,7 @@ class ChainWriter:
             sealed.records,
             size=sealed.size + (letters.size if letters is not None and created_letters else 0),
             late_records=sealed.late_records,
+            unfit=sealed.unfit,
             dead_letters=created_letters,
             key=sealed.key,
         )
@@ -308,8 +309,8 @@ class ChainWriter:
         another writer made it."""
         if self.store.head(key) is None:
             return 0
-        with self.store.open(key) as raw, codec_for_key(key).reader(raw) as lines:
-            return sum(1 for _ in lines)
+        with self.store.open(key) as raw:
+            return sum(1 for _ in stored_records(key, raw))
 
     def _put(self, sealed: SealedObject, metadata: dict[str, str]) -> PutOutcome:
         return self.store.put_if_absent(
@@ -317,7 +318,7 @@ class ChainWriter:
             self.failpoints.wrap_body(sealed.body),
             sealed.size,
             metadata,
-            sealed.codec.content_type,
+            sealed.content_type,
         )
 
     def _check_found(self, sealed: SealedObject) -> None:

@@ -11,19 +11,15 @@ from typing import BinaryIO
 
 from handler.config.values import parse_destination
 from handler.errors import ConfigError
-from handler.format.compression import codec_for_key
 from handler.format.envelope import decode_line
 from handler.format.layout import is_state_key
+from handler.format.reading import is_object_key, stored_lines
 from handler.stores.base import Store
 from handler.stores.local import LocalStore
 
 
 def _is_object(key: str) -> bool:
-    try:
-        codec_for_key(key)
-    except ValueError:
-        return False
-    return not is_state_key(key)
+    return is_object_key(key) and not is_state_key(key)
 
 
 def open_location(location: str, endpoint_url: str | None) -> tuple[Store, list[str]]:
@@ -73,8 +69,8 @@ def _cloud_store(kind: str, bucket: str, endpoint_url: str | None) -> Store:
 
 def lines(store: Store, keys: list[str]) -> Iterator[bytes]:
     for key in keys:
-        with store.open(key) as raw, codec_for_key(key).reader(raw) as body:
-            yield from body
+        with store.open(key) as raw:
+            yield from stored_lines(key, raw)
 
 
 def write(location: str, out: BinaryIO, raw: bool, endpoint_url: str | None) -> int:

@@ -19,8 +19,6 @@ import orjson
 from handler.chain.checkpoints import read_checkpoint
 from handler.chain.positions import read_position
 from handler.commands.decode import open_location
-from handler.format.compression import codec_for_key
-from handler.format.envelope import decode_line
 from handler.format.layout import (
     META_DEAD_LETTERS,
     META_GAP_FROM,
@@ -33,6 +31,7 @@ from handler.format.layout import (
     parse_object_name,
     prefix_of,
 )
+from handler.format.reading import stored_records
 from handler.stores.base import Store
 
 
@@ -187,12 +186,10 @@ def _offsets(
         result.hash_mismatches.append(key)
     offsets = []
     try:
-        with codec_for_key(key).reader(io.BytesIO(body)) as lines:
-            for line in lines:
-                record = decode_line(line)
-                if (record.topic, record.partition) != (result.topic, result.partition):
-                    raise ValueError(f"holds a record of {record.topic}:{record.partition}")
-                offsets.append(record.offset)
+        for record in stored_records(key, io.BytesIO(body)):
+            if (record.topic, record.partition) != (result.topic, result.partition):
+                raise ValueError(f"holds a record of {record.topic}:{record.partition}")
+            offsets.append(record.offset)
     except Exception as exc:  # any decoding failure is the same finding: unreadable content
         result.content_errors.append(f"{key}: {exc}")
         return None

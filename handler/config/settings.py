@@ -21,6 +21,9 @@ from handler.config.values import (
     split_list,
 )
 from handler.engine import failpoints
+from handler.errors import ConfigError
+from handler.format.parquet import arrow
+from handler.format.parquet_fields import ParquetField, parse_fields
 
 ENV_PREFIX = "KAFKA_BEAT_"
 SECRET_FIELDS = (
@@ -79,8 +82,12 @@ class Settings(BaseSettings):
     """s3://bucket/prefix, gs://bucket/prefix, az://container/prefix, file:///dir or a plain
     directory path."""
 
-    compression: Literal["gzip", "zstd", "none"] = "gzip"
-    """Compression of each object."""
+    format: Literal["jsonl", "parquet"] = "jsonl"
+    """Objects as JSON lines (one record per line) or as Parquet (columns query engines read
+    directly; needs pip install 'kafka-beat[parquet]')."""
+
+    compression: Literal["gzip", "zstd", "snappy", "none"] = "gzip"
+    """Compression of each object (JSON lines: gzip, zstd or none; Parquet pages: any)."""
 
     compression_level: int | None = Field(default=None, ge=1, le=22)
     """Compression level (gzip 1-9, zstd 1-22); default: the codec's own default."""
@@ -94,6 +101,11 @@ class Settings(BaseSettings):
     spool_memory_bytes: int = Field(default=2 * 1024 * 1024, ge=0)
     """Compressed bytes an open object keeps in memory before spilling to a temporary file
     (every partition has one open object: memory stays bounded with 64 partitions too)."""
+
+    parquet_fields: str = ""
+    """JSON fields of the values promoted into typed Parquet columns, e.g.
+    user:string,bytes:int64,@timestamp:timestamp (types string, int64, float64, bool,
+    timestamp; FIELD:TYPE:COLUMN names the column)."""
 
     key_format: Literal["auto", "json", "text", "bytes"] = "auto"
     """How keys are read: auto (JSON, else UTF-8 text, else base64; never invalid), json
@@ -286,8 +298,32 @@ class Settings(BaseSettings):
             raise ValueError("KAFKA_BEAT_S3_KMS_KEY_ID needs KAFKA_BEAT_S3_SSE=aws:kms")
         if self.compression == "gzip" and (self.compression_level or 0) > 9:
             raise ValueError("KAFKA_BEAT_COMPRESSION_LEVEL for gzip is 1 to 9")
+        self._check_format()
         self._check_store_settings()
         return self
+
+    def _check_format(self) -> None:
+        if self.format == "jsonl":
+            if self.compression == "snappy":
+                raise ValueError(
+                    "KAFKA_BEAT_COMPRESSION=snappy is for Parquet pages; JSON lines take gzip, "
+                    "zstd or none (or set KAFKA_BEAT_FORMAT=parquet)"
+                )
+            if self.parquet_fields:
+                raise ValueError("KAFKA_BEAT_PARQUET_FIELDS needs KAFKA_BEAT_FORMAT=parquet")
+            return
+        try:
+            arrow()  # imported now, not at the first object: a missing extra is bad config
+        except ConfigError as exc:
+            raise ValueError(f"KAFKA_BEAT_FORMAT=parquet: {exc}") from exc
+        try:
+            parse_fields(self.parquet_fields)
+        except ValueError as exc:
+            raise ValueError(f"KAFKA_BEAT_PARQUET_FIELDS: {exc}") from exc
+
+    def parquet_columns(self) -> tuple[ParquetField, ...]:
+        """The typed columns KAFKA_BEAT_PARQUET_FIELDS names (validated at load)."""
+        return parse_fields(self.parquet_fields)
 
     def _check_store_settings(self) -> None:
         """Each store's settings only with a destination of that store, and Azure's account."""

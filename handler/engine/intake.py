@@ -81,9 +81,9 @@ class Intake:
                     self._settle(part, opened, record.offset)
                     continue
             if invalid:
-                writer.add_dead_letter(record, line, encoded.event_time)
+                writer.add_dead_letter(record, encoded)
             else:
-                writer.add(record, line, encoded.event_time)
+                writer.add(record, encoded)
             self._tally(part, record, encoded, repairing, invalid)
             return True
 
@@ -123,9 +123,13 @@ class Intake:
             self.report.bytes_out += outcome.size
             self.report.dead_letters += outcome.dead_letters
             part.dead_letters += outcome.dead_letters
+            counts = self.report.counts
             if outcome.late_records:
-                counts = self.report.counts
                 counts["late_records"] = counts.get("late_records", 0) + outcome.late_records
+            for column, unfit in outcome.unfit.items():
+                if unfit:
+                    name = f"parquet_unfit {column}"
+                    counts[name] = counts.get(name, 0) + unfit
             log.info(
                 "stored object",
                 extra={

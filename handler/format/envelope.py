@@ -100,6 +100,11 @@ class Encoded(NamedTuple):
     """Milliseconds since the epoch that place the record in a time folder."""
     time_from_field: bool | None
     """With a time field configured: whether the record had it (None without one)."""
+    value_json: bytes | None = None
+    """The JSON text the line embeds for the value, or None where the value is not stored as
+    JSON (what a Parquet object's `value_json` column holds)."""
+    document: Any = None
+    """The value as parsed JSON (None where it is not JSON): typed Parquet columns read it."""
 
 
 def _raw(data: bytes) -> tuple[Any, str]:
@@ -112,7 +117,7 @@ def _raw(data: bytes) -> tuple[Any, str]:
 def classify(data: bytes, allow_json: bool = True) -> tuple[Any, str]:
     """Return the JSON-ready form of `data` and its encoding marker (the `auto` format)."""
     encoded, encoding, _, _ = _encode_field(data, "auto" if allow_json else "text", "value")
-    return encoded, encoding
+    return (orjson.Fragment(encoded) if encoding == ENCODING_JSON else encoded), encoding
 
 
 # orjson reads big integers as floats and keeps the last of duplicate keys without a word, so
@@ -167,7 +172,8 @@ def _embeddable(data: bytes, parsed: Any) -> bytes | None:
 
 
 def _encode_field(data: bytes, fmt: str, name: str) -> tuple[Any, str, Problem | None, Any]:
-    """(JSON-ready form, encoding, problem or None, parsed JSON value or _NOTHING)."""
+    """(JSON-ready form, encoding, problem or None, parsed JSON value or _NOTHING); for the
+    `json` encoding the form is the JSON text to embed, as bytes."""
     if fmt == "bytes":
         return base64.b64encode(data).decode("ascii"), ENCODING_BASE64, None, _NOTHING
     if fmt == "auto" and (not data or data[0] not in _JSON_START):
@@ -186,7 +192,7 @@ def _encode_field(data: bytes, fmt: str, name: str) -> tuple[Any, str, Problem |
         else:
             embedded = _embeddable(data, parsed)
             if embedded is not None:
-                return orjson.Fragment(embedded), ENCODING_JSON, None, parsed
+                return embedded, ENCODING_JSON, None, parsed
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -209,7 +215,7 @@ def _encode_field(data: bytes, fmt: str, name: str) -> tuple[Any, str, Problem |
     except (ValueError, RecursionError, orjson.JSONEncodeError):
         pass  # valid JSON that would not come back the same: kept as a string
     else:
-        return orjson.Fragment(compact), ENCODING_JSON, None, parsed
+        return compact, ENCODING_JSON, None, parsed
     return text, ENCODING_UTF8, None, _NOTHING
 
 
@@ -269,6 +275,11 @@ class Encoder:
             [name, None, None] if header_value is None else [name, *_raw(header_value)]
             for name, header_value in record.headers
         ]
+        value_json = None
+        if value_encoding == ENCODING_JSON:
+            value_json, value = value, orjson.Fragment(value)
+        if key_encoding == ENCODING_JSON:
+            key = orjson.Fragment(key)
         line: dict[str, Any] = {
             "topic": record.topic,
             "partition": record.partition,
@@ -298,6 +309,8 @@ class Encoder:
             tuple(problems) if problems else (),
             event_time,
             from_field,
+            value_json,
+            None if value_json is None else parsed,
         )
 
     @staticmethod

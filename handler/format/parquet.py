@@ -1,7 +1,7 @@
 """Parquet objects: the same records as the JSON lines, in columns query engines read directly.
 
-Not selectable by a setting yet: the run still writes JSON lines. This module is the schema and
-the writer; `parquet_reader.py` reads objects back, `parquet_fields.py` has the typed columns.
+Chosen by `KAFKA_BEAT_FORMAT=parquet`; `parquet_reader.py` reads objects back,
+`parquet_fields.py` has the typed columns (`KAFKA_BEAT_PARQUET_FIELDS`).
 
 Columns, in order (every object has the first nine, then one per typed field):
 
@@ -12,21 +12,24 @@ Columns, in order (every object has the first nine, then one per typed field):
 | `offset` | int64 | its offset |
 | `timestamp` | timestamp(ms, UTC) | the Kafka timestamp as is (-1: the producer set none) |
 | `timestamp_type` | string | `create` or `log_append` |
-| `key`, `value` | binary, null for a null key or value | the bytes exactly |
+| `key` | binary, null for a null key | the bytes exactly |
+| `value` | binary | the bytes exactly, null where `value_json` holds them (or for a null value) |
 | `headers` | list<struct<key: string, value: binary>> | in order, duplicates kept |
 | `value_json` | string, null unless the value is JSON | the JSON text the JSON lines embed |
 
 `value_json` is null exactly where the JSON lines store a value as `utf8`, `base64` or null, so
 `json_extract_string(value_json, '$.user')` (DuckDB), `json_extract_scalar` (Athena) or
-`get_json_object` (Spark) reads the same documents the JSON lines hold; `value` stays the bytes
-for everything. The price: a JSON value is stored twice (on 250-byte log lines, value_json was
-44 % of a zstd object, which without it is about the size of the .jsonl.zst). The footer's
-key-value metadata records the key and value formats and the typed fields, so the reader
-gives back the very JSON lines a jsonl object of the same records holds.
+`get_json_object` (Spark) reads the same documents the JSON lines hold. A JSON value is not
+stored twice: where `value_json` is the value's bytes exactly (one-line JSON, the common log
+line) `value` is null, and the bytes are `coalesce(value, encode(value_json))` (DuckDB;
+`to_utf8` in Athena). With both columns filled, value_json was 44 % of a log object. A null
+value (a tombstone) has both null.
+The footer's key-value metadata records the key and value formats and the typed fields, so
+the reader gives back the very JSON lines a jsonl object of the same records holds.
 
 Memory stays bounded: rows are buffered as Python objects only until about `row_group_bytes`,
 then written as one row group to a spool file (memory, then disk past `spool_memory_bytes`),
-hashed as it is written, as the JSON-lines builder does.
+hashed as it is written, as the JSON-lines body is.
 
 pyarrow is imported on first use, never at import, so the base install needs no Parquet library
 (`pip install 'kafka-beat[parquet]'` brings it).
@@ -41,11 +44,9 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import IO, Any, Literal, get_args
 
-import orjson
-
 from handler import __version__
 from handler.errors import ConfigError
-from handler.format.envelope import ENCODING_JSON, FieldFormat, classify
+from handler.format.envelope import Encoded, Encoder, FieldFormat
 from handler.format.parquet_fields import (
     BASE_COLUMNS,
     UNFIT,
@@ -218,6 +219,7 @@ class ParquetObjectWriter:
         self._fields = fields
         self._row_group_bytes = row_group_bytes
         self._schema = schema(fields, key_format, value_format)
+        self._encoder = Encoder(key_format, value_format)
         self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - owned by the sealed body
             max_size=spool_memory_bytes, prefix="kafka-beat-parquet-"
         )
@@ -275,47 +277,23 @@ class ParquetObjectWriter:
         """Bytes written to the body so far (row groups flushed; the footer comes at seal)."""
         return self._sink.size
 
-    def add(self, record: Record) -> None:
-        """Append one record; a row group is written once the buffered rows reach the limit."""
+    def add(self, record: Record, encoded: Encoded | None = None) -> None:
+        """Append one record (`encoded`: its encoding under the object's formats, if already
+        made); a row group is written once the buffered rows reach the limit."""
         if self._sealed:
             raise ValueError("the object is sealed")
-        key, value, headers = record.key, record.value, record.headers
-        value_json: bytes | None = None
-        buffered = _ROW_OVERHEAD
-        if value is not None:
-            buffered += len(value)
-            embedded, encoding = classify(value)
-            if encoding == ENCODING_JSON:
-                text = orjson.dumps(embedded)
-                if text == value:
-                    value_json = value  # one-line JSON is embedded as written: one copy
-                else:
-                    # orjson's result keeps a 4 KiB allocation whatever its length: a row
-                    # group of them would be mostly slack, so keep an exact-size copy.
-                    value_json = bytes(memoryview(text))
-                    buffered += len(text)
-        if key is not None:
-            buffered += len(key)
-        for name, header_value in headers:
-            buffered += _ITEM_OVERHEAD + len(name) + (len(header_value) if header_value else 0)
-        typed: list[Any] = []
-        unfit: list[str] = []
-        if self._fields:
-            document = orjson.loads(value_json) if value_json is not None else None
-            for field in self._fields:
-                found = lookup(document, field.field)
-                converted = None if found is None else convert(field.type, found)
-                if converted is UNFIT:
-                    unfit.append(field.column)
-                    converted = None
-                typed.append(converted)
-                buffered += _ITEM_OVERHEAD + (len(converted) if type(converted) is str else 0)
         self._append_numbers(record)
+        try:
+            typed, unfit, value, value_json, buffered = self._row(record, encoded)
+        except BaseException:
+            for numbers in (self._partitions, self._offsets, self._timestamps):
+                numbers.pop()
+            raise
         self._topics.append(record.topic)
         self._timestamp_types.append(record.timestamp_type)
-        self._keys.append(key)
+        self._keys.append(record.key)
         self._values.append(value)
-        self._headers.append(headers)
+        self._headers.append(record.headers)
         self._value_json.append(value_json)
         for column, converted in zip(self._typed, typed, strict=True):
             column.append(converted)
@@ -325,6 +303,44 @@ class ParquetObjectWriter:
         self._buffered += buffered
         if self._buffered >= self._row_group_bytes:
             self._flush()
+
+    def _row(
+        self, record: Record, encoded: Encoded | None
+    ) -> tuple[list[Any], list[str], bytes | None, bytes | None, int]:
+        """The typed values, unfit columns, stored value and value_json of one record, and
+        its estimated memory."""
+        if encoded is None:
+            encoded = self._encoder.encode(record)
+        key, value = record.key, record.value
+        value_json = encoded.value_json
+        buffered = _ROW_OVERHEAD
+        if value_json is not None:
+            buffered += len(value_json)
+            if value_json == value:
+                value = None  # value_json holds these very bytes
+            elif value is not None:
+                # orjson's result keeps a 4 KiB allocation whatever its length: a row
+                # group of them would be mostly slack, so keep an exact-size copy.
+                value_json = bytes(memoryview(value_json))
+        if value is not None:
+            buffered += len(value)
+        if key is not None:
+            buffered += len(key)
+        for name, header_value in record.headers:
+            buffered += _ITEM_OVERHEAD + len(name) + (len(header_value) if header_value else 0)
+        typed: list[Any] = []
+        unfit: list[str] = []
+        if self._fields:
+            document = encoded.document
+            for field in self._fields:
+                found = lookup(document, field.field)
+                converted = None if found is None else convert(field.type, found)
+                if converted is UNFIT:
+                    unfit.append(field.column)
+                    converted = None
+                typed.append(converted)
+                buffered += _ITEM_OVERHEAD + (len(converted) if type(converted) is str else 0)
+        return typed, unfit, value, value_json, buffered
 
     def _append_numbers(self, record: Record) -> None:
         """The typed arrays refuse what does not fit their width: then no column takes the
@@ -373,9 +389,10 @@ class ParquetObjectWriter:
         self._reset()
 
     def seal(self) -> SealedParquet:
-        """Write the last row group and the footer; the body, rewound, with its size and hash."""
-        if self.records == 0:
-            raise ValueError("an empty object is never sealed")
+        """Write the last row group and the footer; the body, rewound, with its size and hash
+        (without rows where a repair found its whole range compacted away)."""
+        if self._sealed:
+            raise ValueError("the object is sealed")
         self._flush()
         self._writer.close()
         self._sealed = True

@@ -7,6 +7,7 @@ turns each record (its bytes exactly as consumed) into the same line.
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -48,6 +49,7 @@ class ParquetReader:
 
     def __init__(self, body: IO[bytes], spool_memory_bytes: int = 8 * 1024 * 1024) -> None:
         self._pa, pq = arrow()
+        self._compute = importlib.import_module("pyarrow.compute")
         self._spool: IO[bytes] | None = None
         if not _seekable(body):
             self._spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by close()
@@ -86,11 +88,14 @@ class ParquetReader:
     def records(self) -> Iterator[Record]:
         """Every record, in stored order, with its bytes exactly as consumed."""
         pa = self._pa
-        wanted = [name for name in BASE_COLUMNS if name != "value_json"]
-        for batch in self._file.iter_batches(batch_size=_READ_BATCH_ROWS, columns=wanted):
+        for batch in self._file.iter_batches(batch_size=_READ_BATCH_ROWS, columns=BASE_COLUMNS):
             index = batch.schema.get_field_index
             column = batch.column
             timestamps = column(index("timestamp")).cast(pa.int64()).to_pylist()
+            # `value` is null where value_json holds the value's bytes exactly.
+            values = self._compute.coalesce(
+                column(index("value")), column(index("value_json")).cast(pa.binary())
+            )
             headers = column(index("headers")).to_pylist()
             yield from map(
                 Record,
@@ -100,7 +105,7 @@ class ParquetReader:
                 timestamps,
                 column(index("timestamp_type")).to_pylist(),
                 column(index("key")).to_pylist(),
-                column(index("value")).to_pylist(),
+                values.to_pylist(),
                 (tuple((item["key"], item["value"]) for item in row) for row in headers),
             )
 

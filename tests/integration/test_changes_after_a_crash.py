@@ -57,6 +57,8 @@ CHANGES = {
     "value_format": ({"value_format": "auto"}, {"value_format": "text"}),
     "isolation_level": ({}, {"isolation_level": "read_uncommitted"}),
     "rotation": ({"max_object_records": 300}, {"max_object_records": 70}),
+    "format_to_parquet": ({}, {"format": "parquet", "compression": "zstd"}),
+    "format_to_jsonl": ({"format": "parquet", "compression": "snappy"}, {}),
 }
 
 
@@ -81,9 +83,14 @@ def test_a_setting_changed_after_a_crash_stores_nothing_twice(
     code, summary, _ = runs.finish(killed)
     assert code == -signal.SIGKILL and summary is None
 
+    # Records that come after the crash go into objects made with the new settings.
+    produced |= produce(producer, topic, events_of_2020(100, hour=1))
     runs.catch_up(tmp_path, **{"max_object_records": 300, **after}, **settings)
 
     assert_exactly_once(LocalStore(out), str(out), produced, admin, f"g-{topic}")
+    if "format" in before or "format" in after:
+        extension = ".parquet" if after.get("format") == "parquet" else ".jsonl.gz"
+        assert any(key.endswith(extension) for key in LocalStore(out).list_keys(""))
 
 
 @pytest.mark.parametrize("failpoint", ["after_claim:1", "mid_upload:1", "after_store:1"])

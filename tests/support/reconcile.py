@@ -8,8 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from handler.format.compression import codec_for_key
-from handler.format.envelope import decode_line
+from handler.format import reading
 from handler.format.layout import is_dead_letter_key, is_state_key
 from handler.record import Record
 from handler.stores.base import Store
@@ -33,8 +32,8 @@ def stored_records(store: Store, prefix: str = "", dead_letters: bool = False) -
         in_dead_letters = is_dead_letter_key(key)
         if in_dead_letters != dead_letters:
             continue
-        with store.open(key) as raw, codec_for_key(key).reader(raw) as lines:
-            records.extend(decode_line(line) for line in lines)
+        with store.open(key) as raw:
+            records.extend(reading.stored_records(key, raw))
     return records
 
 

@@ -3,8 +3,10 @@ import gzip
 import pytest
 
 from handler.chain.builder import ObjectBuilder, Rotation
+from handler.format.bodies import JsonLines, ObjectFormat, Parquet
 from handler.format.compression import CODECS
-from handler.format.envelope import decode_line, encode_record
+from handler.format.envelope import Encoder
+from handler.format.reading import stored_records
 from handler.record import Record
 
 HOUR = 3_600_000
@@ -14,13 +16,22 @@ def record(offset: int, timestamp: int = 5 * HOUR) -> Record:
     return Record("t", 0, offset, timestamp, "create", None, b"x" * 10)
 
 
+ENCODER = Encoder()
+
+
+def object_format(codec: str) -> ObjectFormat:
+    return Parquet() if codec == "parquet" else JsonLines(CODECS[codec])
+
+
 def builder(start: int = 0, timestamp: int = 5 * HOUR, codec: str = "gzip") -> ObjectBuilder:
-    return ObjectBuilder("t", 0, start, "key", timestamp, CODECS[codec], None, 1024)
+    chosen = object_format(codec)
+    body = chosen.body(1024, "auto", "auto")
+    return ObjectBuilder("t", 0, start, "key", timestamp, body, chosen.content_type)
 
 
 def fill(target: ObjectBuilder, *records: Record) -> None:
     for item in records:
-        target.add(item, encode_record(item))
+        target.add(item, ENCODER.encode(item))
 
 
 def test_rotates_by_record_count() -> None:
@@ -55,14 +66,16 @@ def test_dated_records_leave_the_unknown_folder() -> None:
     assert rotation.starts_new_object(target, 5 * HOUR, 50)
 
 
-@pytest.mark.parametrize("codec", ["gzip", "zstd", "none"])
+@pytest.mark.parametrize("codec", ["gzip", "zstd", "none", "parquet"])
 def test_sealed_body_decodes_to_the_records_and_next_follows_the_last(codec: str) -> None:
     target = builder(start=10, codec=codec)
-    fill(target, record(12), record(13), record(17))  # gaps, as compaction leaves them
+    stored = [record(12), record(13), record(17)]  # gaps, as compaction leaves them
+    fill(target, *stored)
     sealed = target.seal()
     assert (sealed.start, sealed.next, sealed.records) == (10, 18, 3)
-    with CODECS[codec].reader(sealed.body) as lines:
-        assert [decode_line(line).offset for line in lines] == [12, 13, 17]
+    assert sealed.content_type == object_format(codec).content_type
+    key = "t+0+00000000000000000010" + object_format(codec).extension
+    assert list(stored_records(key, sealed.body)) == stored
     sealed.close()
 
 
@@ -92,16 +105,19 @@ def test_compressing_on_the_worker_stores_the_same_bytes(codec: str) -> None:
         Record("t", 0, n, 5 * HOUR, "create", None, rng.randbytes(rng.randrange(10, 3000)))
         for n in range(3000)
     ]
-    lines = [encode_record(item) for item in records]
+    encoded = [ENCODER.encode(item) for item in records]
 
     def build(worker: CompressionWorker | None) -> list[tuple[str, int, bytes]]:
         # Inline first, then on the worker: a run's zstd context is never shared across threads.
+        lines = JsonLines(CODECS[codec], None, worker)
         targets = [
-            ObjectBuilder("t", 0, 0, "k", 5 * HOUR, CODECS[codec], None, 1 << 20, worker)
+            ObjectBuilder(
+                "t", 0, 0, "k", 5 * HOUR, lines.body(1 << 20, "auto", "auto"), lines.content_type
+            )
             for _ in range(3)
         ]
-        for item, line in zip(records, lines, strict=True):
-            targets[item.offset % 3].add(item, line)
+        for item, each in zip(records, encoded, strict=True):
+            targets[item.offset % 3].add(item, each)
         sealed = [target.seal() for target in targets]
         return [(each.sha256, each.records, each.body.read()) for each in sealed]
 

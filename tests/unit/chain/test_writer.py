@@ -54,7 +54,7 @@ def fill(chain: ChainWriter, offsets: range) -> None:
         if chain.builder is None:
             assert chain.open(encoded.event_time, 1 << 20).step is Step.OPENED
         assert chain.builder is not None
-        chain.builder.add(record(offset), encoded.line, encoded.event_time)
+        chain.builder.add(record(offset), encoded)
 
 
 def claim_of(store: MemoryStore, start: int) -> dict[str, object]:

@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 
 from handler.config.loading import load_settings
@@ -80,7 +82,7 @@ def test_a_bad_value_of_a_secret_is_not_echoed(env) -> None:
     [
         (
             {"compression": "lz4"},
-            "KAFKA_BEAT_COMPRESSION: Input should be 'gzip', 'zstd' or 'none'",
+            "KAFKA_BEAT_COMPRESSION: Input should be 'gzip', 'zstd', 'snappy' or 'none'",
         ),
         ({"max_records": "0"}, "KAFKA_BEAT_MAX_RECORDS: Input should be greater than 0"),
         ({"max_seconds": "soon"}, "KAFKA_BEAT_MAX_SECONDS"),
@@ -126,6 +128,21 @@ def test_a_bad_value_of_a_secret_is_not_echoed(env) -> None:
         ({"s3_kms_key_id": "alias/x", "destination": "s3://bkt"}, "needs KAFKA_BEAT_S3_SSE"),
         ({"on_data_loss": "ignore"}, "'fail' or 'skip'"),
         ({"max_recods": "5"}, "did you mean KAFKA_BEAT_MAX_RECORDS"),
+        ({"format": "csv"}, "KAFKA_BEAT_FORMAT: Input should be 'jsonl' or 'parquet'"),
+        (
+            {"format": "parquet", "compression": "brotli"},
+            "KAFKA_BEAT_COMPRESSION: Input should be",
+        ),
+        ({"compression": "snappy"}, "snappy is for Parquet pages; JSON lines take gzip"),
+        ({"parquet_fields": "user:string"}, "KAFKA_BEAT_PARQUET_FIELDS needs KAFKA_BEAT_FORMAT"),
+        (
+            {"format": "parquet", "parquet_fields": "user:text"},
+            "KAFKA_BEAT_PARQUET_FIELDS: 'user:text': unknown type 'text'",
+        ),
+        (
+            {"format": "parquet", "parquet_fields": "n:int64:offset"},
+            "column 'offset' is taken by a column every object has",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(env, values, message) -> None:
@@ -249,3 +266,25 @@ def test_store_endpoints_must_use_tls_unless_local(variable, endpoint, allowed) 
     else:
         with pytest.raises(ConfigError, match=f"{variable} .* is not HTTPS"):
             require_tls(variable, endpoint)
+
+
+def test_parquet_without_pyarrow_is_bad_config_naming_the_extra(env, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if the extra were not installed
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    env(topics="auth", format="parquet")
+    with pytest.raises(ConfigError, match=r"pip install 'kafka-beat\[parquet\]'"):
+        load_settings()
+
+
+def test_parquet_settings_give_the_typed_columns(env) -> None:
+    env(
+        topics="auth",
+        format="parquet",
+        compression="snappy",
+        parquet_fields="user:string,n:int64:count",
+    )
+    settings = load_settings()
+    assert [(f.field, f.type, f.column) for f in settings.parquet_columns()] == [
+        ("user", "string", "user"),
+        ("n", "int64", "count"),
+    ]

@@ -21,9 +21,8 @@ from handler.config.settings import Settings
 from handler.config.values import PartitionRef
 from handler.engine.budget import Budget
 from handler.engine.collector import Collector
-from handler.format.compression import codec_for_key
-from handler.format.envelope import decode_line
 from handler.format.layout import dead_letters_key
+from handler.format.reading import stored_records
 from tests.support.memory import Crash, MemoryLog, MemorySource, MemoryStore
 
 PARTITIONS = 2
@@ -217,8 +216,7 @@ class ChainMachine(RuleBasedStateMachine):
     def offsets_in(self, key: str) -> list[int]:
         if key not in self.store.objects:
             return []
-        with codec_for_key(key).reader(self.store.open(key)) as lines:
-            return [decode_line(line).offset for line in lines]
+        return [record.offset for record in stored_records(key, self.store.open(key))]
 
     @invariant()
     def chain_is_whole(self) -> None:

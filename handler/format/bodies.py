@@ -1,0 +1,220 @@
+"""Object bodies under construction, one kind per stored format: records in, one body out.
+
+`ObjectFormat` is what a run writes (`KAFKA_BEAT_FORMAT` with its compression): it names the
+objects (`extension`) and makes the body of each. A body knows nothing of chains: the chain
+builder (`chain/builder.py`) keeps ranges, counts and times, and asks the body for the bytes.
+
+- JSON lines: each record's line is copied into a pending buffer, compressed a chunk at a time
+  (on the compression worker when there is one) into a spool file, hashed as written.
+- Parquet: each record becomes a row, row groups are written to a spool file as they fill
+  (`format/parquet.py`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections import deque
+from concurrent.futures import Executor, Future, wait
+from dataclasses import dataclass, field
+from typing import IO, Protocol
+
+from handler.format.compression import CODECS, Codec
+from handler.format.envelope import Encoded, FieldFormat
+from handler.format.parquet import CONTENT_TYPE as PARQUET_CONTENT_TYPE
+from handler.format.parquet import EXTENSION as PARQUET_EXTENSION
+from handler.format.parquet import ParquetObjectWriter
+from handler.format.parquet_fields import ParquetField
+from handler.record import Record
+
+_CHUNK_BYTES = 256 * 1024
+# Rows buffered before a row group is written, per object, as a multiple of the spool memory
+# an object may keep (shared out over the open objects, so 64 partitions stay in budget), and
+# the floor below which row groups get too small to compress or skip well.
+_ROW_GROUP_SPOOL_MULTIPLE = 2
+_MIN_ROW_GROUP_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class SealedBody:
+    body: IO[bytes]
+    """Rewound; closed by whoever stores it."""
+    size: int
+    sha256: str
+    unfit: dict[str, int] = field(default_factory=dict)
+    """Per typed Parquet column: values that did not fit its type (the column is null)."""
+
+
+class Body(Protocol):
+    def add(self, record: Record, encoded: Encoded) -> None: ...
+
+    def seal(self) -> SealedBody: ...
+
+    def discard(self) -> None: ...
+
+
+class ObjectFormat(Protocol):
+    @property
+    def extension(self) -> str: ...
+
+    @property
+    def content_type(self) -> str: ...
+
+    def body(
+        self, spool_memory_bytes: int, key_format: FieldFormat, value_format: FieldFormat
+    ) -> Body:
+        """A new, empty body; the formats are the ones the records were encoded under."""
+        ...
+
+
+@dataclass(frozen=True)
+class JsonLines:
+    codec: Codec
+    level: int | None = None
+    worker: Executor | None = None
+    """Compresses chunks off the consuming thread; None: inline."""
+
+    @property
+    def extension(self) -> str:
+        return self.codec.extension
+
+    @property
+    def content_type(self) -> str:
+        return self.codec.content_type
+
+    def body(
+        self, spool_memory_bytes: int, key_format: FieldFormat, value_format: FieldFormat
+    ) -> Body:
+        return JsonLinesBody(self.codec, self.level, spool_memory_bytes, self.worker)
+
+
+@dataclass(frozen=True)
+class Parquet:
+    compression: str = "zstd"
+    level: int | None = None
+    fields: tuple[ParquetField, ...] = ()
+
+    @property
+    def extension(self) -> str:
+        return PARQUET_EXTENSION
+
+    @property
+    def content_type(self) -> str:
+        return PARQUET_CONTENT_TYPE
+
+    def body(
+        self, spool_memory_bytes: int, key_format: FieldFormat, value_format: FieldFormat
+    ) -> Body:
+        return ParquetBody(self, spool_memory_bytes, key_format, value_format)
+
+
+def format_of_extension(extension: str) -> ObjectFormat:
+    """The format, with its defaults, that objects named with `extension` were written in."""
+    if extension == PARQUET_EXTENSION:
+        return Parquet()
+    for codec in CODECS.values():
+        if codec.extension == extension:
+            return JsonLines(codec)
+    raise ValueError(f"'{extension}' is not the extension of a Kafka Beat object")
+
+
+class JsonLinesBody:
+    """JSON lines through a streaming codec into a spool file."""
+
+    def __init__(
+        self, codec: Codec, level: int | None, spool_memory_bytes: int, worker: Executor | None
+    ) -> None:
+        self._compressor = codec.compressor(level)
+        # Chunks handed to the compression worker, oldest first; None: compress inline.
+        self._worker = worker
+        self._queued: deque[Future[None]] = deque()
+        # Lines are compressed in chunks, one call per chunk instead of per record, and copied
+        # into one buffer meanwhile, not kept as a list: each line orjson returns holds a
+        # 4 KiB allocation whatever its length, so 256 KiB of kept lines would cost ~2.4 MiB
+        # per partition.
+        self._pending = bytearray()
+        self._digest = hashlib.sha256()
+        self._size = 0
+        self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - owned by the sealed body
+            max_size=spool_memory_bytes, prefix="kafka-beat-"
+        )
+
+    def add(self, record: Record, encoded: Encoded) -> None:
+        self._pending += encoded.line
+        if len(self._pending) >= _CHUNK_BYTES:
+            self._compress_pending()
+
+    def _compress_pending(self) -> None:
+        if self._pending:
+            chunk, self._pending = self._pending, bytearray()
+            if self._worker is None:
+                self._compress(chunk)
+                return
+            self._queued.append(self._worker.submit(self._compress, chunk))
+            while self._queued and self._queued[0].done():
+                self._queued.popleft().result()  # raises what the worker raised
+
+    def _compress(self, chunk: bytes | bytearray) -> None:
+        self._write(self._compressor.compress(chunk))
+
+    def _finish(self) -> None:
+        self._write(self._compressor.flush())
+
+    def _write(self, chunk: bytes) -> None:
+        if chunk:
+            self._digest.update(chunk)
+            self._size += len(chunk)
+            self._spool.write(chunk)
+
+    def seal(self) -> SealedBody:
+        self._compress_pending()
+        # The flush too runs on the worker: a zstd context is shared by every object of a run
+        # and must never be used from two threads at once.
+        if self._worker is None:
+            self._finish()
+        else:
+            self._queued.append(self._worker.submit(self._finish))
+        while self._queued:  # the body is whole once every chunk handed over is written
+            self._queued.popleft().result()
+        self._spool.seek(0)
+        return SealedBody(self._spool, self._size, self._digest.hexdigest())
+
+    def discard(self) -> None:
+        for queued in self._queued:
+            queued.cancel()
+        wait(self._queued)  # a chunk the worker is writing must finish before the close
+        self._queued.clear()
+        self._spool.close()
+
+
+class ParquetBody:
+    """Rows into a Parquet file (`format/parquet.py`); pyarrow is imported on first use."""
+
+    def __init__(
+        self,
+        settings: Parquet,
+        spool_memory_bytes: int,
+        key_format: FieldFormat,
+        value_format: FieldFormat,
+    ) -> None:
+        self._writer = ParquetObjectWriter(
+            settings.compression,  # type: ignore[arg-type]
+            settings.fields,
+            row_group_bytes=max(
+                _MIN_ROW_GROUP_BYTES, _ROW_GROUP_SPOOL_MULTIPLE * spool_memory_bytes
+            ),
+            spool_memory_bytes=spool_memory_bytes,
+            level=settings.level,
+            key_format=key_format,
+            value_format=value_format,
+        )
+
+    def add(self, record: Record, encoded: Encoded) -> None:
+        self._writer.add(record, encoded)
+
+    def seal(self) -> SealedBody:
+        sealed = self._writer.seal()
+        return SealedBody(sealed.body, sealed.size, sealed.sha256, sealed.unfit)
+
+    def discard(self) -> None:
+        self._writer.discard()
