@@ -148,8 +148,19 @@ class ChainWriter:
                 self.store.prefix, topic, partition, self._position, event_time, extension
             )
             link = read_link(self.store, key, self._position, topic, partition)
-            if link is not None:
-                return self._adopt(link.key, link.next, link.records)
+            if link is None:
+                continue
+            # Stored since `resolve` found the position free: by a writer that claimed it
+            # first, whose position record says where its range ends. The object alone cannot
+            # always tell (a store without metadata reads its last line, not the dead letters
+            # after it), so the record decides; only a version before records has none.
+            self._resolved_at = None
+            resolved = self.resolve()
+            if resolved.step is Step.ADOPTED:
+                return resolved
+            if resolved.step is Step.REPAIR:
+                return self.open(event_time, spool_bytes)
+            return self._adopt(link.key, link.next, link.records)
         key = object_key(
             self.store.prefix,
             topic,

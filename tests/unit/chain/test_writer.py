@@ -20,6 +20,7 @@ from handler.errors import ChainError
 from handler.format.envelope import decode_line
 from handler.format.layout import position_key
 from handler.record import Record
+from handler.stores.local import LocalStore
 from tests.support.memory import MemoryStore
 
 REF = PartitionRef("t", 0)
@@ -164,6 +165,33 @@ def test_losing_the_claim_to_a_shorter_object_resumes_at_its_end() -> None:
     )
     assert loser.position == 2 and loser.builder is None
     assert claim_of(store, 0)["writer"] == "winner"
+
+
+def test_an_object_stored_after_the_position_was_found_free_is_adopted_by_its_record(
+    tmp_path,
+) -> None:
+    """The local directory keeps no metadata: an object's content ends at its last line, but a
+    dead letter after it belongs to its range too, which only its position record says. Read
+    from the content, the later writer would resume inside the range and store it again."""
+    store = LocalStore(tmp_path)
+    late = writer(store, run_id="late", value_format="json")
+    assert late.resolve().step is Step.FREE  # before the first writer claims the position
+    first = writer(store, run_id="first", value_format="json")
+    assert first.resolve().step is Step.FREE
+    for offset, value in ((0, b'{"a": 1}'), (1, b'{"a": 2}'), (2, b"not json")):
+        taken = record(offset, value)
+        encoded = first.encoder.encode(taken)
+        if first.builder is None:
+            first.open(encoded.event_time, 1 << 20)
+        if encoded.problems:
+            first.add_dead_letter(taken, encoded)
+        else:
+            first.add(taken, encoded)
+    assert first.store_open().step is Step.STORED
+
+    opened = late.open(late.encoder.encode(record(0)).event_time, 1 << 20)
+
+    assert (opened.step, opened.resume_at, late.builder) == (Step.ADOPTED, 3, None)
 
 
 def test_a_retry_that_finds_its_own_claim_goes_on() -> None:
