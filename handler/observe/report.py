@@ -66,7 +66,8 @@ class RunReport:
     before that no longer exist (reported only)."""
     counts: dict[str, int] = field(default_factory=dict)
     """Odd cases seen: `invalid <field>: <error>`, tombstones, late_records (placed in an
-    object of a later hour), unknown_time (timestamp outside 1970-2100), time_field_missing."""
+    object of a later hour), unknown_time (timestamp outside 1970-2100), time_field_missing,
+    `parquet_unfit <column>` (a value that did not fit its typed column, left null)."""
     duration_seconds: float = 0.0
     partitions: list[PartitionReport] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)

@@ -62,8 +62,9 @@ def assert_once_across_data_and_dead_letters(store, produced: dict, location: st
         "after_store:2",
     ],
 )
+@pytest.mark.parametrize("object_format", ["jsonl", "parquet"])
 def test_killed_at_each_dead_letter_step_then_rerun(
-    failpoint, topic_factory, producer, bootstrap, tmp_path, admin
+    failpoint, object_format, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     topic = topic_factory(partitions=1)
     produced = produce(producer, topic, mixed(900, every=3))
@@ -75,6 +76,8 @@ def test_killed_at_each_dead_letter_step_then_rerun(
         value_format="json",
         max_object_records=100,
         destination=str(out),
+        format=object_format,
+        compression="zstd",
     )
     code, summary, _ = runs.finish(runs.start(tmp_path, failpoint=failpoint, **settings))
     assert code == -signal.SIGKILL and summary is None

@@ -56,21 +56,30 @@ CLOUD_STEPS = [
 SEAWEEDFS_STEPS = ["after_claim:2", "mid_upload:2", "after_store:1", "after_store:3"]
 
 
+# Parquet objects take the same chain: every step again, on the local directory and S3.
+FORMATS = {"jsonl": {}, "parquet": {"format": "parquet", "compression": "zstd"}}
+
+
 @pytest.mark.parametrize(
-    ("destination", "failpoint"),
-    [(kind, step) for kind in ("local", "s3") for step in STEPS]
-    + [("seaweedfs", step) for step in SEAWEEDFS_STEPS]
-    + [(kind, step) for kind in ("gcs", "azure") for step in CLOUD_STEPS],
+    ("destination", "failpoint", "object_format"),
+    [(kind, step, "jsonl") for kind in ("local", "s3") for step in STEPS]
+    + [("seaweedfs", step, "jsonl") for step in SEAWEEDFS_STEPS]
+    + [(kind, step, "jsonl") for kind in ("gcs", "azure") for step in CLOUD_STEPS]
+    + [(kind, step, "parquet") for kind in ("local", "s3") for step in STEPS],
     indirect=["destination"],
 )
 def test_killed_at_a_step_then_rerun(
-    failpoint, destination, topic_factory, producer, bootstrap, tmp_path, admin
+    failpoint, object_format, destination, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     target, store = destination
     topic = topic_factory(partitions=2)
     produced = produce(producer, topic, log_lines(3000, 2))
     settings = dict(
-        bootstrap_servers=bootstrap, group_id=f"g-{topic}", max_object_records=400, **target
+        bootstrap_servers=bootstrap,
+        group_id=f"g-{topic}",
+        max_object_records=400,
+        **FORMATS[object_format],
+        **target,
     )
 
     # Explicit partitions: a killed group member would hold its partitions for a session
@@ -84,18 +93,23 @@ def test_killed_at_a_step_then_rerun(
     reconciled(store, produced, admin, f"g-{topic}")
 
 
+@pytest.mark.parametrize("object_format", sorted(FORMATS))
 @pytest.mark.parametrize("destination", ["s3"], indirect=True)
 def test_random_kills(
-    destination, topic_factory, producer, bootstrap, tmp_path, admin, request
+    object_format, destination, topic_factory, producer, bootstrap, tmp_path, admin, request
 ) -> None:
-    """SIGKILL at random moments (30 trials in CI), new records arriving between trials."""
+    """SIGKILL at random moments (30 trials in CI; a third of them writing Parquet), new
+    records arriving between trials."""
     target, store = destination
+    target = {**target, **FORMATS[object_format]}
     rng = random.Random(20261125)
     topic = topic_factory(partitions=4)
     produced = {}
     group = f"g-{topic}"
     kills = 0
     trials = request.config.getoption("--kill-trials")
+    if object_format == "parquet":
+        trials = max(3, trials // 3)
     for trial in range(trials):
         # Enough records that a run is still going at the kill (runs got faster since).
         produced |= produce(producer, topic, log_lines(3000, 4, seed=trial))

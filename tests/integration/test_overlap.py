@@ -31,8 +31,30 @@ MODES = {
 }
 
 
+@pytest.fixture(params=["local", "s3"])
+def parquet_destination(request):
+    target, store = destination_for(request.param, request, "op", serial_s3=True)
+    return {**target, "format": "parquet", "compression": "zstd"}, store
+
+
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_four_runs_started_together(
+    mode, destination, topic_factory, producer, bootstrap, tmp_path, admin
+) -> None:
+    four_runs_started_together(
+        mode, destination, topic_factory, producer, bootstrap, tmp_path, admin
+    )
+
+
+def test_four_runs_started_together_writing_parquet(
+    parquet_destination, topic_factory, producer, bootstrap, tmp_path, admin
+) -> None:
+    four_runs_started_together(
+        "mixed", parquet_destination, topic_factory, producer, bootstrap, tmp_path, admin
+    )
+
+
+def four_runs_started_together(
     mode, destination, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     target, store = destination
