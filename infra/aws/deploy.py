@@ -20,7 +20,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lambda_zip import ROOT, BuildError, build
+from lambda_zip import BuildError, build, default_zip_path
 
 TEMPLATE = Path(__file__).resolve().parent / "template.yaml"
 _FAILED = ("CREATE_FAILED", "UPDATE_FAILED", "ROLLBACK_IN_PROGRESS", "DELETE_FAILED")
@@ -163,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--artifact-bucket", help="default: kafka-beat-artifacts-ACCOUNT-REGION")
     parser.add_argument("--zip", type=Path, help="a zip built before (default: build one now)")
+    parser.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        help="an optional extra for the built zip, e.g. parquet for KAFKA_BEAT_FORMAT=parquet",
+    )
     arguments = parser.parse_args(argv)
     try:
         session = boto3.session.Session(region_name=arguments.region)
@@ -172,9 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         zip_path = arguments.zip
         if zip_path is None:
             version = arguments.runtime.removeprefix("python")
-            zip_path = ROOT / "dist" / f"kafka-beat-lambda-py{version}-{arguments.arch}.zip"
+            zip_path = default_zip_path(version, arguments.arch, arguments.extra)
             print(f"building {zip_path.name} …", file=sys.stderr)
-            build(zip_path, version, arguments.arch)
+            build(zip_path, version, arguments.arch, extras=arguments.extra)
         bucket, key = _upload_zip(session, arguments.artifact_bucket, zip_path)
         parameters.update(CodeS3Bucket=bucket, CodeS3Key=key)
         started = time.monotonic()

@@ -25,6 +25,7 @@ import tomllib
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHITECTURES = {"x86_64": "x86_64", "arm64": "aarch64"}
@@ -68,10 +69,24 @@ def platform_tags(python_version: str, arch: str) -> list[str]:
     return tags
 
 
+def _project() -> dict[str, Any]:
+    return dict(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"])
+
+
+def _optional() -> dict[str, list[str]]:
+    return dict(_project().get("optional-dependencies", {}))
+
+
+def _name(requirement: str) -> str:
+    match = re.match(r"[A-Za-z0-9._-]+", requirement)
+    assert match is not None, requirement
+    return match.group(0)
+
+
 def requirements(extras: Sequence[str] = ()) -> list[str]:
     """The base dependencies and those of the named extras (e.g. `parquet`)."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    optional = project.get("optional-dependencies", {})
+    project = _project()
+    optional = _optional()
     unknown = sorted(set(extras) - set(optional))
     if unknown:
         raise BuildError(
@@ -80,12 +95,14 @@ def requirements(extras: Sequence[str] = ()) -> list[str]:
     return [*project["dependencies"], *(dep for extra in extras for dep in optional[extra])]
 
 
-def installed_pins() -> list[str]:
-    """`name==version` of every distribution beside this interpreter, kafka-beat aside."""
+def installed_pins(unpinned: Sequence[str] = ()) -> list[str]:
+    """`name==version` of every distribution beside this interpreter, kafka-beat and
+    `unpinned` aside."""
+    skipped = {"kafka-beat", "pip", "setuptools", *(name.lower() for name in unpinned)}
     pins = {}
     for dist in importlib.metadata.distributions():
         name = dist.metadata["Name"]
-        if name and name.lower() not in {"kafka-beat", "pip", "setuptools"}:
+        if name and name.lower() not in skipped:
             pins[name.lower()] = f"{name}=={dist.version}"
     return sorted(pins.values())
 
@@ -116,8 +133,11 @@ def install_dependencies(
             str(requirement_file),
         ]
         if pin:
+            # An extra's own packages take the newest version with a wheel for the runtime:
+            # pyarrow stopped building for Amazon Linux 2's glibc (python3.11) at 20.
             constraints = Path(scratch) / "constraints.txt"
-            constraints.write_text("\n".join(installed_pins()) + "\n")
+            own = [_name(dep) for extra in extras for dep in _optional()[extra]]
+            constraints.write_text("\n".join(installed_pins(own)) + "\n")
             command += ["--constraint", str(constraints)]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -191,6 +211,11 @@ def write_zip(source: Path, output: Path) -> int:
     return unzipped
 
 
+def default_zip_path(python_version: str, arch: str, extras: Sequence[str] = ()) -> Path:
+    suffix = "".join(f"-{extra}" for extra in sorted(extras))
+    return ROOT / "dist" / f"kafka-beat-lambda-py{python_version}-{arch}{suffix}.zip"
+
+
 def build(
     output: Path, python_version: str, arch: str, pin: bool = True, extras: Sequence[str] = ()
 ) -> dict[str, object]:
@@ -250,11 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         help="an optional extra to include, e.g. parquet (repeat for more)",
     )
     arguments = parser.parse_args(argv)
-    suffix = "".join(f"-{extra}" for extra in sorted(arguments.extra))
-    output = arguments.output or (
-        ROOT
-        / "dist"
-        / f"kafka-beat-lambda-py{arguments.python_version}-{arguments.arch}{suffix}.zip"
+    output = arguments.output or default_zip_path(
+        arguments.python_version, arguments.arch, arguments.extra
     )
     try:
         result = build(

@@ -20,10 +20,20 @@ LAMBDA_ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}
 def lambda_zip(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The zip as a user builds it, for this interpreter's Python and machine, so that it can
     run here; the deployed one differs only in the version and platform of its wheels."""
+    return build_zip(tmp_path_factory, "kafka-beat-lambda.zip")
+
+
+@pytest.fixture(scope="session")
+def parquet_lambda_zip(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The same with the parquet extra (pyarrow)."""
+    return build_zip(tmp_path_factory, "kafka-beat-lambda-parquet.zip", "--extra", "parquet")
+
+
+def build_zip(tmp_path_factory: pytest.TempPathFactory, name: str, *extra: str) -> dict[str, Any]:
     machine = platform.machine()
     if machine not in LAMBDA_ARCH:
         pytest.skip(f"Lambda has no {machine} architecture")
-    output = tmp_path_factory.mktemp("lambda-zip") / "kafka-beat-lambda.zip"
+    output = tmp_path_factory.mktemp("lambda-zip") / name
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     result = subprocess.run(
         [
@@ -34,6 +44,7 @@ def lambda_zip(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             LAMBDA_ARCH[machine],
             "--output",
             str(output),
+            *extra,
         ],
         capture_output=True,
         text=True,

@@ -168,3 +168,46 @@ def test_unpacked_zip_alone_runs_the_lambda_handler(
     for topic_name, partition, offset in produced:
         ends[(topic_name, partition)] = max(ends.get((topic_name, partition), 0), offset + 1)
     assert committed(admin, group) == ends
+
+
+def test_the_parquet_zip_fits_lambda_and_writes_parquet_from_the_zip_alone(
+    parquet_lambda_zip,
+    tmp_path,
+    s3_server,
+    s3_client,
+    bucket_factory,
+    topic_factory,
+    producer,
+    bootstrap,
+) -> None:
+    # Lambda refuses code that unzips to more than 250 MB.
+    assert parquet_lambda_zip["unzipped_bytes"] < 250 * 1024 * 1024
+    task_root = tmp_path / "task"
+    task_root.mkdir()
+    with zipfile.ZipFile(parquet_lambda_zip["zip"]) as archive:
+        archive.extractall(task_root)
+    bucket = bucket_factory()
+    topic = topic_factory(partitions=2)
+    produced = produce(producer, topic, log_lines(5_000, 2))
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "KAFKA_BEAT_BOOTSTRAP_SERVERS": bootstrap,
+        "KAFKA_BEAT_GROUP_ID": f"zip-{topic}",
+        "KAFKA_BEAT_TOPICS": topic,
+        "KAFKA_BEAT_DESTINATION": f"s3://{bucket}/events",
+        "KAFKA_BEAT_S3_ENDPOINT_URL": s3_server.endpoint,
+        "KAFKA_BEAT_FORMAT": "parquet",
+        "KAFKA_BEAT_COMPRESSION": "snappy",
+        "KAFKA_BEAT_PARQUET_FIELDS": "user:string",
+    }
+
+    run = invoke(task_root, env, {}, remaining_ms=60_000)
+
+    assert run["summary"]["status"] == "ok" and run["summary"]["records"] == len(produced)
+    assert run["origins"]["pyarrow"].startswith(str(task_root))
+    store = S3Store(s3_client, bucket, "events")
+    keys = [key for key in store.list_keys("events/") if "/_kafka_beat/" not in key]
+    assert keys and all(key.endswith(".parquet") for key in keys)
+    reconcile(produced, stored_records(store, "events/"))
