@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from handler.chain.builder import Rotation
 from handler.chain.positions import Shape
+from handler.chain.uploads import UploadPool
 from handler.config.settings import Settings
 from handler.format.bodies import JsonLines, ObjectFormat, Parquet, format_of_extension
 from handler.format.compression import CODECS
@@ -23,10 +24,15 @@ class ChainConfig:
     rotation: Rotation
     shape: Shape
     encoder: Encoder
+    uploads: UploadPool | None = None
+    """Stores sealed objects off the consuming thread; None: on it."""
 
     @classmethod
-    def from_settings(cls, settings: Settings, worker: Executor | None = None) -> ChainConfig:
-        """`worker`: compresses JSON lines off the consuming thread; None: inline."""
+    def from_settings(
+        cls, settings: Settings, worker: Executor | None = None, uploads: UploadPool | None = None
+    ) -> ChainConfig:
+        """`worker`: compresses JSON lines off the consuming thread; `uploads`: stores objects
+        off it; None: on the consuming thread."""
         shape = Shape(
             settings.key_format, settings.value_format, settings.time_field, settings.on_invalid
         )
@@ -42,6 +48,7 @@ class ChainConfig:
             Rotation(settings.max_object_records, settings.max_object_bytes),
             shape,
             encoder_for(shape),
+            uploads,
         )
 
     def extensions(self) -> list[str]:

@@ -13,6 +13,8 @@ class Step(enum.Enum):
     REPAIR = "repair"
     """A position record names an object its writer never stored: re-read its range."""
     OPENED = "opened"
+    QUEUED = "queued"
+    """Sealed and handed to the upload pool: the next object opens at its end meanwhile."""
     STORED = "stored"
     ADOPTED = "adopted"
     """An object already stood at the position: the position moved to its `next`."""

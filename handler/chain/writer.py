@@ -22,7 +22,10 @@ Every step answers with an `Outcome`; the caller moves its consumer by `resume_a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
 
 from handler.chain import positions
 from handler.chain.builder import ObjectBuilder, SealedObject
@@ -48,6 +51,31 @@ _COMPANION_SPOOL_BYTES = 256 * 1024
 
 
 @dataclass
+class _Stored:
+    """What one object's store I/O found; the writer applies it on the consuming thread."""
+
+    step: Step
+    """STORED, LOST_RACE, FAILED, or NOTHING (skipped: the upload before it did not store)."""
+    start: int
+    records: int
+    key: str
+    next: int = 0
+    size: int = 0
+    late_records: int = 0
+    unfit: dict[str, int] = field(default_factory=dict)
+    dead_letters: int = 0
+    entry: dict[str, object] | None = None
+    """The manifest entry, where this writer created the object."""
+    gaps: tuple[tuple[int, int], ...] = ()
+    winner: PositionRecord | None = None
+    error: str | None = None
+    refused: bool = False
+    seconds: float = 0.0
+    uploads_running: int = 0
+    """Uploads running on the pool, this one included, when it finished."""
+
+
+@dataclass
 class ChainWriter:
     ref: PartitionRef
     store: Store
@@ -66,12 +94,27 @@ class ChainWriter:
     """Where accepted data loss began; recorded with the next object stored."""
     stored: list[dict[str, object]] = field(default_factory=list)
     """What this writer stored, for the run's manifest."""
+    store_seconds: float = 0.0
+    """The longest one object took to store in this run (claim to checkpoint)."""
     _resolved_at: int | None = None
     _repair_encoder: Encoder | None = None
+    _head: int = -1
+    """Where the next object opens: the position, or the end of the last one queued."""
+    _lane: deque[tuple[Future[_Stored], int]] = field(default_factory=deque)
+    """Uploads queued on the pool, oldest first, with their records."""
+
+    def __post_init__(self) -> None:
+        self._head = self._position
 
     @property
     def position(self) -> int:
+        """The chain position: everything before it is in storage."""
         return self._position
+
+    @property
+    def head(self) -> int:
+        """Where the next object opens; past the position while uploads are queued."""
+        return self._head
 
     @property
     def encoder(self) -> Encoder:
@@ -90,6 +133,7 @@ class ChainWriter:
                 "records twice. This is a bug: please report it with the run's log"
             )
         self._position = next_position
+        self._head = max(self._head, next_position)
         self.repair = None
         self._repair_encoder = None
         self._resolved_at = None
@@ -97,7 +141,12 @@ class ChainWriter:
     # -- 1. what stands at the position -----------------------------------------------------
 
     def resolve(self) -> Outcome:
-        """FREE, REPAIR, or ADOPTED (the position moved) by the position record at it."""
+        """FREE, REPAIR, or ADOPTED (the position moved) by the position record at it.
+
+        With uploads queued, the next object opens at their end unresolved: its claim, made
+        only once they are stored, finds whatever stands there then."""
+        if self._lane:
+            return Outcome(Step.FREE, self._head)
         if self.repair is not None:
             return Outcome(Step.REPAIR, self._position)
         if self._resolved_at == self._position:
@@ -143,7 +192,7 @@ class ChainWriter:
             self._start_builder(self.repair.key, event_time, spool_bytes)
             return Outcome(Step.OPENED, self._position)
         topic, partition = self.ref
-        for extension in self.config.extensions():
+        for extension in self.config.extensions() if not self._lane else ():
             key = object_key(
                 self.store.prefix, topic, partition, self._position, event_time, extension
             )
@@ -165,12 +214,12 @@ class ChainWriter:
             self.store.prefix,
             topic,
             partition,
-            self._position,
+            self._head,
             event_time,
             self.config.format.extension,
         )
         self._start_builder(key, event_time, spool_bytes)
-        return Outcome(Step.OPENED, self._position)
+        return Outcome(Step.OPENED, self._head)
 
     def _new_builder(self, key: str, event_time: int, spool_bytes: int) -> ObjectBuilder:
         """An empty object at the position, in the format its key names, its body encoded
@@ -181,7 +230,7 @@ class ChainWriter:
         return ObjectBuilder(
             self.ref.topic,
             self.ref.partition,
-            self._position,
+            self._head,
             key,
             event_time,
             body,
@@ -223,10 +272,14 @@ class ChainWriter:
         """Store what is open; a repair only once the consumer has read its whole range."""
         if self.repair is not None and fetched_to < self.repair.next:
             self.discard()
-            return Outcome(Step.NOTHING, self._position)
+            return Outcome(Step.NOTHING, self._head)
         return self.store_open()
 
     def store_open(self) -> Outcome:
+        """Seal what is open and store it: QUEUED on the upload pool when there is one (the
+        next object opens at its end meanwhile; `completed` answers for it later), otherwise
+        stored here. A repair or the first object after accepted data loss is always stored
+        here, with no upload in flight before it."""
         builder, self.builder = self.builder, None
         companion, self.companion = self.companion, None
         repair = self.repair
@@ -241,26 +294,112 @@ class ChainWriter:
         if builder is None or builder.range_end == builder.start:
             if builder is not None:
                 builder.discard()
-            return Outcome(Step.NOTHING, self._position)
+            return Outcome(Step.NOTHING, self._head)
         sealed = builder.seal()
         letters = companion.seal() if companion is not None else None
-        try:
-            return self._store(sealed, letters, repair)
-        except KafkaBeatError as exc:
-            message = f"storing {sealed.key} failed: {exc}"
-            return Outcome(
-                Step.FAILED, self._position, error=message, refused=isinstance(exc, AuthError)
-            )
-        finally:
-            sealed.close()
-            if letters is not None:
-                letters.close()
-
-    def _store(
-        self, sealed: SealedObject, letters: SealedObject | None, repair: PositionRecord | None
-    ) -> Outcome:
         if repair is not None:
             sealed.next = repair.next  # the recorded range, even where its tail was compacted
+        uploads = self.config.uploads
+        if uploads is None or repair is not None or self.gap_from is not None:
+            if self._lane:
+                raise ChainError("a repair or a gap is stored with uploads still in flight")
+            return self._apply(self._store(sealed, letters, repair, self._gaps_with(sealed)))
+        previous = self._lane[-1][0] if self._lane else None
+        job = uploads.submit(self._store_after, previous, sealed, letters)
+        self._lane.append((job, sealed.records))
+        self._head = sealed.next
+        return Outcome(Step.QUEUED, sealed.next, sealed.records, key=sealed.key)
+
+    @property
+    def uploading(self) -> int:
+        """Objects handed to the upload pool whose outcome is not yet applied."""
+        return len(self._lane)
+
+    def completed(self, wait_until: int | None = None) -> list[Outcome]:
+        """The outcomes of queued uploads that finished, in chain order, applied to the chain
+        position; with `wait_until`, first wait until at most that many are in flight."""
+        outcomes = []
+        while self._lane:
+            job, _ = self._lane[0]
+            if not job.done() and (wait_until is None or len(self._lane) <= wait_until):
+                break
+            self._lane.popleft()
+            stored = job.result()  # a bug in the job (not a store failure) ends the run here
+            if stored.step is Step.STORED:
+                outcomes.append(self._apply(stored))
+                continue
+            # The uploads queued behind it never touched the store (each waits for the one
+            # before and skips when it did not store): drop them with the open object.
+            dropped = stored.records
+            for later, records in self._lane:
+                later.result()
+                dropped += records
+            self._lane.clear()
+            if self.builder is not None:
+                dropped += self.builder.records
+            self.discard()
+            self._head = self._position
+            outcomes.append(self._apply(replace(stored, records=dropped)))
+            break
+        return outcomes
+
+    def _store_after(
+        self, previous: Future[_Stored] | None, sealed: SealedObject, letters: SealedObject | None
+    ) -> _Stored:
+        """An upload job: store once the one before it stored, never past one that did not."""
+        if previous is not None and previous.result().step is not Step.STORED:
+            for body in (sealed, letters):
+                if body is not None:
+                    body.close()
+            return _Stored(Step.NOTHING, sealed.start, sealed.records, sealed.key)
+        return self._store(sealed, letters, None, self.gaps)
+
+    def _gaps_with(self, sealed: SealedObject) -> tuple[tuple[int, int], ...]:
+        """The chain's accepted gaps once `sealed` is stored: with the one it closes, if any."""
+        if self.gap_from is None:
+            return self.gaps
+        previous = read_checkpoint(self.store, self.ref.topic, self.ref.partition)
+        gaps = [*(previous.gaps if previous else ()), (self.gap_from, sealed.start)]
+        return tuple(dict.fromkeys(gaps))
+
+    def _store(
+        self,
+        sealed: SealedObject,
+        letters: SealedObject | None,
+        repair: PositionRecord | None,
+        gaps: tuple[tuple[int, int], ...],
+    ) -> _Stored:
+        """Claim, companion, data object, checkpoint: store I/O only, safe on an upload
+        thread; what it found is applied to the writer by `_apply`, on the consuming
+        thread."""
+        started = time.monotonic()
+        try:
+            stored = self._store_steps(sealed, letters, repair, gaps)
+        except KafkaBeatError as exc:
+            stored = _Stored(
+                Step.FAILED,
+                sealed.start,
+                sealed.records,
+                sealed.key,
+                error=f"storing {sealed.key} failed: {exc}",
+                refused=isinstance(exc, AuthError),
+            )
+        finally:
+            for body in (sealed, letters):
+                if body is not None:
+                    body.close()
+        stored.seconds = time.monotonic() - started
+        if self.config.uploads is not None:
+            stored.uploads_running = self.config.uploads.running
+        return stored
+
+    def _store_steps(
+        self,
+        sealed: SealedObject,
+        letters: SealedObject | None,
+        repair: PositionRecord | None,
+        gaps: tuple[tuple[int, int], ...],
+    ) -> _Stored:
         gap_from = repair.gap_from if repair is not None else self.gap_from
         self.failpoints.reach("before_store")
         if repair is None:
@@ -277,9 +416,18 @@ class ChainWriter:
                 letters.records if letters else 0,
             )
             if positions.claim(self.store, claimed) is PutOutcome.EXISTS:
-                lost = self._lost_race(claimed, sealed.records)
-                if lost is not None:
-                    return lost
+                found = positions.read_position(
+                    self.store, claimed.topic, claimed.partition, claimed.start
+                )
+                if found is None:
+                    raise TransientError(
+                        f"{claimed.topic}:{claimed.partition}: the store reported a position "
+                        f"record at {claimed.start} that then could not be read; retry the run"
+                    )
+                if not found.same_claim(claimed):  # our own is a retry after a lost answer
+                    return _Stored(
+                        Step.LOST_RACE, sealed.start, sealed.records, found.key, winner=found
+                    )
             self.failpoints.reach("after_claim")
         created_letters = 0
         counted = letters.records if letters else 0
@@ -296,23 +444,77 @@ class ChainWriter:
         metadata = object_metadata(sealed, self.run_id, counted)
         if gap_from is not None:
             metadata[META_GAP_FROM] = str(gap_from)
-        created = self._put(sealed, metadata)
-        if created is PutOutcome.CREATED:
-            self.stored.append(sealed.manifest_entry(letters if created_letters else None))
+        entry = None
+        if self._put(sealed, metadata) is PutOutcome.CREATED:
+            entry = sealed.manifest_entry(letters if created_letters else None)
         else:
             self._check_found(sealed)
         self.failpoints.reach("after_store")
-        self._checkpoint(sealed.next, sealed.key, gap_from)
-        self._move_to(sealed.next)
-        return Outcome(
+        self._checkpoint(sealed.next, sealed.key, gaps)
+        return _Stored(
             Step.STORED,
-            sealed.next,
+            sealed.start,
             sealed.records,
+            sealed.key,
+            next=sealed.next,
             size=sealed.size + (letters.size if letters is not None and created_letters else 0),
             late_records=sealed.late_records,
             unfit=sealed.unfit,
             dead_letters=created_letters,
-            key=sealed.key,
+            entry=entry,
+            gaps=gaps,
+        )
+
+    def _apply(self, stored: _Stored) -> Outcome:
+        """What an upload found, applied to the chain position (on the consuming thread)."""
+        if stored.step is Step.FAILED:
+            return Outcome(Step.FAILED, self._position, error=stored.error, refused=stored.refused)
+        if stored.step is Step.LOST_RACE:
+            assert stored.winner is not None
+            log.info(
+                "another writer claimed this chain position first; ours is dropped",
+                extra={
+                    "key": stored.winner.key,
+                    "start": stored.winner.start,
+                    "next": stored.winner.next,
+                },
+            )
+            self._resolved_at = None
+            resolved = self.resolve()
+            self._head = self._position
+            return Outcome(
+                Step.LOST_RACE,
+                resolved.resume_at,
+                stored.records,
+                resolved.records,
+                key=stored.winner.key,
+            )
+        if stored.entry is not None:
+            self.stored.append(stored.entry)
+        if stored.gaps != self.gaps or self.gap_from is not None:
+            self.gaps, self.gap_from = stored.gaps, None
+        self.store_seconds = max(self.store_seconds, stored.seconds)
+        self._move_to(stored.next)
+        log.info(
+            "stored object",
+            extra={
+                "key": stored.key,
+                "records": stored.records,
+                "bytes": stored.size,
+                "next": stored.next,
+                "seconds": round(stored.seconds, 3),
+                "uploads_running": stored.uploads_running,
+            },
+        )
+        return Outcome(
+            Step.STORED,
+            stored.next,
+            stored.records,
+            size=stored.size,
+            late_records=stored.late_records,
+            unfit=stored.unfit,
+            dead_letters=stored.dead_letters,
+            key=stored.key,
         )
 
     def _lines_in(self, key: str) -> int:
@@ -346,36 +548,10 @@ class ChainWriter:
                 "verify"
             )
 
-    def _lost_race(self, ours: PositionRecord, records: int) -> Outcome | None:
-        """None when the record found is our own (a retry after a lost answer); otherwise the
-        race is lost: resolve the position again, as the winner left it."""
-        found = positions.read_position(self.store, ours.topic, ours.partition, ours.start)
-        if found is None:
-            raise TransientError(
-                f"{ours.topic}:{ours.partition}: the store reported a position record at "
-                f"{ours.start} that then could not be read; retry the run"
-            )
-        if found.same_claim(ours):
-            return None
-        log.info(
-            "another writer claimed this chain position first; ours is dropped",
-            extra={"key": found.key, "start": found.start, "next": found.next},
-        )
-        self._resolved_at = None
-        resolved = self.resolve()
-        return Outcome(Step.LOST_RACE, resolved.resume_at, records, resolved.records, key=found.key)
-
-    def _checkpoint(self, next_position: int, key: str, gap_from: int | None) -> None:
+    def _checkpoint(self, next_position: int, key: str, gaps: tuple[tuple[int, int], ...]) -> None:
         topic, partition = self.ref
         try:
-            if gap_from is not None:
-                previous = read_checkpoint(self.store, topic, partition)
-                gaps = [*(previous.gaps if previous else ()), (gap_from, self._position)]
-                self.gaps = tuple(dict.fromkeys(gaps))
-                self.gap_from = None
-            write_checkpoint(
-                self.store, topic, partition, next_position, key, self.run_id, self.gaps
-            )
+            write_checkpoint(self.store, topic, partition, next_position, key, self.run_id, gaps)
         except KafkaBeatError as exc:  # a hint only: the chain walk finds the object anyway
             log.warning("could not write the checkpoint", extra={"key": key, "error": str(exc)})
 
@@ -384,7 +560,7 @@ class ChainWriter:
     def skip_to(self, log_start: int) -> None:
         """Accepted data loss (on_data_loss=skip): the chain continues at the log start, and
         the gap is recorded with the next object stored."""
-        if self.builder is not None:
+        if self.builder is not None or self._lane:
             raise ChainError("skipping lost data while an object is open would misplace it")
         self.gap_from = self._position
         self._move_to(log_start)

@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     max_object_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """Rotate an object once its uncompressed JSON lines reach this many bytes."""
 
+    upload_threads: int = Field(default=4, ge=0, le=64)
+    """Threads storing sealed objects while the run goes on consuming (0: store on the
+    consuming thread, one object at a time)."""
+
     spool_memory_bytes: int = Field(default=2 * 1024 * 1024, ge=0)
     """Compressed bytes an open object keeps in memory before spilling to a temporary file
     (every partition has one open object: memory stays bounded with 64 partitions too)."""

@@ -9,8 +9,11 @@ The ordering invariant, in the order a record meets it:
    `next` and the records it holds are not stored again; one its position record names but that
    was never stored is rebuilt from exactly its range.
 3. A sealed object is claimed (a create-only position record), then stored (a create-only
-   write). The position moves to its `next` only once the store confirms it; a position another
-   writer claimed first is resolved again as in (2), and the consumer goes where it says.
+   write), on the upload pool while the next object fills; one partition's objects are stored
+   one after another, in chain order, each only once the one before it is. The position moves
+   to an object's `next` only once the store confirms it; a position another writer claimed
+   first is resolved again as in (2), the objects queued behind ours are dropped unstored, and
+   the consumer goes where the resolution says.
 4. Only then is the position committed to the group; the committed offset is always a chain
    position, never the consumer's position (markers and compaction gaps move that elsewhere).
 5. A partition whose store fails is stopped and not committed; the others go on; the run ends
@@ -25,6 +28,7 @@ from collections.abc import Callable, Collection, Mapping
 
 from handler.chain.checkpoints import checkpointed_topics
 from handler.chain.config import ChainConfig
+from handler.chain.uploads import UploadPool
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
 from handler.engine.assignment import Joiner, loss_message
@@ -72,7 +76,8 @@ class Collector:
         self._clock = clock
         failpoints = Failpoints(settings.failpoint)
         self._worker = CompressionWorker()
-        self._config = ChainConfig.from_settings(settings, self._worker)
+        self._uploads = UploadPool(settings.upload_threads) if settings.upload_threads else None
+        self._config = ChainConfig.from_settings(settings, self._worker, self._uploads)
         self._joiner = Joiner(settings, source, store, self._config, self.run_id, failpoints)
         self._committer = Committer(source, settings.commit_attempts, self.run_id, failpoints)
         self._intake = Intake(
@@ -100,6 +105,8 @@ class Collector:
             self.report.refused = isinstance(exc, AuthError)
             self._flush_all()
         finally:
+            if self._uploads is not None:
+                self._uploads.shutdown(wait=True)  # every upload queued was settled or dropped
             self._worker.shutdown(wait=True, cancel_futures=True)
             self.report.duration_seconds = round(self._clock() - started, 3)
             self._finish_report()
@@ -200,20 +207,38 @@ class Collector:
     # -- records into objects ---------------------------------------------------------------
 
     def _finish_caught_up(self) -> None:
-        for part in self.parts.values():
-            caught_up = part.active and (
-                part.consumed_to >= part.end or self.source.position(part.ref) >= part.end
-            )
-            if caught_up and self._intake.close_object(part) and part.active:
+        caught_up = [
+            part
+            for part in self.parts.values()
+            if part.active
+            and (part.consumed_to >= part.end or self.source.position(part.ref) >= part.end)
+        ]
+        for part, closed in self._close_together(caught_up):
+            if closed and part.active:
                 self._intake.stop(part, "done")
 
     def _flush_all(self) -> None:
-        for part in self.parts.values():
-            if part.writer.builder is not None or part.writer.repair is not None:
-                was_active = part.active
-                if self._intake.close_object(part) and was_active and part.active:
-                    part.status = "budget"
+        open_objects = [
+            part
+            for part in self.parts.values()
+            if part.writer.builder is not None
+            or part.writer.repair is not None
+            or part.writer.uploading
+        ]
+        was_active = {part.ref for part in open_objects if part.active}
+        for part, closed in self._close_together(open_objects):
+            if closed and part.ref in was_active and part.active:
+                part.status = "budget"
         self._commit_pending(final=True)
+
+    def _close_together(self, parts: list[PartitionState]) -> list[tuple[PartitionState, bool]]:
+        """Close these partitions' objects, their uploads in flight together, then wait for
+        each; per partition, whether it was closed (not stopped, not rewound)."""
+        queued = [(part, self._intake.queue_close(part)) for part in parts]
+        return [
+            (part, self._intake.settle_uploads(part, wait_until=0) and closed)
+            for part, closed in queued
+        ]
 
     def _commit_pending(self, final: bool = False) -> None:
         if self.settings.dry_run:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from collections.abc import Callable
 from typing import IO
 
@@ -46,13 +47,15 @@ def parse(spec: str) -> tuple[str, int, str]:
 class Failpoints:
     def __init__(self, spec: str | None) -> None:
         self._step, self._remaining, self._action = parse(spec) if spec else ("", 0, "kill")
+        self._lock = threading.Lock()  # uploads reach their steps on the upload threads
 
     def reach(self, step: str) -> None:
         if step != self._step:
             return
-        self._remaining -= 1
-        if self._remaining != 0:
-            return
+        with self._lock:
+            self._remaining -= 1
+            if self._remaining != 0:
+                return
         if self._action == "error":
             raise TransientError(f"failpoint {step}: injected failure")
         os.kill(os.getpid(), signal.SIGSTOP if self._action == "stop" else signal.SIGKILL)

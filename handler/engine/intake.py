@@ -5,6 +5,11 @@ is encoded for it (a repair re-reads with the settings it records); encode; dive
 record to its dead letter; store the open object when the record starts a new one; open (or
 adopt) an object; append. The writer answers every step with an outcome, applied here to the
 partition and its consumer (`settle`): nothing below this calls back up.
+
+A sealed object is queued on the upload pool and the next one opens at its end; the outcomes
+of finished uploads are settled after each batch, in chain order, and at most
+`_MAX_UPLOADING` objects of one partition are in flight (then the consuming thread waits for
+the oldest). A partition ends, or the run does, only once its uploads are settled.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from handler.record import Record
 
 _SPOOL_BUDGET = 32 * 1024 * 1024
 _MIN_SPOOL_BYTES = 256 * 1024
+# Objects of one partition sealed but not yet confirmed: enough to overlap one upload with
+# building the next, each holding its spool (memory up to its share, then disk).
+_MAX_UPLOADING = 2
 log = get_logger()
 
 
@@ -47,7 +55,17 @@ class Intake:
     def take(self, part: PartitionState, records: list[Record]) -> None:
         for record in records:
             if not self._take_one(part, record):
-                return
+                break
+        self.settle_uploads(part)
+
+    def settle_uploads(self, part: PartitionState, wait_until: int | None = None) -> bool:
+        """Apply the outcomes of the partition's finished uploads (with `wait_until`, first
+        wait until at most that many are in flight); False when the partition stopped or its
+        consumer was rewound."""
+        settled = True
+        for outcome in part.writer.completed(wait_until):
+            settled = self._settle(part, outcome, part.consumed_to) and settled
+        return settled and part.active
 
     def _take_one(self, part: PartitionState, record: Record) -> bool:
         """Put one record where it belongs; False when no later record of this batch can
@@ -73,6 +91,8 @@ class Intake:
             line = encoded.line
             if writer.ends_before(record.offset, encoded.event_time, len(line)):
                 if not self._settle(part, writer.store_open(), record.offset):
+                    return False
+                if not self.settle_uploads(part, wait_until=_MAX_UPLOADING - 1):
                     return False
                 continue
             if writer.builder is None:
@@ -130,15 +150,6 @@ class Intake:
                 if unfit:
                     name = f"parquet_unfit {column}"
                     counts[name] = counts.get(name, 0) + unfit
-            log.info(
-                "stored object",
-                extra={
-                    "key": outcome.key,
-                    "records": outcome.records,
-                    "bytes": outcome.size,
-                    "next": outcome.resume_at,
-                },
-            )
         elif outcome.step is Step.LOST_RACE:
             self.report.records -= outcome.records
             part.records -= outcome.records
@@ -151,7 +162,8 @@ class Intake:
             if outcome.resume_at > part.consumed_to:
                 part.consumed_to = outcome.resume_at
                 self.source.seek(part.ref, outcome.resume_at)
-        if part.active and part.position >= part.end and part.writer.builder is None:
+        finished = part.writer.builder is None and not part.writer.uploading
+        if part.active and part.position >= part.end and finished:
             self.stop(part, "done")
         rewound = outcome.step is Step.LOST_RACE and part.consumed_to < offset
         return part.active and not rewound
@@ -178,8 +190,15 @@ class Intake:
         return max(_MIN_SPOOL_BYTES, min(self._spool_memory_bytes, _SPOOL_BUDGET // active))
 
     def close_object(self, part: PartitionState, assigned: bool = True) -> bool:
-        """Store the open object (a repair only if its range was read whole); False when the
-        partition stopped or its consumer was rewound."""
+        """Store the open object (a repair only if its range was read whole) and wait for
+        every upload of the partition; False when the partition stopped or its consumer was
+        rewound."""
+        queued = self.queue_close(part, assigned)
+        return self.settle_uploads(part, wait_until=0) and queued
+
+    def queue_close(self, part: PartitionState, assigned: bool = True) -> bool:
+        """Hand the open object to the upload pool without waiting (several partitions'
+        last objects then upload together); `close_object` without the wait."""
         fetched_to = part.consumed_to
         if part.writer.repair is not None and assigned:
             fetched_to = max(fetched_to, self.source.position(part.ref))

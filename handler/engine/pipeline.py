@@ -1,4 +1,5 @@
-"""The worker that compresses off the consuming thread.
+"""The worker that compresses off the consuming thread (the pool that uploads is the chain's:
+`chain/uploads.py`).
 
 zlib and zstandard release the GIL while they compress, so a chunk of lines compressed by a
 worker overlaps the next poll's parsing on the consuming thread. One worker, first in first

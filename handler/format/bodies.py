@@ -168,8 +168,8 @@ class JsonLinesBody:
 
     def seal(self) -> SealedBody:
         self._compress_pending()
-        # The flush too runs on the worker: a zstd context is shared by every object of a run
-        # and must never be used from two threads at once.
+        # The flush too runs on the worker, after every chunk handed to it: a compressor's
+        # calls must come in order.
         if self._worker is None:
             self._finish()
         else:

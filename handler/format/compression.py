@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import gzip
 import io
+import threading
 import zlib
 from dataclasses import dataclass
 from typing import IO, Literal, Protocol, cast
@@ -29,25 +29,34 @@ class _Identity:
 
 
 class _ZstdFrames:
-    """One zstd frame per chunk, from one compression context shared by every open object.
+    """One zstd frame per chunk, from one compression context per thread, shared by every
+    open object.
 
     A streaming context per open object holds its window (megabytes) for the object's life:
     with 64 partitions that alone outgrew the memory budget. Concatenated frames are a valid
-    zstd file (RFC 8878), and a one-shot compress of a chunk is also the fastest call."""
+    zstd file (RFC 8878), and a one-shot compress of a chunk is also the fastest call. A
+    context must never be used by two threads at once, hence one per thread (in a run, only
+    the compression worker's is used for the data)."""
 
-    def __init__(self, context: zstandard.ZstdCompressor) -> None:
-        self._context = context
+    def __init__(self, level: int) -> None:
+        self._level = level
 
     def compress(self, data: bytes | bytearray) -> bytes:
-        return self._context.compress(data) if data else b""
+        return _zstd_context(self._level).compress(data) if data else b""
 
     def flush(self) -> bytes:
         return b""
 
 
-@functools.cache
+_CONTEXTS = threading.local()
+
+
 def _zstd_context(level: int) -> zstandard.ZstdCompressor:
-    return zstandard.ZstdCompressor(level=level)
+    contexts: dict[int, zstandard.ZstdCompressor] = _CONTEXTS.__dict__.setdefault("by_level", {})
+    context = contexts.get(level)
+    if context is None:
+        context = contexts[level] = zstandard.ZstdCompressor(level=level)
+    return context
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,7 @@ class Codec:
             # wbits 31 = gzip framing, so the object is a plain .gz any tool can open.
             return zlib.compressobj(chosen, zlib.DEFLATED, 31)
         if self.name == "zstd":
-            return _ZstdFrames(_zstd_context(chosen))
+            return _ZstdFrames(chosen)
         return _Identity()
 
     def reader(self, body: IO[bytes]) -> IO[bytes]:

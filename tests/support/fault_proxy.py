@@ -1,7 +1,8 @@
 """An HTTP proxy in front of the moto S3 server that injects faults on purpose.
 
 boto3 talks to the proxy exactly as to S3; each request is forwarded to moto unless a rule says
-to answer with an error instead (a 503 SlowDown, a 500) or to drop the connection.
+to answer with an error instead (a 503 SlowDown, a 500) or to drop the connection; with
+`delay_seconds`, each request takes that much longer, as over a network.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import http.client
 import random
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +43,8 @@ class FaultProxy:
     """Request headers dropped on the way, e.g. If-None-Match to play a store without
     conditional writes."""
     seed: int = 0
+    delay_seconds: float = 0.0
+    """Added to every request before it is answered: a store's round trip over a network."""
     faults: int = 0
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     """Every request seen: method, path, headers."""
@@ -73,11 +77,18 @@ class FaultProxy:
                             return b"".join(chunks)
                         chunks.append(self.rfile.read(size))
                         self.rfile.readline()
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                expected = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(expected)
 
             def _handle(self) -> None:
                 body = self._body()
+                if len(body) < int(self.headers.get("Content-Length") or 0):
+                    # The client died mid-body: S3 never stores a request cut short.
+                    self.close_connection = True
+                    return
                 proxy.requests.append((self.command, self.path, dict(self.headers.items())))
+                if proxy.delay_seconds:
+                    time.sleep(proxy.delay_seconds)
                 rule = proxy._match(self.command, self.path)
                 if rule and not rule.after_forwarding:
                     self._fault(rule)

@@ -158,9 +158,10 @@ class MemoryStore:
         self, key: str, body: IO[bytes], size: int, metadata: Mapping[str, str], content_type: str
     ) -> PutOutcome:
         self.before_put(key)
-        if key in self.objects:
+        stored = _Stored(body.read(), dict(metadata))
+        # One atomic step, as S3's conditional write: uploads of several threads race here.
+        if self.objects.setdefault(key, stored) is not stored:
             return PutOutcome.EXISTS
-        self.objects[key] = _Stored(body.read(), dict(metadata))
         self.after_put(key)
         return PutOutcome.CREATED
 
@@ -179,4 +180,5 @@ class MemoryStore:
         return io.BytesIO(self.objects[key].body)
 
     def list_keys(self, prefix: str) -> Iterator[str]:
-        yield from sorted(key for key in self.objects if key.startswith(prefix))
+        # A snapshot: upload threads may add keys meanwhile.
+        yield from sorted(key for key in list(self.objects) if key.startswith(prefix))

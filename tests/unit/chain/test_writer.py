@@ -4,6 +4,8 @@ chain position only ever moves forward."""
 from __future__ import annotations
 
 import io
+import threading
+from dataclasses import replace
 
 import orjson
 import pytest
@@ -12,11 +14,12 @@ from handler.chain import positions
 from handler.chain.config import ChainConfig
 from handler.chain.outcomes import Step
 from handler.chain.positions import PositionRecord, Shape
+from handler.chain.uploads import UploadPool
 from handler.chain.writer import ChainWriter
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
 from handler.engine.failpoints import Failpoints
-from handler.errors import ChainError
+from handler.errors import ChainError, TransientError
 from handler.format.envelope import decode_line
 from handler.format.layout import position_key
 from handler.record import Record
@@ -205,3 +208,87 @@ def test_a_retry_that_finds_its_own_claim_goes_on() -> None:
     )  # the first attempt's answer was lost
     assert chain.store_open().step is Step.STORED
     assert key in store.objects
+
+
+# -- uploads queued on the pool -------------------------------------------------------------
+
+
+def queued_writer(store: MemoryStore, pool: UploadPool, run_id: str = "me") -> ChainWriter:
+    chosen = replace(config(), uploads=pool)
+    return ChainWriter(REF, store, chosen, run_id, Failpoints(None), 0)
+
+
+def queue_objects(chain: ChainWriter, count: int, size: int = 3) -> None:
+    """Fill and queue `count` objects of `size` records, the next one opening meanwhile."""
+    for index in range(count):
+        assert chain.resolve().step is Step.FREE
+        fill(chain, range(chain.head, chain.head + size))
+        outcome = chain.store_open()
+        assert (outcome.step, outcome.resume_at) == (Step.QUEUED, (index + 1) * size)
+
+
+class Gate:
+    """Holds every put until opened, so that all uploads are queued before any stores."""
+
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+
+    def __call__(self, key: str) -> None:
+        assert self.opened.wait(10), "the gate was never opened"
+
+
+def test_queued_uploads_store_in_chain_order_and_the_position_waits_for_them() -> None:
+    store, gate = MemoryStore(), Gate()
+    store.before_put = gate
+    with UploadPool(4) as pool:
+        chain = queued_writer(store, pool)
+        queue_objects(chain, 3)
+        assert (chain.position, chain.head, chain.uploading) == (0, 9, 3)
+        assert chain.completed() == []  # nothing stored yet: the position stays
+        gate.opened.set()
+        outcomes = chain.completed(wait_until=0)
+    assert [(o.step, o.resume_at) for o in outcomes] == [(Step.STORED, n) for n in (3, 6, 9)]
+    assert chain.position == 9 and chain.uploading == 0
+    assert [claim_of(store, start)["next"] for start in (0, 3, 6)] == [3, 6, 9]
+
+
+def test_an_upload_failing_stores_nothing_queued_behind_it() -> None:
+    store, gate = MemoryStore(), Gate()
+
+    def fail_the_second_object(key: str) -> None:
+        gate(key)
+        if key.endswith("+0+00000000000000000003.jsonl"):
+            raise TransientError("injected: the store is down")
+
+    store.before_put = fail_the_second_object
+    with UploadPool(4) as pool:
+        chain = queued_writer(store, pool)
+        queue_objects(chain, 3)
+        fill(chain, range(9, 11))  # the next object is open meanwhile
+        gate.opened.set()
+        outcomes = chain.completed(wait_until=0)
+    assert [o.step for o in outcomes] == [Step.STORED, Step.FAILED]
+    assert "injected" in (outcomes[1].error or "")
+    assert chain.position == 3 and chain.builder is None and chain.uploading == 0
+    # Claimed before its object failed (the next run repairs it); nothing after it at all.
+    later = [key for key in store.objects if "+0+00000000000000000006" in key or "/6." in key]
+    assert not later and not store.objects.get(position_key(store.prefix, "t", 0, 6))
+
+
+def test_a_lost_race_drops_what_is_queued_behind_and_resumes_at_the_winners_end() -> None:
+    store, gate = MemoryStore(), Gate()
+    winner = writer(store, start=3, run_id="winner", max_object_records=5)
+    fill(winner, range(3, 8))
+    assert winner.store_open().step is Step.STORED  # [3, 8) is the winner's
+    store.before_put = gate
+    with UploadPool(4) as pool:
+        chain = queued_writer(store, pool)
+        queue_objects(chain, 3)  # [0, 3) then [3, 6) loses, [6, 9) was built on it
+        fill(chain, range(9, 10))
+        gate.opened.set()
+        outcomes = chain.completed(wait_until=0)
+    assert [(o.step, o.resume_at) for o in outcomes] == [(Step.STORED, 3), (Step.LOST_RACE, 8)]
+    # Dropped: the lost object's 3 records, the queued one's 3 and the open one's 1.
+    assert (outcomes[1].records, outcomes[1].adopted) == (7, 5)
+    assert (chain.position, chain.head, chain.builder, chain.uploading) == (8, 8, None, 0)
+    assert position_key(store.prefix, "t", 0, 6) not in store.objects

@@ -34,8 +34,10 @@ def make_settings(
     max_records: int | None,
     compression: str = "none",
     time_field: str | None = None,
+    upload_threads: int = 0,
 ) -> Settings:
     return Settings(
+        upload_threads=upload_threads,
         bootstrap_servers=("memory:0",),
         group_id="g",
         partitions=REFS,
@@ -70,6 +72,9 @@ class ChainMachine(RuleBasedStateMachine):
         self.clock = 0
         self.compression = "none"
         self.time_field: str | None = None
+        # 0: objects stored on the consuming thread; 2: on upload threads, a partition's
+        # later objects queued behind the one in flight (where crashes and races then hit).
+        self.upload_threads = 0
         self.removed: dict[int, set[int]] = {p: set() for p in range(PARTITIONS)}
 
     def collector(
@@ -80,7 +85,13 @@ class ChainMachine(RuleBasedStateMachine):
         on_commit: Callable[[], None] = lambda: None,
     ) -> Collector:
         source = MemorySource(self.log, REFS, batch, on_commit)
-        config = make_settings(max_object_records, max_records, self.compression, self.time_field)
+        config = make_settings(
+            max_object_records,
+            max_records,
+            self.compression,
+            self.time_field,
+            self.upload_threads,
+        )
         return Collector(config, source, self.store, Budget(max_records=max_records))  # type: ignore[arg-type]
 
     @rule(
@@ -113,6 +124,7 @@ class ChainMachine(RuleBasedStateMachine):
         ),
         compression=st.sampled_from(["none", "gzip", "zstd"]),
         time_field=st.sampled_from([None, "ts"]),
+        upload_threads=st.sampled_from([0, 2]),
     )
     def run(
         self,
@@ -123,9 +135,11 @@ class ChainMachine(RuleBasedStateMachine):
         overlap,
         compression="none",
         time_field=None,
+        upload_threads=0,
     ) -> None:
         """A run, with settings that shape keys and objects drawn anew (after a crash too)."""
         self.compression, self.time_field = compression, time_field
+        self.upload_threads = upload_threads
         on_commit: Callable[[], None] = _nothing
         if crash and crash[0] == "before_put":
             self.store.before_put = crash_on(crash[1])

@@ -154,8 +154,8 @@ def test_arbitrary_bytes_through_duckdb(tmp_path_factory, values, hours) -> None
         store(root, batch, fields=())
         records += batch
     rows = duckdb.sql(
-        f'SELECT partition, "offset", key, value, headers, hour FROM {glob(root)} '
-        'ORDER BY partition, "offset"'
+        'SELECT partition, "offset", key, coalesce(value, encode(value_json)), headers, hour '
+        f'FROM {glob(root)} ORDER BY partition, "offset"'
     ).fetchall()
     assert [(p, o, k, v, [(h["key"], h["value"]) for h in hs]) for p, o, k, v, hs, _ in rows] == [
         (r.partition, r.offset, r.key, r.value, list(r.headers)) for r in records
