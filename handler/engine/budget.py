@@ -16,6 +16,9 @@ class Budget:
     max_seconds: float | None = None
     clock: Callable[[], float] = time.monotonic
     records_taken: int = 0
+    tail_seconds: float = 0.0
+    """Kept back from the time budget for what follows consuming: storing the open objects
+    and committing (the run estimates it as it goes, `Collector._reserve_tail`)."""
     _started: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -27,7 +30,7 @@ class Budget:
     def seconds_left(self) -> float | None:
         if self.max_seconds is None:
             return None
-        return max(0.0, self.max_seconds - self.elapsed())
+        return max(0.0, self.max_seconds - self.tail_seconds - self.elapsed())
 
     def records_left(self) -> int | None:
         if self.max_records is None:

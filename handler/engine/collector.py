@@ -22,6 +22,7 @@ The ordering invariant, in the order a record meets it:
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
@@ -151,6 +152,19 @@ class Collector:
                     self._intake.take(part, records)
             self._finish_caught_up()
             self._commit_pending()
+            self._reserve_tail()
+
+    def _reserve_tail(self) -> None:
+        """Keep back, from the time budget, what storing the open objects and the commit are
+        expected to take: the slowest object stored so far for each round of the upload
+        threads, and the slowest commit."""
+        slowest = max((part.writer.store_seconds for part in self.parts.values()), default=0.0)
+        to_store = sum(
+            (part.writer.builder is not None) + part.writer.uploading
+            for part in self.parts.values()
+        )
+        rounds = math.ceil(to_store / max(1, self.settings.upload_threads))
+        self.budget.tail_seconds = slowest * rounds + self._committer.longest_seconds
 
     # -- partitions joining and leaving -------------------------------------------------------
 

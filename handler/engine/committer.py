@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from handler.config.values import PartitionRef
@@ -30,6 +31,8 @@ class Committer:
         self._attempts = attempts
         self._run_id = run_id
         self._failpoints = failpoints
+        self.longest_seconds = 0.0
+        """The longest a commit of this run took."""
 
     def commit(self, parts: dict[PartitionRef, PartitionState]) -> CommitOutcome:
         """Commit every partition whose chain position moved; a failed partition still
@@ -43,11 +46,13 @@ class Committer:
         self._drop_rewinds(parts, pending)
         if not pending:
             return outcome
+        started = time.monotonic()
         try:
             self._failpoints.reach("before_commit")
             retrying(self._attempts, max_backoff_seconds=5)(
                 self._source.commit, pending, self._run_id
             )
+            self.longest_seconds = max(self.longest_seconds, time.monotonic() - started)
         except CommitRejected as exc:
             # Not a loss: the objects are stored, and whoever runs next adopts them.
             log.warning("the group refused the commit", extra={"error": str(exc)})

@@ -31,3 +31,13 @@ def test_time_budget_uses_the_injected_clock() -> None:
     assert budget.seconds_left() == 0.5 and budget.exhausted() is None
     clock.now += 1
     assert budget.exhausted() == "max_seconds"
+
+
+def test_the_time_kept_for_the_tail_ends_consuming_earlier() -> None:
+    clock = FakeClock()
+    budget = Budget(max_seconds=30, clock=clock)
+    budget.tail_seconds = 4.0  # the open objects' uploads and the commit, as estimated
+    clock.now += 25.5
+    assert budget.seconds_left() == 0.5 and budget.exhausted() is None
+    clock.now += 0.5
+    assert budget.exhausted() == "max_seconds"
