@@ -14,10 +14,11 @@ from typing import IO
 
 from handler.format.bodies import Body
 from handler.format.envelope import Encoded
-from handler.format.layout import hour_bucket
+from handler.format.layout import MAX_TIMESTAMP_MS, hour_bucket
 from handler.record import Record
 
 _UNKNOWN_HOUR = -1  # sorts before every real hour, so a dated record leaves the unknown folder
+_HOUR_MS = 3_600_000
 
 
 @dataclass(frozen=True)
@@ -33,16 +34,31 @@ class Rotation:
         companion: ObjectBuilder | None = None,
     ) -> bool:
         """Whether the record starts a new object; the dead letters of the open object's range
-        (`companion`) count toward its size."""
+        (`companion`) count toward its size. An object's first record always lands."""
+        if builder.records == 0 and (companion is None or companion.records == 0):
+            return False
+        room = self.room(builder, companion)
+        return room.records <= 0 or line_size > room.bytes or room.later(event_time)
+
+    def room(self, builder: ObjectBuilder, companion: ObjectBuilder | None = None) -> Room:
+        """What still fits in the open object (the hot path counts it down record by record)."""
         records = builder.records + (companion.records if companion else 0)
         raw_bytes = builder.raw_bytes + (companion.raw_bytes if companion else 0)
-        if records == 0:
-            return False
-        if records >= self.max_records:
-            return True
-        if raw_bytes + line_size > self.max_bytes:
-            return True
-        return _hour(event_time) > builder.hour
+        return Room(
+            self.max_records - records, self.max_bytes - raw_bytes, (builder.hour + 1) * _HOUR_MS
+        )
+
+
+@dataclass
+class Room:
+    records: int
+    bytes: int
+    later_hour_ms: int
+    """Records from this time on belong to a later hour than the object's folder (for the
+    unknown folder: every dated record)."""
+
+    def later(self, event_time: int) -> bool:
+        return self.later_hour_ms <= event_time < MAX_TIMESTAMP_MS
 
 
 def _hour(timestamp_ms: int) -> int:
@@ -123,6 +139,9 @@ class ObjectBuilder:
         """Offset after the last record of the object's range, dead letters included."""
         self.min_timestamp = first_timestamp
         self.max_timestamp = first_timestamp
+        # A record is late when it belongs to an earlier hour than the folder: before the
+        # folder's hour, or with no calendar time at all (none is late in the unknown folder).
+        self._hour_start_ms = self.hour * _HOUR_MS if self.hour != _UNKNOWN_HOUR else None
         self._body = body
         self._content_type = content_type
 
@@ -141,9 +160,12 @@ class ObjectBuilder:
         self.raw_bytes += len(encoded.line)
         self.last_offset = record.offset
         self.range_end = record.offset + 1
-        self.min_timestamp = min(self.min_timestamp, moment)
-        self.max_timestamp = max(self.max_timestamp, moment)
-        if _hour(moment) < self.hour:
+        if moment < self.min_timestamp:
+            self.min_timestamp = moment
+        elif moment > self.max_timestamp:
+            self.max_timestamp = moment
+        start = self._hour_start_ms
+        if start is not None and not start <= moment < MAX_TIMESTAMP_MS:
             self.late_records += 1
 
     def cover(self, offset: int) -> None:

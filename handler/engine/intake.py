@@ -53,10 +53,76 @@ class Intake:
         self._active_partitions = active_partitions
 
     def take(self, part: PartitionState, records: list[Record]) -> None:
-        for record in records:
-            if not self._take_one(part, record):
-                break
+        index, count = 0, len(records)
+        while index < count:
+            index = self._take_run(part, records, index)
+            if index < count:
+                if not self._take_one(part, records[index]):
+                    break
+                index += 1
         self.settle_uploads(part)
+
+    def _take_run(self, part: PartitionState, records: list[Record], index: int) -> int:
+        """The hot path: append records to the open object in one tight loop while nothing
+        but appending is to be done, the counters kept in locals and added once; the index
+        of the first record that needs more (none open, a repair, the end or the budget
+        reached, an invalid record, a rotation), which `_take_one` then takes."""
+        writer = part.writer
+        builder = writer.builder
+        if builder is None or writer.repair is not None or not part.active:
+            return index
+        if builder.records == 0:
+            return index  # an object's first record always lands: `_take_one` decides it
+        left = self.budget.records_left()
+        stop = len(records) if left is None else min(len(records), index + left)
+        encode = writer.encoder.encode
+        room = self.config.rotation.room(builder, writer.companion)
+        room_records, room_bytes, later_hour_ms = room.records, room.bytes, room.later_hour_ms
+        add = builder.add
+        end, consumed_to = part.end, part.consumed_to
+        counts = self.report.counts
+        taken = bytes_in = bytes_encoded = 0
+        while index < stop:
+            record = records[index]
+            offset = record.offset
+            if offset >= end or offset < consumed_to:
+                break
+            encoded = encode(record)
+            line = encoded.line
+            moment = encoded.event_time
+            if (
+                encoded.problems
+                or room_records <= 0
+                or len(line) > room_bytes
+                or later_hour_ms <= moment < MAX_TIMESTAMP_MS
+            ):
+                break  # re-encoded there: rare, against the calls per record saved here
+            room_records -= 1
+            room_bytes -= len(line)
+            add(record, encoded)
+            value, key, headers = record.value, record.key, record.headers
+            if (
+                value is None
+                or encoded.time_from_field is False
+                or not 0 <= moment < MAX_TIMESTAMP_MS
+            ):
+                count_oddities(counts, record, encoded)
+            bytes_in += (len(value) if value else 0) + (len(key) if key else 0)
+            if headers:
+                bytes_in += sum(len(header or b"") for _, header in headers)
+            bytes_encoded += len(line)
+            consumed_to = offset + 1
+            taken += 1
+            index += 1
+        if taken:
+            part.consumed_to = consumed_to
+            part.records += taken
+            self.budget.take(taken)
+            report = self.report
+            report.records += taken
+            report.bytes_in += bytes_in
+            report.bytes_encoded += bytes_encoded
+        return index
 
     def settle_uploads(self, part: PartitionState, wait_until: int | None = None) -> bool:
         """Apply the outcomes of the partition's finished uploads (with `wait_until`, first
