@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 import zstandard
-from benchmarks import cli
+from benchmarks import cli, peers
 from benchmarks.figures import targets
 from benchmarks.markdown import run_title
 from benchmarks.parsing import count_lines
@@ -121,3 +121,13 @@ def test_targets_hold_the_latency_row_and_the_peer_ratios() -> None:
     assert (slow.measured, slow.ok) == (0.9, True)
     assert found["logs-8p: Kafka Beat local zstd ÷ kcat into zstd -1, records/s"].measured == 0.25
     assert found["logs-8p: Kafka Beat local zstd ÷ kcat into zstd -1, CPU s"].measured == 10.0
+
+
+def test_a_missing_kcat_skips_its_rows_and_says_how_to_install_it(monkeypatch) -> None:
+    monkeypatch.setattr(peers.shutil, "which", lambda tool: None if tool == "kcat" else tool)
+    runner = peers.Peers(bench=None)  # type: ignore[arg-type]  # no run is made
+    assert not runner.kcat_ready()
+    assert not runner.kcat_ready()  # asked again: still one message
+    assert len(runner.skipped) == 1
+    assert "kcat not on PATH" in runner.skipped[0]
+    assert "apt-get install -y kcat" in runner.skipped[0]
