@@ -114,8 +114,8 @@ def _codec_level_lines(results: dict[str, Any]) -> list[str]:
         m = flow["codec-levels"]["median"]
         lines += [
             "",
-            f"Codecs alone ({name}: up to {CODEC_LEVELS_BYTES / 1e6:.0f} MB of its payload lines,"
-            " 256 KiB chunks into one stream, one core; median):",
+            f"Codecs alone ({name}: {CODEC_LEVELS_BYTES / 1e6:.0f} MB of its payload lines in"
+            " Kafka Beat's envelope, 256 KiB chunks into one stream, one core; median):",
             "",
             "| | " + " | ".join(n.replace("-", " -") for n in names) + " |",
             "|---|" + "--:|" * len(names),
