@@ -2,10 +2,11 @@
 the moto S3 server with a round trip like a real S3 endpoint's.
 
 The delay is per HTTP request, not per TCP read, so the proxy frames messages (Content-Length,
-chunked, or a response read to its close) and keeps both sides' connections alive between
-requests, as boto3 reuses its connections. `Expect: 100-continue` (boto3 sends it on PutObject)
-is answered here, and the header dropped upstream, so the client's wait for "100 Continue" is
-not a second delay.
+chunked, or a response read to its close) and keeps the client's connection alive between
+requests, as boto3 reuses its connections and a real S3 endpoint keeps them open (moto's
+server closes its side after every response; the proxy then connects again, on loopback).
+`Expect: 100-continue` (boto3 sends it on PutObject) is answered here, and the header dropped
+upstream, so the client's wait for "100 Continue" is not a second delay.
 
 Run as `python -m benchmarks.latency_proxy UPSTREAM DELAY_MS` (scripts/ on the path): prints
 its own endpoint, http://127.0.0.1:PORT, on the first line of stdout, then serves until killed.
@@ -194,6 +195,14 @@ class Upstream:
         self._sock = self._reader = None
 
 
+def hop_by_hop_removed(message: Message) -> Message:
+    """The message without the headers that concern one connection only."""
+    for name in (message.header("Connection") or "").split(","):
+        if name.strip():
+            message = message.without(name.strip())
+    return message.without("Connection").without("Keep-Alive")
+
+
 def _no_delay(sock: socket.socket) -> None:
     """Send small writes at once: with Nagle's algorithm and delayed ACKs, a head written apart
     from its body waits ~40 ms for the peer's ACK, a second, unintended delay."""
@@ -216,10 +225,17 @@ def serve_connection(client: socket.socket, upstream: Upstream, delay_seconds: f
                 request = request.without("Expect")
             request.body = read_body(reader, body_framing(request))
             time.sleep(delay_seconds)
-            response = upstream.exchange(request)
+            response = upstream.exchange(hop_by_hop_removed(request))
+            # Each side's persistence is its own (Connection is hop-by-hop, RFC 9110 §7.6.1):
+            # moto closes after every response, the client's connection stays open, as a
+            # real S3 endpoint's does.
+            method = request.start[0].decode("latin-1")
+            closes = body_framing(response, method)[0] == "close" or not request.keeps_alive()
+            response = hop_by_hop_removed(response)
+            if closes:
+                response.lines.append(b"Connection: close")
             client.sendall(response.wire())
-            closes = body_framing(response, request.start[0].decode("latin-1"))[0] == "close"
-            if closes or not request.keeps_alive() or not response.keeps_alive():
+            if closes:
                 return
     except (OSError, FramingError) as exc:
         print(f"latency proxy: connection closed: {exc}", file=sys.stderr, flush=True)

@@ -14,6 +14,7 @@ from benchmarks.latency_proxy import (
     FramingError,
     Message,
     body_framing,
+    hop_by_hop_removed,
     read_body,
     read_head,
     serve_connection,
@@ -87,6 +88,13 @@ def test_keep_alive_by_version_and_connection_header() -> None:
     assert head("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n").keeps_alive()
 
 
+def test_hop_by_hop_headers_are_not_forwarded() -> None:
+    message = head(
+        "GET / HTTP/1.1\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: 5\r\nHost: x\r\n\r\n"
+    )
+    assert hop_by_hop_removed(message).lines == [b"GET / HTTP/1.1", b"Host: x"]
+
+
 def test_without_drops_a_header_and_keeps_the_rest() -> None:
     message = head("PUT /k HTTP/1.1\r\nExpect: 100-continue\r\nHost: x\r\n\r\n").without("expect")
     assert message.wire() == b"PUT /k HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -102,7 +110,9 @@ class FakeUpstream:
     def exchange(self, request: Message) -> Message:
         self.requests.append(request)
         body = request.start[1]
-        return Message([b"HTTP/1.1 200 OK", f"Content-Length: {len(body)}".encode()], body)
+        # As moto's server does: it closes after every response.
+        head = [b"HTTP/1.1 200 OK", f"Content-Length: {len(body)}".encode(), b"Connection: close"]
+        return Message(head, body)
 
     def close(self) -> None:
         self.closed = True
@@ -126,9 +136,12 @@ def test_one_connection_carries_several_requests_each_delayed_once() -> None:
     client.sendall(b"PUT /first HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
     assert reader.readline() + reader.readline() == CONTINUE  # answered before the body
     client.sendall(b"abc")
-    assert read_response(reader).body == b"/first"
+    first = read_response(reader)
+    assert first.body == b"/first"
+    assert first.header("Connection") is None  # the client's connection stays open
     client.sendall(b"GET /second HTTP/1.1\r\nConnection: close\r\n\r\n")
-    assert read_response(reader).body == b"/second"
+    second = read_response(reader)
+    assert (second.body, second.header("Connection")) == (b"/second", "close")
     worker.join(5)
     elapsed = time.perf_counter() - started
     assert not worker.is_alive()  # Connection: close ended it
