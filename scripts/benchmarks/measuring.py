@@ -12,7 +12,7 @@ from . import progress
 from .machine import Watch
 from .peers import Peers
 from .runs import SECTIONS, Bench, Sample
-from .workloads import KCAT_PIPES, Workload
+from .workloads import CONNECT_LABEL, KCAT_PIPES, Workload
 
 
 def medians(samples: list[Sample]) -> dict[str, float]:
@@ -43,7 +43,7 @@ def _steps(bench: Bench, peers: Peers | None, workload: Workload) -> list[Step]:
             for pipe in KCAT_PIPES:
                 steps.append((pipe.label, functools.partial(peers.kcat, workload, pipe)))
         if peers.connect_ready():
-            steps.append(("connect-file", functools.partial(peers.connect, workload)))
+            steps.append((CONNECT_LABEL, functools.partial(peers.connect, workload)))
     if workload.codec_levels:
         steps.append(("codec-levels", lambda r: bench.codec_levels(workload, r)))
     if workload.startup:
