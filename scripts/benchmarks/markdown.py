@@ -96,7 +96,7 @@ def _peer_lines(results: dict[str, Any]) -> list[str]:
         lines += [
             "",
             "*S3 (moto) +20 ms a request*: through benchmarks/latency_proxy.py, which holds each"
-            " HTTP request 20 ms before forwarding it to moto (keep-alive on both sides).",
+            " HTTP request 20 ms before forwarding it to moto (keeping the client's connection).",
         ]
     skipped = results.get("skipped", [])
     if skipped:
