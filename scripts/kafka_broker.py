@@ -77,10 +77,15 @@ class KafkaBrokerError(RuntimeError):
 
 def kafka_version() -> str:
     """The Kafka version named by the ``kafka.version`` property of scripts/kafka/pom.xml."""
+    return pom_property("kafka.version")
+
+
+def pom_property(name: str) -> str:
+    """A property of scripts/kafka/pom.xml (the one place the Kafka version is named)."""
     ns = {"m": "http://maven.apache.org/POM/4.0.0"}
-    node = ET.parse(POM).getroot().find("m:properties/m:kafka.version", ns)
+    node = ET.parse(POM).getroot().find(f"m:properties/m:{name}", ns)
     if node is None or not (node.text or "").strip():
-        raise KafkaBrokerError(f"no <kafka.version> property in {POM}")
+        raise KafkaBrokerError(f"no <{name}> property in {POM}")
     return (node.text or "").strip()
 
 
@@ -89,12 +94,13 @@ def jars_dir() -> Path:
     env = os.environ.get("KAFKA_BEAT_JARS_DIR")
     if env:
         return Path(env).expanduser().resolve()
+    return cache_dir() / f"kafka-{kafka_version()}"
+
+
+def cache_dir() -> Path:
+    """~/.cache/kafka-beat (or under $XDG_CACHE_HOME): jars and tools kept between runs."""
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "kafka-beat" / f"kafka-{kafka_version()}"
-
-
-def _pom_digest() -> str:
-    return hashlib.sha256(POM.read_bytes()).hexdigest()
+    return Path(cache) / "kafka-beat"
 
 
 def _jars_complete(target: Path, digest: str) -> bool:
@@ -106,13 +112,22 @@ def _jars_complete(target: Path, digest: str) -> bool:
 
 
 def ensure_jars() -> Path:
-    """Copy the broker's jars from Maven (via mvn) into the cache dir unless already complete.
+    """Copy the broker's jars from Maven (via mvn) into the cache dir unless already complete."""
+    return copy_maven_jars(POM, jars_dir(), "kafka_2.13-*.jar")
 
-    A marker file holding the pom's digest is written last, so an interrupted copy, or a
-    changed pom, is redone. Concurrent callers are serialised with a lock file.
+
+def copy_maven_jars(
+    pom: Path, target: Path, expected_jar: str, properties: Mapping[str, str] | None = None
+) -> Path:
+    """Copy the runtime dependencies of `pom` (mvn dependency:copy-dependencies, with
+    `properties` as -D flags) into `target` unless already complete; returns `target`.
+
+    A marker file holding the digest of the pom and the properties is written last, so an
+    interrupted copy, or a changed pom, is redone. Concurrent callers are serialised with a
+    lock file. `expected_jar` is a glob that must match once the copy is done.
     """
-    target = jars_dir()
-    digest = _pom_digest()
+    flags = [f"-D{key}={value}" for key, value in sorted((properties or {}).items())]
+    digest = hashlib.sha256(pom.read_bytes() + "\0".join(flags).encode()).hexdigest()
     if _jars_complete(target, digest):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -132,7 +147,8 @@ def ensure_jars() -> Path:
             "-q",
             "-Dstyle.color=never",
             "-f",
-            str(POM),
+            str(pom),
+            *flags,
             "dependency:copy-dependencies",
             "-DincludeScope=runtime",
             f"-DoutputDirectory={target}",
@@ -145,7 +161,7 @@ def ensure_jars() -> Path:
             text=True,
             check=False,
         )
-        if proc.returncode != 0 or not any(target.glob("kafka_2.13-*.jar")):
+        if proc.returncode != 0 or not any(target.glob(expected_jar)):
             raise KafkaBrokerError(
                 f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stdout}"
             )

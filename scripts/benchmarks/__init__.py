@@ -8,7 +8,11 @@ workload and repetition, measures in separate processes:
   assign mode up to the end offsets seen at start (CRC checks on, and off for comparison);
 - Kafka Beat: `python -m handler` full runs (fetch, encode, compress, store, commit) to a local
   directory and to a moto S3 server, gzip and zstd, explicit partitions, a fresh group and a
-  fresh destination prefix each time so every run reads the whole backlog;
+  fresh destination prefix each time so every run reads the whole backlog; also gzip at level
+  1, and S3 behind a proxy that holds each request 20 ms (latency_proxy);
+- the peers (--no-peers skips them): kcat piped into `zstd -1` and into `gzip`, and Kafka
+  Connect's FileStream sink in standalone mode (its jars fetched like the broker's);
+- the codecs alone, gzip and zstd at several levels, on the payload lines;
 - start-up: import time, and spawn to the first object stored with a one-record budget;
 - dead letters (only when --workloads names them): Kafka Beat with values read as JSON on
   the same volume all valid and with about half the records not JSON, interleaved, and the
@@ -20,11 +24,11 @@ every column alike.
 
 Run it as `scripts/bench` (which runs `python -m benchmarks` with scripts/ on the path). The
 modules, in the order a run uses them: workloads (what is measured), payloads and topics
-(filling the topics), services (the broker and moto), processes and machine (spawning the
-measured processes, the kernel's figures for them, and the CPU others use meanwhile), runs and
-parsing (one measured run of each consumer), measuring (the repetitions and their medians),
-figures (targets and cost), markdown (the tables) and cli. programs/ holds the two scripts the
-benchmark runs as child processes.
+(filling the topics), services (the broker, moto and latency_proxy in front of it), processes
+and machine (spawning the measured processes, the kernel's figures for them, and the CPU others
+use meanwhile), runs, peers and parsing (one measured run of each consumer), measuring (the
+repetitions and their medians), figures (targets and cost), markdown (the tables) and cli.
+programs/ holds the scripts the benchmark runs as child processes.
 """
 
 from __future__ import annotations

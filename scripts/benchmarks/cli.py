@@ -20,11 +20,12 @@ from .figures import cost_rows, targets
 from .machine import Watch, machine
 from .markdown import markdown
 from .measuring import measure
+from .peers import Peers
 from .processes import Launcher
-from .runs import Bench
-from .services import broker, moto_server
+from .runs import SECTIONS, Bench
+from .services import broker, latency_proxy, moto_server
 from .topics import fill
-from .workloads import Workload, workloads
+from .workloads import S3_ZSTD_SLOW, Workload, workloads
 
 DEFAULT_OUT_DIR = REPO_ROOT / ".dev" / "bench"  # .dev/ is git-ignored
 
@@ -66,6 +67,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workloads", help=f"comma-separated subset of: {','.join(names)}")
     parser.add_argument("--bootstrap", help="HOST:PORT of a running broker (else start one)")
     parser.add_argument("--no-s3", action="store_true", help="skip the moto S3 runs")
+    parser.add_argument(
+        "--no-peers",
+        action="store_true",
+        help="skip the peers' rows (kcat | zstd, kcat | gzip, Kafka Connect's FileStream sink)",
+    )
+    parser.add_argument(
+        "--no-latency",
+        action="store_true",
+        help=f"skip the S3 run behind the +{S3_ZSTD_SLOW.latency_ms} ms latency proxy",
+    )
     parser.add_argument(
         "--settle",
         type=float,
@@ -113,6 +124,10 @@ def _groups(selected: list[Workload]) -> list[list[Workload]]:
     return groups
 
 
+def _sections(flow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [flow[name] for name in SECTIONS if name in flow]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.render:
@@ -133,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "workloads": {},
     }
     needs_s3 = not args.no_s3 and any(b.destination == "s3" for w in selected for b in w.beats)
+    delay_ms = 0 if args.no_latency else max(b.latency_ms for w in selected for b in w.beats)
     started = time.monotonic()
     work_dir = Path(tempfile.mkdtemp(prefix="kafka-beat-bench-"))
     launcher = Launcher(work_dir)
@@ -140,16 +156,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         with (
             broker(args.bootstrap) as (bootstrap, broker_pid),
             moto_server(needs_s3, work_dir) as (endpoint, moto_pid),
+            latency_proxy(endpoint, delay_ms, work_dir) as (slow_endpoint, proxy_pid),
         ):
             expected = {w.topic: fill(bootstrap, w, work_dir, launcher) for w in selected}
             pids = [(os.getpid(), False), (launcher.pid, True)]
-            pids += [(pid, False) for pid in (broker_pid, moto_pid) if pid is not None]
-            bench = Bench(bootstrap, work_dir, endpoint, expected, launcher, Watch(pids))
+            services = (broker_pid, moto_pid, proxy_pid)
+            pids += [(pid, False) for pid in services if pid is not None]
+            bench = Bench(
+                bootstrap, work_dir, endpoint, expected, launcher, Watch(pids), slow_endpoint
+            )
+            peers = None if args.no_peers else Peers(bench)
             for group in _groups(selected):
                 for workload in group:
                     progress(f"== {workload.name}: {workload.describe()} ({workload.topic})")
                 counts = {w.name: args.counts.get(w.name, args.repetitions) for w in group}
-                results["workloads"].update(measure(bench, group, counts, args.settle))
+                results["workloads"].update(measure(bench, peers, group, counts, args.settle))
+                results["skipped"] = peers.skipped if peers else []
                 write(results, json_path, markdown_path)  # partial results survive a crash
     finally:
         launcher.close()
@@ -162,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = any(
         s["error"]
         for flow in results["workloads"].values()
-        for run in [*flow["runs"].values(), flow.get("startup", {"samples": []})]
+        for run in [*flow["runs"].values(), *_sections(flow)]
         for s in run["samples"]
     )
     return 1 if failed else 0

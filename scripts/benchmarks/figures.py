@@ -68,6 +68,13 @@ def targets(results: dict[str, Any]) -> list[Target]:
             local = median(name, f"beat-local-{codec}", rate)
             if s3 is not None and local is not None:
                 at_least(f"{name}: S3 ÷ local, {codec}", ratio_of(s3, local), TARGET_S3_VS_LOCAL)
+        slow, local = median(name, "beat-s3-zstd-20ms", rate), median(name, "beat-local-zstd", rate)
+        if slow is not None and local is not None:
+            at_least(f"{name}: S3 +20 ms ÷ local, zstd", ratio_of(slow, local), TARGET_S3_VS_LOCAL)
+        fast = median(name, "beat-local-gzip-1", rate)
+        if fast is not None and raw is not None:
+            at_least(f"{name}: local gzip -1 ÷ raw kafka-python", ratio_of(fast, raw), 0.6)
+        found += _peer_ratios(name, median)
         java = median(name, "java", rate)
         if raw is not None and java is not None:
             found.append(
@@ -124,6 +131,27 @@ def targets(results: dict[str, Any]) -> list[Target]:
                         f"imports {start.get(f'import_seconds_{where}')} s",
                     )
                 )
+    return found
+
+
+# Kafka Beat's run against the peer doing the closest job: (beat, peer, peer's name).
+PEER_PAIRS = (
+    ("beat-local-zstd", "kcat-zstd", "kcat into zstd -1"),
+    ("beat-local-gzip", "kcat-gzip", "kcat into gzip -6"),
+    ("beat-local-zstd", "connect-file", "Connect FileStream"),
+)
+
+
+def _peer_ratios(name: str, median: Any) -> list[Target]:
+    """Kafka Beat ÷ a peer, records/s and CPU s (no goal: where Kafka Beat stands)."""
+    found = []
+    for beat, peer, title in PEER_PAIRS:
+        for key, what in (("records_per_second", "records/s"), ("cpu_seconds", "CPU s")):
+            value = ratio_of(median(name, beat, key), median(name, peer, key))
+            if value is not None:
+                label = beat.removeprefix("beat-").replace("-", " ", 1)
+                what_ = f"{name}: Kafka Beat {label} ÷ {title}, {what}"
+                found.append(Target(what_, value, "—", None))
     return found
 
 

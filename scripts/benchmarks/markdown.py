@@ -1,11 +1,12 @@
-"""The Markdown: the results table, the targets, start-up and cost."""
+"""The Markdown: the results table, the targets, start-up, the codecs' levels and cost."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from .figures import LAMBDA_MEMORY_MB, LAMBDA_PRICE_PER_GB_SECOND, ratio_of
-from .workloads import EVERY_BEAT
+from .runs import CODEC_LEVELS, CODEC_LEVELS_BYTES, SECTIONS
+from .workloads import DEAD_LETTER_BEATS, MAIN_BEATS, PEER_TITLES
 
 
 def _fmt(value: float | None, digits: int = 0) -> str:
@@ -22,17 +23,17 @@ _RUN_TITLES = {
 
 
 def run_title(label: str) -> str:
-    for beat in EVERY_BEAT:
+    for beat in (*MAIN_BEATS, *DEAD_LETTER_BEATS):
         if beat.label == label:
             return beat.title
-    return _RUN_TITLES.get(label, label)
+    return _RUN_TITLES.get(label) or PEER_TITLES.get(label, label)
 
 
 def _most_others(results: dict[str, Any]) -> float | None:
     values = [
         sample["figures"]["others_cores"]
         for flow in results["workloads"].values()
-        for run in [*flow["runs"].values(), flow.get("startup", {"samples": []})]
+        for run in [*flow["runs"].values(), *(flow[k] for k in SECTIONS if k in flow)]
         for sample in run["samples"]
         if "others_cores" in sample["figures"]
     ]
@@ -75,6 +76,53 @@ def _dead_letter_lines(results: dict[str, Any]) -> list[str]:
         "",
         *lines,
     ]
+
+
+def _peer_lines(results: dict[str, Any]) -> list[str]:
+    ran = {label for flow in results["workloads"].values() for label in flow["runs"]}
+    lines = []
+    if ran & {"kcat-zstd", "kcat-gzip", "connect-file"}:
+        lines += [
+            "",
+            "Peers, on the same topic in the same repetitions: *kcat \\| zstd -1* and *kcat \\|"
+            " gzip -6* read every partition to its end (CRC checks on) into a compressor, timed"
+            " spawn to exit, CPU and peak RSS of the whole pipeline (the larger process's RSS);"
+            " they store the values alone, no envelope, so their *compression* is over the raw"
+            " lines. *Kafka Connect FileStream sink*: the standalone worker (its own group, offsets"
+            " flushed every second), timed from the JVM's spawn until the group's lag is 0 and"
+            " the file holds every line; CPU is the JVM's at that moment, uncompressed output.",
+        ]
+    if "beat-s3-zstd-20ms" in ran:
+        lines += [
+            "",
+            "*S3 (moto) +20 ms a request*: through benchmarks/latency_proxy.py, which holds each"
+            " HTTP request 20 ms before forwarding it to moto (keeping the client's connection).",
+        ]
+    skipped = results.get("skipped", [])
+    if skipped:
+        lines += ["", *(f"- Skipped {why}" for why in skipped)]
+    return lines
+
+
+def _codec_level_lines(results: dict[str, Any]) -> list[str]:
+    """The codecs alone, per level: one table per workload that measured them."""
+    lines = []
+    names = [f"{codec}-{level}" for codec, level in CODEC_LEVELS]
+    for name, flow in results["workloads"].items():
+        if "codec-levels" not in flow:
+            continue
+        m = flow["codec-levels"]["median"]
+        lines += [
+            "",
+            f"Codecs alone ({name}: {CODEC_LEVELS_BYTES / 1e6:.0f} MB of its payload lines in"
+            " Kafka Beat's envelope, 256 KiB chunks into one stream, one core; median):",
+            "",
+            "| | " + " | ".join(n.replace("-", " -") for n in names) + " |",
+            "|---|" + "--:|" * len(names),
+            "| MB/s | " + " | ".join(_fmt(m.get(f"{n}_mb_per_second")) for n in names) + " |",
+            "| ratio | " + " | ".join(_fmt(m.get(f"{n}_ratio"), 2) for n in names) + " |",
+        ]
+    return lines
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -122,6 +170,7 @@ def markdown(results: dict[str, Any]) -> str:
         " *compression*: JSON lines ÷ stored bytes. The broker, moto and the consumer share the"
         " machine's cores; *others' CPU* is what processes outside the benchmark used meanwhile,"
         f" in cores (highest of any sample: {_fmt(_most_others(results), 2)}).",
+        *_peer_lines(results),
         *_dead_letter_lines(results),
         "",
         "| target | measured | goal | met |",
@@ -155,6 +204,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"| spawn → exit | {_fmt(m.get('exit_seconds_local'), 3)} "
             f"| {_fmt(m.get('exit_seconds_s3'), 3)} |",
         ]
+    lines += _codec_level_lines(results)
     lines += [
         "",
         f"Cost on AWS Lambda at {LAMBDA_MEMORY_MB:,} MB (one vCPU; x86 "

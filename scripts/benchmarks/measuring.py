@@ -10,8 +10,9 @@ from typing import Any
 
 from . import progress
 from .machine import Watch
-from .runs import Bench, Sample
-from .workloads import Workload
+from .peers import Peers
+from .runs import SECTIONS, Bench, Sample
+from .workloads import CONNECT_LABEL, KCAT_PIPES, Workload
 
 
 def medians(samples: list[Sample]) -> dict[str, float]:
@@ -23,7 +24,7 @@ def medians(samples: list[Sample]) -> dict[str, float]:
 Step = tuple[str, Callable[[int], Sample]]
 
 
-def _steps(bench: Bench, workload: Workload) -> list[Step]:
+def _steps(bench: Bench, peers: Peers | None, workload: Workload) -> list[Step]:
     steps: list[Step] = []
     if workload.java:
         steps.append(("java", lambda r: bench.java(workload, r)))
@@ -34,19 +35,34 @@ def _steps(bench: Bench, workload: Workload) -> list[Step]:
     for beat in workload.beats:
         if beat.destination == "s3" and bench.s3_endpoint is None:
             continue
+        if beat.latency_ms and bench.slow_s3_endpoint is None:
+            continue
         steps.append((beat.label, functools.partial(bench.beat, workload, beat)))
+    if workload.peers and peers is not None:
+        if peers.kcat_ready():
+            for pipe in KCAT_PIPES:
+                steps.append((pipe.label, functools.partial(peers.kcat, workload, pipe)))
+        if peers.connect_ready():
+            steps.append((CONNECT_LABEL, functools.partial(peers.connect, workload)))
+    if workload.codec_levels:
+        steps.append(("codec-levels", lambda r: bench.codec_levels(workload, r)))
     if workload.startup:
         steps.append(("startup", lambda r: bench.startup(workload, r)))
     return steps
 
 
 def measure(
-    bench: Bench, group: list[Workload], counts: dict[str, int], settle_seconds: float
+    bench: Bench,
+    peers: Peers | None,
+    group: list[Workload],
+    counts: dict[str, int],
+    settle_seconds: float,
 ) -> dict[str, dict[str, Any]]:
     """One workload, or a group of them measured together; `counts` gives the repetitions of
-    each. Interleaved: each repetition runs every consumer of every workload once, so drift
-    hits all alike, and a group's workloads take turns going first."""
-    steps = {w.name: _steps(bench, w) for w in group}
+    each; `peers` None: without the peers' rows. Interleaved: each repetition runs every
+    consumer of every workload once, so drift hits all alike, and a group's workloads take
+    turns going first."""
+    steps = {w.name: _steps(bench, peers, w) for w in group}
     samples = {w.name: {label: [] for label, _ in steps[w.name]} for w in group}
     for repetition in range(max(counts.values())):
         for workload in group if repetition % 2 == 0 else group[::-1]:
@@ -84,8 +100,8 @@ def _flow(
                 {"repetition": s.repetition, "figures": s.figures, "error": s.error} for s in runs
             ],
         }
-        if label == "startup":
-            flow["startup"] = entry
+        if label in SECTIONS:
+            flow[label] = entry
         else:
             flow["runs"][label] = entry
     return flow
@@ -95,8 +111,8 @@ def _line(sample: Sample) -> str:
     f = sample.figures
     if sample.error:
         return f"{sample.label}: FAILED {sample.error.splitlines()[0] if sample.error else ''}"
-    if sample.label == "startup":
-        return "startup: " + ", ".join(f"{k} {v}" for k, v in f.items())
+    if sample.label in SECTIONS:
+        return f"{sample.label}: " + ", ".join(f"{k} {v}" for k, v in f.items())
     return (
         f"{sample.label}: {f.get('records_per_second', 0):,.0f} rec/s, "
         f"{f.get('mb_per_second', 0):.1f} MB/s, {f.get('cpu_seconds_per_million', 0):.1f} "

@@ -1,14 +1,16 @@
 """Reading what the measured programs report: Kafka Beat's run summary, log lines and stored
-objects, `python -X importtime`, and ConsumerPerformance's table."""
+objects, `python -X importtime`, ConsumerPerformance's table, and the lines a peer wrote."""
 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from .processes import Child
 
@@ -84,3 +86,26 @@ def consumer_performance(stdout: str) -> dict[str, float] | None:
             wanted = {"data.consumed.in.nMsg", "fetch.nMsg.sec", "fetch.MB.sec", "fetch.time.ms"}
             return numbers if wanted <= numbers.keys() else None
     return None
+
+
+def count_lines(path: Path, compressor: str) -> tuple[int, int]:
+    """(lines, bytes) of a file a peer wrote, decompressed ("zstd", "gzip"; anything else:
+    as it is), streamed so a gigabyte of output needs no gigabyte of memory."""
+    with path.open("rb") as raw:
+        if compressor == "zstd":
+            import zstandard
+
+            reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+            return count_stream_lines(reader)
+        if compressor == "gzip":
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                return count_stream_lines(unzipped)
+        return count_stream_lines(raw)
+
+
+def count_stream_lines(stream: IO[bytes] | Any) -> tuple[int, int]:
+    lines = size = 0
+    while chunk := stream.read(1 << 20):
+        lines += chunk.count(b"\n")
+        size += len(chunk)
+    return lines, size

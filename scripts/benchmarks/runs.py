@@ -20,6 +20,7 @@ from .parsing import (
     run_summary,
     stored_objects,
 )
+from .payloads import payload_file
 from .processes import PROGRAMS_DIR, Child, Launcher, child_env
 from .services import BUCKET, S3_REGION, delete_prefix, kafka_tool, list_objects, s3_client
 from .workloads import LOCAL_ZSTD, S3_ZSTD, Beat, Destination, Workload
@@ -27,6 +28,11 @@ from .workloads import LOCAL_ZSTD, S3_ZSTD, Beat, Destination, Workload
 MB = 1_000_000
 MIB = 1024 * 1024
 RAW_CONSUMER = PROGRAMS_DIR / "raw_consumer.py"
+CODEC_LEVELS_PROGRAM = PROGRAMS_DIR / "codec_levels.py"
+CODEC_LEVELS = [["gzip", 1], ["gzip", 3], ["gzip", 6], ["gzip", 9], ["zstd", 1], ["zstd", 3]]
+CODEC_LEVELS_BYTES = 32_000_000
+SECTIONS = ("startup", "codec-levels")
+"""Samples measured once per repetition like the runs, but shown as tables of their own."""
 
 
 @dataclass
@@ -39,7 +45,7 @@ class Sample:
     error: str | None = None
 
 
-def _process_figures(child: Child, records: int) -> dict[str, float]:
+def process_figures(child: Child, records: int) -> dict[str, float]:
     per_million = 1_000_000 / records if records else 0.0
     return {
         "process_seconds": round(child.seconds, 3),
@@ -49,7 +55,7 @@ def _process_figures(child: Child, records: int) -> dict[str, float]:
     }
 
 
-def _rates(records: int, payload_bytes: int, seconds: float) -> dict[str, float]:
+def rates(records: int, payload_bytes: int, seconds: float) -> dict[str, float]:
     return {
         "records": records,
         "payload_bytes": payload_bytes,
@@ -68,12 +74,15 @@ class Bench:
         expected: dict[str, int],
         launcher: Launcher,
         watch: Watch,
+        slow_s3_endpoint: str | None = None,
     ) -> None:
         self.launcher = launcher
         self.watch = watch
         self.bootstrap = bootstrap
         self.work_dir = work_dir
         self.s3_endpoint = s3_endpoint
+        self.slow_s3_endpoint = slow_s3_endpoint
+        """The moto server behind the latency proxy (benchmarks.latency_proxy)."""
         self.expected = expected
         self.cwd = work_dir / "cwd"  # empty: no .env file a run could pick up
         self.cwd.mkdir(exist_ok=True)
@@ -96,7 +105,7 @@ class Bench:
             "--command-property",
             "isolation.level=read_committed",
         )
-        child = self.launcher.run(command, child_env(), self.cwd, _timeout(records))
+        child = self.launcher.run(command, child_env(), self.cwd, timeout_for(records))
         stats = consumer_performance(child.stdout)
         if child.returncode != 0 or stats is None:
             sample.error = f"ConsumerPerformance exit {child.returncode}: {child.stdout[-800:]}"
@@ -112,7 +121,7 @@ class Bench:
             "mb_per_second": round(stats["fetch.MB.sec"] * MIB / MB, 3),
             "records_per_second_with_join": stats["nMsg.sec"],
             "rebalance_ms": stats["rebalance.time.ms"],
-            **_process_figures(child, consumed),
+            **process_figures(child, consumed),
         }
         if consumed < records:
             sample.error = f"ConsumerPerformance read {consumed:,} of {records:,} records"
@@ -129,16 +138,16 @@ class Bench:
         }
         records = self.expected[workload.topic]
         command = [sys.executable, str(RAW_CONSUMER), json.dumps(config)]
-        child = self.launcher.run(command, child_env(), self.cwd, _timeout(records))
+        child = self.launcher.run(command, child_env(), self.cwd, timeout_for(records))
         try:
             result = json.loads(child.stdout.strip().splitlines()[-1])
         except (IndexError, ValueError):
             sample.error = f"raw consumer exit {child.returncode}:\n{child.tail()}"
             return sample
         sample.figures = {
-            **_rates(result["records"], result["payload_bytes"], result["seconds"]),
+            **rates(result["records"], result["payload_bytes"], result["seconds"]),
             "first_fetch_seconds": round(result["first_fetch_seconds"], 3),
-            **_process_figures(child, result["records"]),
+            **process_figures(child, result["records"]),
         }
         if result["records"] != records:
             sample.error = f"read {result['records']:,} of {records:,} records"
@@ -155,11 +164,14 @@ class Bench:
             "KAFKA_BEAT_PARTITIONS": f"{workload.topic}:0-{last}",
             "KAFKA_BEAT_COMPRESSION": beat.codec,
         }
+        if beat.level is not None:
+            settings["KAFKA_BEAT_COMPRESSION_LEVEL"] = str(beat.level)
         if beat.destination == "s3":
-            if self.s3_endpoint is None:
-                raise BenchError("an S3 run without the moto server")
+            endpoint = self.slow_s3_endpoint if beat.latency_ms else self.s3_endpoint
+            if endpoint is None:
+                raise BenchError(f"{beat.label} without its S3 endpoint")
             settings["KAFKA_BEAT_DESTINATION"] = f"s3://{BUCKET}/{run}"
-            settings["KAFKA_BEAT_S3_ENDPOINT_URL"] = self.s3_endpoint
+            settings["KAFKA_BEAT_S3_ENDPOINT_URL"] = endpoint
             settings["KAFKA_BEAT_S3_REGION"] = S3_REGION
         else:
             settings["KAFKA_BEAT_DESTINATION"] = str(self.work_dir / "out" / run)
@@ -173,7 +185,7 @@ class Bench:
         env, run = self.beat_env(workload, beat, **extra)
         try:
             child = self.launcher.run(
-                [sys.executable, "-m", "handler"], env, self.cwd, _timeout(records)
+                [sys.executable, "-m", "handler"], env, self.cwd, timeout_for(records)
             )
             stored = stored_objects(self.listing(beat.destination, run))  # untimed
         finally:
@@ -187,7 +199,7 @@ class Bench:
         dead_letters = summary.get("dead_letters", 0)
         consumed = summary["records"] + dead_letters
         sample.figures = {
-            **_rates(consumed, summary["bytes_in"], summary["duration_seconds"]),
+            **rates(consumed, summary["bytes_in"], summary["duration_seconds"]),
             "valid_records": summary["records"],
             "dead_letters": dead_letters,
             "bytes_out": summary["bytes_out"],
@@ -195,7 +207,7 @@ class Bench:
             **stored,
             "compression_ratio": round(summary["bytes_encoded"] / max(1, summary["bytes_out"]), 2),
             "process_records_per_second": round(consumed / child.seconds, 1),
-            **_process_figures(child, consumed),
+            **process_figures(child, consumed),
         }
         if child.returncode != 0 or summary["status"] != "ok":
             sample.error = f"run {summary['status']}: {summary.get('errors')}"
@@ -243,6 +255,28 @@ class Bench:
         sample.figures = figures
         return sample
 
+    def codec_levels(self, workload: Workload, repetition: int) -> Sample:
+        """The codecs alone at each level (programs/codec_levels.py) on the workload's payload
+        lines: what a level costs and saves, apart from everything else a run does."""
+        sample = Sample("codec-levels", repetition)
+        config = {
+            "payload": str(payload_file(workload.payload, workload.records, self.work_dir)),
+            "bytes": CODEC_LEVELS_BYTES,
+            "levels": CODEC_LEVELS,
+        }
+        command = [sys.executable, str(CODEC_LEVELS_PROGRAM), json.dumps(config)]
+        child = self.launcher.run(command, child_env(), self.cwd, 600)
+        try:
+            results = json.loads(child.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            sample.error = f"codec_levels.py exit {child.returncode}:\n{child.tail()}"
+            return sample
+        for row in results:
+            name = f"{row['codec']}-{row['level']}"
+            sample.figures[f"{name}_mb_per_second"] = row["mb_per_second"]
+            sample.figures[f"{name}_ratio"] = row["ratio"]
+        return sample
+
     def listing(self, destination: Destination, run: str) -> list[tuple[str, int]]:
         """(key, size) of every file or object a run left at its destination."""
         if destination == "local":
@@ -265,5 +299,5 @@ class Bench:
         return self._s3
 
 
-def _timeout(records: int) -> float:
+def timeout_for(records: int) -> float:
     return max(300.0, records / 2_000)

@@ -1,16 +1,20 @@
 """The services the runs talk to: a Kafka broker (started here unless --bootstrap names one)
-and, for the S3 runs, a moto S3 server with the benchmark's bucket."""
+and, for the S3 runs, a moto S3 server with the benchmark's bucket, and the latency proxy in
+front of it."""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import kafka_broker
 
-from . import progress
+from . import SCRIPTS_DIR, BenchError, progress
 from .machine import listening_pid
 
 BUCKET = "kafka-beat-bench"
@@ -64,6 +68,36 @@ def moto_server(needed: bool, work_dir: Path) -> Iterator[tuple[str | None, int 
         s3_client(server.endpoint).create_bucket(Bucket=BUCKET)
         process = getattr(server, "_process", None)
         yield server.endpoint, process.pid if process is not None else None
+
+
+@contextlib.contextmanager
+def latency_proxy(
+    upstream: str | None, delay_ms: int, work_dir: Path
+) -> Iterator[tuple[str | None, int | None]]:
+    """benchmarks.latency_proxy in its own process (so its CPU is not the benchmark's own and
+    is watched like moto's): every request to `upstream` held `delay_ms` first."""
+    if upstream is None or not delay_ms:
+        yield None, None
+        return
+    env = {**os.environ, "PYTHONPATH": str(SCRIPTS_DIR)}
+    with (work_dir / "latency-proxy.log").open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.latency_proxy", upstream, str(delay_ms)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=env,
+            text=True,
+        )
+    try:
+        assert process.stdout is not None
+        endpoint = process.stdout.readline().strip()
+        if not endpoint.startswith("http://"):
+            raise BenchError(f"the latency proxy did not start (exit {process.poll()})")
+        progress(f"latency proxy on {endpoint}: +{delay_ms} ms a request to {upstream}")
+        yield endpoint, process.pid
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 def s3_client(endpoint: str | None) -> Any:

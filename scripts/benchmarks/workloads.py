@@ -1,4 +1,5 @@
-"""What is measured: the workloads (topic shape and size) and the Kafka Beat runs on each."""
+"""What is measured: the workloads (topic shape and size), the Kafka Beat runs on each, and the
+peers measured beside them (kcat piped into a compressor, Kafka Connect's FileStream sink)."""
 
 from __future__ import annotations
 
@@ -15,23 +16,65 @@ PayloadKind = Literal["log", "doc", "log-half-invalid"]
 class Beat:
     destination: Destination
     codec: Codec
+    level: int | None = None
+    """KAFKA_BEAT_COMPRESSION_LEVEL (None: the codec's default, gzip 6, zstd 3)."""
+    latency_ms: int = 0
+    """S3 only: every request through the latency proxy, held this long before moto."""
 
     @property
     def label(self) -> str:
-        return f"beat-{self.destination}-{self.codec}"
+        level = f"-{self.level}" if self.level is not None else ""
+        latency = f"-{self.latency_ms}ms" if self.latency_ms else ""
+        return f"beat-{self.destination}-{self.codec}{level}{latency}"
 
     @property
     def title(self) -> str:
         where = "local dir" if self.destination == "local" else "S3 (moto)"
-        return f"Kafka Beat → {where}, {self.codec}"
+        latency = f" +{self.latency_ms} ms a request" if self.latency_ms else ""
+        level = f" -{self.level}" if self.level is not None else ""
+        return f"Kafka Beat → {where}{latency}, {self.codec}{level}"
 
 
 LOCAL_GZIP = Beat("local", "gzip")
 LOCAL_ZSTD = Beat("local", "zstd")
 S3_GZIP = Beat("s3", "gzip")
 S3_ZSTD = Beat("s3", "zstd")
+# The issue's round trip of a real S3 endpoint, against "within 15 % of local".
+S3_ZSTD_SLOW = Beat("s3", "zstd", latency_ms=20)
+# gzip at level 1 next to the default 6: whether the level is what holds gzip back.
+LOCAL_GZIP_FAST = Beat("local", "gzip", level=1)
 EVERY_BEAT = (LOCAL_GZIP, LOCAL_ZSTD, S3_GZIP, S3_ZSTD)
+MAIN_BEATS = (*EVERY_BEAT, LOCAL_GZIP_FAST, S3_ZSTD_SLOW)
 DEAD_LETTER_BEATS = (LOCAL_ZSTD, S3_ZSTD)
+
+
+@dataclass(frozen=True)
+class KcatPipe:
+    """kcat reading every partition to its end, its lines piped into a compressor."""
+
+    name: str
+    """The compressor as the tables name it, e.g. "zstd -1"."""
+    command: tuple[str, ...]
+    extension: str
+
+    @property
+    def label(self) -> str:
+        return f"kcat-{self.command[0]}"
+
+    @property
+    def title(self) -> str:
+        # Escaped: a bare | would split the Markdown table's cell.
+        return f"kcat \\| {self.name} (peer)"
+
+
+# zstd -1 as the issue names it; gzip at its own default (-6), what a user would type.
+KCAT_PIPES = (
+    KcatPipe("zstd -1", ("zstd", "-1", "-q"), ".zst"),
+    KcatPipe("gzip -6", ("gzip", "-6"), ".gz"),
+)
+CONNECT_LABEL = "connect-file"
+CONNECT_TITLE = "Kafka Connect FileStream sink, uncompressed (peer)"
+PEER_TITLES = {**{pipe.label: pipe.title for pipe in KCAT_PIPES}, CONNECT_LABEL: CONNECT_TITLE}
 
 
 @dataclass(frozen=True)
@@ -50,6 +93,11 @@ class Workload:
     """KAFKA_BEAT_VALUE_FORMAT of its Kafka Beat runs (None: Kafka Beat's default, auto)."""
     default: bool = True
     """In the run without --workloads (the one README's table shows)."""
+    codec_levels: bool = False
+    """Also the codecs alone at each level, on the payload (programs/codec_levels.py)."""
+    peers: bool = False
+    """Also the peers: kcat into zstd and gzip, Kafka Connect's FileStream sink (--no-peers
+    skips them)."""
     group: str = ""
     """Workloads of one group are measured together, their runs interleaved, so a ratio
     between them sees the same drift."""
@@ -79,12 +127,23 @@ def workloads(scale: int) -> list[Workload]:
             "log",
             8,
             1_000_000 // scale,
-            EVERY_BEAT,
+            MAIN_BEATS,
             crc_off=True,
             startup=True,
             purpose="main figures",
+            codec_levels=True,
+            peers=True,
         ),
-        Workload("docs-8p", "doc", 8, 200_000 // scale, EVERY_BEAT, crc_off=True),
+        Workload(
+            "docs-8p",
+            "doc",
+            8,
+            200_000 // scale,
+            MAIN_BEATS,
+            crc_off=True,
+            codec_levels=True,
+            peers=True,
+        ),
         Workload("logs-1p", "log", 1, 1_000_000 // scale, (LOCAL_ZSTD,)),
         Workload(
             "logs-64p",
