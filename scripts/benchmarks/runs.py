@@ -166,6 +166,8 @@ class Bench:
         }
         if beat.level is not None:
             settings["KAFKA_BEAT_COMPRESSION_LEVEL"] = str(beat.level)
+        if beat.format != "jsonl":
+            settings["KAFKA_BEAT_FORMAT"] = beat.format
         if beat.destination == "s3":
             endpoint = self.slow_s3_endpoint if beat.latency_ms else self.s3_endpoint
             if endpoint is None:

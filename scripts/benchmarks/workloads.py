@@ -20,19 +20,23 @@ class Beat:
     """KAFKA_BEAT_COMPRESSION_LEVEL (None: the codec's default, gzip 6, zstd 3)."""
     latency_ms: int = 0
     """S3 only: every request through the latency proxy, held this long before moto."""
+    format: Literal["jsonl", "parquet"] = "jsonl"
+    """KAFKA_BEAT_FORMAT; for Parquet the codec compresses its pages."""
 
     @property
     def label(self) -> str:
         level = f"-{self.level}" if self.level is not None else ""
         latency = f"-{self.latency_ms}ms" if self.latency_ms else ""
-        return f"beat-{self.destination}-{self.codec}{level}{latency}"
+        parquet = "-parquet" if self.format == "parquet" else ""
+        return f"beat-{self.destination}{parquet}-{self.codec}{level}{latency}"
 
     @property
     def title(self) -> str:
         where = "local dir" if self.destination == "local" else "S3 (moto)"
         latency = f" +{self.latency_ms} ms a request" if self.latency_ms else ""
         level = f" -{self.level}" if self.level is not None else ""
-        return f"Kafka Beat → {where}{latency}, {self.codec}{level}"
+        parquet = "Parquet, " if self.format == "parquet" else ""
+        return f"Kafka Beat → {where}{latency}, {parquet}{self.codec}{level}"
 
 
 LOCAL_GZIP = Beat("local", "gzip")
@@ -43,8 +47,10 @@ S3_ZSTD = Beat("s3", "zstd")
 S3_ZSTD_SLOW = Beat("s3", "zstd", latency_ms=20)
 # gzip at level 1 next to the default 6: whether the level is what holds gzip back.
 LOCAL_GZIP_FAST = Beat("local", "gzip", level=1)
+# Parquet objects (zstd pages) beside JSON lines: throughput and stored bytes.
+LOCAL_PARQUET_ZSTD = Beat("local", "zstd", format="parquet")
 EVERY_BEAT = (LOCAL_GZIP, LOCAL_ZSTD, S3_GZIP, S3_ZSTD)
-MAIN_BEATS = (*EVERY_BEAT, LOCAL_GZIP_FAST, S3_ZSTD_SLOW)
+MAIN_BEATS = (*EVERY_BEAT, LOCAL_GZIP_FAST, S3_ZSTD_SLOW, LOCAL_PARQUET_ZSTD)
 DEAD_LETTER_BEATS = (LOCAL_ZSTD, S3_ZSTD)
 
 
