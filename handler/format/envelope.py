@@ -266,11 +266,23 @@ class Encoder:
         self._time_paths = [(time_field,), tuple(time_field.split("."))] if time_field else []
 
     def encode(self, record: Record) -> Encoded:
-        problems: list[Problem] = []
-        key, key_encoding, _ = self._field(record.key, self.key_format, "key", problems)
-        value, value_encoding, parsed = self._field(
-            record.value, self.value_format, "value", problems
-        )
+        # The hot path of every run: one call per field, no list unless a field is invalid.
+        problems: tuple[Problem, ...] = ()
+        key: Any = None
+        key_encoding: str | None = None
+        if record.key is not None:
+            key, key_encoding, problem, _ = _encode_field(record.key, self.key_format, "key")
+            if problem:
+                problems = (problem,)
+        value: Any = None
+        value_encoding: str | None = None
+        parsed: Any = _NOTHING
+        if record.value is not None:
+            value, value_encoding, problem, parsed = _encode_field(
+                record.value, self.value_format, "value"
+            )
+            if problem:
+                problems = (*problems, problem)
         headers = [
             [name, None, None] if header_value is None else [name, *_raw(header_value)]
             for name, header_value in record.headers
@@ -306,23 +318,12 @@ class Encoder:
                     break
         return Encoded(
             orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE),
-            tuple(problems) if problems else (),
+            problems,
             event_time,
             from_field,
             value_json,
             None if value_json is None else parsed,
         )
-
-    @staticmethod
-    def _field(
-        data: bytes | None, fmt: str, name: str, problems: list[Problem]
-    ) -> tuple[Any, str | None, Any]:
-        if data is None:
-            return None, None, _NOTHING
-        encoded, encoding, problem, parsed = _encode_field(data, fmt, name)
-        if problem:
-            problems.append(problem)
-        return encoded, encoding, parsed
 
 
 _DEFAULT_ENCODER = Encoder()
