@@ -28,10 +28,9 @@ from handler.format.parquet_fields import ParquetField
 from handler.record import Record
 
 _CHUNK_BYTES = 256 * 1024
-# Rows buffered before a row group is written, per object, as a multiple of the spool memory
-# an object may keep (shared out over the open objects, so 64 partitions stay in budget), and
-# the floor below which row groups get too small to compress or skip well.
-_ROW_GROUP_SPOOL_MULTIPLE = 2
+# Rows buffered before a row group is written, per object: the spool memory an object may
+# keep (shared out over the open objects, so 64 partitions stay in budget), but not below the
+# size under which row groups get too small to compress or skip well.
 _MIN_ROW_GROUP_BYTES = 256 * 1024
 
 
@@ -200,9 +199,7 @@ class ParquetBody:
         self._writer = ParquetObjectWriter(
             settings.compression,  # type: ignore[arg-type]
             settings.fields,
-            row_group_bytes=max(
-                _MIN_ROW_GROUP_BYTES, _ROW_GROUP_SPOOL_MULTIPLE * spool_memory_bytes
-            ),
+            row_group_bytes=max(_MIN_ROW_GROUP_BYTES, spool_memory_bytes),
             spool_memory_bytes=spool_memory_bytes,
             level=settings.level,
             key_format=key_format,

@@ -82,6 +82,7 @@ _ITEM_OVERHEAD = 80
 # knows (DELTA_BINARY_PACKED would save more on offsets, but Spark before 3.3 cannot read it).
 _NO_DICTIONARY = frozenset({"offset", "timestamp", "value", "value_json"})
 _STATISTICS = ("topic", "partition", "offset", "timestamp", "timestamp_type")
+_PAGE_BYTES = 64 * 1024
 
 
 def arrow() -> tuple[ModuleType, ModuleType]:
@@ -233,6 +234,11 @@ class ParquetObjectWriter:
                 path for path in self._schema_paths() if path.split(".", 1)[0] not in _NO_DICTIONARY
             ],
             write_statistics=[*_STATISTICS, *(field.column for field in fields)],
+            # Pages of 64 KiB, not 1 MiB: each open object's column writers hold a page
+            # buffer per column, which at 64 partitions outweighed the rows (3 % larger
+            # objects on log lines, still below the .jsonl.zst).
+            data_page_size=_PAGE_BYTES,
+            dictionary_pagesize_limit=_PAGE_BYTES,
         )
         self.records = 0
         self.row_groups = 0
