@@ -314,7 +314,7 @@ def _kill_leftovers() -> None:
                 shutil.rmtree(broker.data_dir, ignore_errors=True)
 
 
-_LOG4J2 = """\
+CONSOLE_LOG4J2 = """\
 status = warn
 appender.out.type = Console
 appender.out.name = STDOUT
@@ -322,6 +322,11 @@ appender.out.layout.type = PatternLayout
 appender.out.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = INFO
 rootLogger.appenderRef.out.ref = STDOUT
+"""
+"""Log4j 2 writing INFO and above to stdout: the broker's, and Connect's in the benchmark."""
+_LOG4J2 = (
+    CONSOLE_LOG4J2
+    + """\
 logger.request.name = kafka.request.logger
 logger.request.level = WARN
 logger.state.name = state.change.logger
@@ -329,6 +334,7 @@ logger.state.level = WARN
 logger.authorizer.name = kafka.authorizer.logger
 logger.authorizer.level = WARN
 """
+)
 
 
 class KafkaBroker:

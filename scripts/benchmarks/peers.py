@@ -27,16 +27,6 @@ KCAT_INSTALL = "apt-get install -y kcat (Debian/Ubuntu) or brew install kcat"
 # do the same (librdkafka leaves CRCs unchecked by default).
 _KCAT = 'kcat -C -b "$1" -t "$2" -o beginning -e -q -X check.crcs=true | "${@:4}" > "$3"'
 
-_CONNECT_LOG4J2 = """\
-status = warn
-appender.out.type = Console
-appender.out.name = STDOUT
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = INFO
-rootLogger.appenderRef.out.ref = STDOUT
-"""
-
 
 _POM_VERSIONS = ("kafka.version", "slf4j.version", "log4j2.version")
 
@@ -161,7 +151,7 @@ class Peers:
         (run / "sink.properties").write_text(
             properties_text(sink_properties(name, workload.topic, output))
         )
-        (run / "log4j2.properties").write_text(_CONNECT_LOG4J2)
+        (run / "log4j2.properties").write_text(kafka_broker.CONSOLE_LOG4J2)
         java = [
             kafka_broker.java_executable(),
             "-Xmx1g",

@@ -24,8 +24,8 @@ HOUR_MS = 3_600_000
 BASE_MS = 1_764_054_000_000  # 2025-11-25T07:00:00Z
 
 
-def varied(count: int) -> list[tuple[int, Produced, int]]:
-    """(partition, record, timestamp): JSON logs over three hours, with the cases a lossless
+def varied(count: int) -> list[tuple[int, Produced]]:
+    """(partition, record): JSON logs over three hours, with the cases a lossless
     format must keep — not JSON, not UTF-8, tombstones, null keys, repeated and empty headers,
     JSON with spacing the lines normalise, fields that do not fit their typed column."""
     items = []
@@ -42,32 +42,9 @@ def varied(count: int) -> list[tuple[int, Produced, int]]:
             value = b'{"user":"u%d","bytes":%d,"action":"login"}' % (n % 7, n)
         headers = (("trace", b"%d" % n), ("trace", b"\x00\xff"), ("empty", b""))
         key = None if n % 13 == 0 and value is not None else b"host-%d" % (n % 5)
-        items.append((n % 3, Produced(key, value, headers), BASE_MS + (n % 3) * HOUR_MS + n))
+        stamp = BASE_MS + (n % 3) * HOUR_MS + n
+        items.append((n % 3, Produced(key, value, headers, timestamp_ms=stamp)))
     return items
-
-
-def produce_timed(producer, topic: str, items) -> dict:
-    produced = {}
-    futures = [
-        (
-            producer.send(
-                topic,
-                key=item.key,
-                value=item.value,
-                headers=list(item.headers),
-                partition=partition,
-                timestamp_ms=stamp,
-            ),
-            item,
-            stamp,
-        )
-        for partition, item, stamp in items
-    ]
-    producer.flush()
-    for future, item, stamp in futures:
-        metadata = future.get(timeout=30)
-        produced[(topic, metadata.partition, metadata.offset)] = (item, stamp)
-    return produced
 
 
 def folder_of(stamp: int) -> tuple[str, str]:
@@ -79,7 +56,7 @@ def test_duckdb_reads_a_runs_parquet_in_place(
     topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     topic = topic_factory(partitions=3)
-    produced = produce_timed(producer, topic, varied(3000))
+    produced = produce(producer, topic, varied(3000))
     out = tmp_path / "out"
     summary = runs.run_to_completion(
         tmp_path,
@@ -94,7 +71,7 @@ def test_duckdb_reads_a_runs_parquet_in_place(
     )
     assert summary["records"] == 3000 and summary["status"] == "ok"
     # Every tenth record's "bytes" is the string "many" where it is JSON: counted, not dropped.
-    unfit = sum(1 for item, _ in produced.values() if item.value and b'"many"' in item.value)
+    unfit = sum(1 for item in produced.values() if item.value and b'"many"' in item.value)
     assert unfit > 0 and summary["counts"].get("parquet_unfit bytes") == unfit
 
     source = f"read_parquet('{out}/*/dt=*/hour=*/*.parquet', hive_partitioning=true)"
@@ -102,7 +79,7 @@ def test_duckdb_reads_a_runs_parquet_in_place(
         f"SELECT CAST(dt AS VARCHAR), lpad(CAST(hour AS VARCHAR), 2, '0'), count(*) "
         f"FROM {source} GROUP BY ALL"
     ).fetchall()
-    expected = Counter(folder_of(stamp) for _, stamp in produced.values())
+    expected = Counter(folder_of(item.timestamp_ms) for item in produced.values())
     assert {(dt, hour): n for dt, hour, n in per_folder} == expected
 
     rows = duckdb.sql(
@@ -112,8 +89,8 @@ def test_duckdb_reads_a_runs_parquet_in_place(
     ).fetchall()
     assert len(rows) == len(produced)
     for row_topic, partition, offset, stamp, key, value, headers, user, count in rows:
-        item, sent_at = produced[(row_topic, partition, offset)]
-        assert (stamp, key, value) == (sent_at, item.key, item.value)
+        item = produced[(row_topic, partition, offset)]
+        assert (stamp, key, value) == (item.timestamp_ms, item.key, item.value)
         assert tuple((h["key"], h["value"]) for h in headers) == item.headers
         if item.value is not None and item.value.startswith(b'{"user"'):
             document = json.loads(item.value)
@@ -123,10 +100,10 @@ def test_duckdb_reads_a_runs_parquet_in_place(
     [(logins,)] = duckdb.sql(
         f"SELECT count(*) FROM {source} WHERE json_extract_string(value_json, '$.action') = 'login'"
     ).fetchall()
-    assert logins == sum(1 for item, _ in produced.values() if b"login" in (item.value or b""))
+    assert logins == sum(1 for item in produced.values() if b"login" in (item.value or b""))
 
     store = LocalStore(out)
-    reconcile({pos: item for pos, (item, _) in produced.items()}, stored_records(store, ""))
+    reconcile(produced, stored_records(store, ""))
     assert committed(admin, f"g-{topic}") == end_offsets(produced)
     audits = audit(str(out), None)
     assert audits and all(item.healthy for item in audits), [item.line() for item in audits]
@@ -141,7 +118,7 @@ def test_decode_prints_the_same_lines_for_parquet_as_for_jsonl(
     topic_factory, producer, bootstrap, tmp_path
 ) -> None:
     topic = topic_factory(partitions=1)
-    produce(producer, topic, [(0, item) for _, item, _ in varied(500)])
+    produce(producer, topic, [(0, item) for _, item in varied(500)])
     common = dict(bootstrap_servers=bootstrap, topics=topic, value_format="auto")
     for name, chosen in (("jsonl", {}), ("parquet", {"format": "parquet"})):
         runs.run_to_completion(

@@ -21,6 +21,8 @@ class Produced:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes | None], ...] = ()
+    timestamp_ms: int | None = None
+    """The record's create time as sent (None: the producer's clock)."""
 
 
 def stored_records(store: Store, prefix: str = "", dead_letters: bool = False) -> list[Record]:
@@ -49,6 +51,7 @@ def produce(
                 value=item.value,
                 headers=list(item.headers),
                 partition=partition,
+                timestamp_ms=item.timestamp_ms,
             ),
             item,
         )
