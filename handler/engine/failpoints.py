@@ -58,7 +58,13 @@ class Failpoints:
                 return
         if self._action == "error":
             raise TransientError(f"failpoint {step}: injected failure")
-        os.kill(os.getpid(), signal.SIGSTOP if self._action == "stop" else signal.SIGKILL)
+        if self._action == "stop":
+            # To this thread: a stop sent to the process may be taken by another thread, and
+            # until that one runs, this one would go on past the failpoint (on an upload
+            # thread, to the very claim the test means to hold back).
+            signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
+            return
+        os.kill(os.getpid(), signal.SIGKILL)  # fatal: every thread dies at once
 
     def wrap_body(self, body: IO[bytes]) -> IO[bytes]:
         """The body to upload; with `mid_upload` armed, a reader that fails halfway through."""
