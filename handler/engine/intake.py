@@ -108,8 +108,9 @@ class Intake:
             ):
                 count_oddities(counts, record, encoded)
             bytes_in += (len(value) if value else 0) + (len(key) if key else 0)
-            if headers:
-                bytes_in += sum(len(header or b"") for _, header in headers)
+            for _, header in headers:
+                if header:
+                    bytes_in += len(header)
             bytes_encoded += len(line)
             consumed_to = offset + 1
             taken += 1
