@@ -19,7 +19,7 @@ from kafka_broker import HOST, free_port
 
 from handler.config.settings import Settings
 from handler.engine.collector import run
-from handler.kafka.source import KafkaSource
+from handler.kafka.source import open_source
 from tests.support import runs
 from tests.support.fixtures import unique
 from tests.support.secure_broker import SecureBroker, unsecured_jwt
@@ -314,7 +314,7 @@ def test_a_refusing_server_beside_one_that_answers_does_not_end_the_start(
     # kafka-python picks a random bootstrap server per attempt: start until the bad one was
     # tried a few times (a start that picked the good one at once proves nothing here).
     while starts < 40 and refused() < 4:
-        KafkaSource(settings).close()
+        open_source(settings).close()
         starts += 1
     assert refused() >= 4, f"the refusing server was tried {refused()} times in {starts} starts"
 
