@@ -442,6 +442,9 @@ class ConfluentSource:
     # -- committing -----------------------------------------------------------------------------
 
     def commit(self, offsets: dict[PartitionRef, int], run_id: str) -> None:
+        # confluent-kafka sends the metadata with its C string's NUL (metadata_size is
+        # strlen + 1; confluentinc/confluent-kafka-python#1410): a reader sees
+        # "kafka-beat <run id>\0". Nothing of Kafka Beat reads it back.
         payload = [
             TopicPartition(ref.topic, ref.partition, offset, metadata=f"kafka-beat {run_id}")
             for ref, offset in offsets.items()
