@@ -1,6 +1,9 @@
 """Exactly once in storage: runs killed at every step, paused, failing, overlapping — and
 afterwards every produced record is stored exactly once and the group's offsets equal the chain
-end. Each case ends in a full reconciliation of storage against what was produced."""
+end. Each case ends in a full reconciliation of storage against what was produced.
+
+Every case runs with kafka-python; the confluent client runs a bounded set of the same bodies
+(CONFLUENT below), so the whole suite stays within its time on 2 cores."""
 
 from __future__ import annotations
 
@@ -56,21 +59,31 @@ CLOUD_STEPS = [
 SEAWEEDFS_STEPS = ["after_claim:2", "mid_upload:2", "after_store:1", "after_store:3"]
 
 
+PY, CK = "kafka-python", "confluent"
+
+
 @pytest.mark.parametrize(
-    ("destination", "failpoint"),
-    [(kind, step) for kind in ("local", "s3") for step in STEPS]
-    + [("seaweedfs", step) for step in SEAWEEDFS_STEPS]
-    + [(kind, step) for kind in ("gcs", "azure") for step in CLOUD_STEPS],
+    ("destination", "failpoint", "kafka_client"),
+    [(kind, step, PY) for kind in ("local", "s3") for step in STEPS]
+    + [("seaweedfs", step, PY) for step in SEAWEEDFS_STEPS]
+    + [(kind, step, PY) for kind in ("gcs", "azure") for step in CLOUD_STEPS]
+    # confluent: every step on the local store, and the mid-upload kill on S3.
+    + [("local", step, CK) for step in STEPS]
+    + [("s3", "mid_upload:2", CK)],
     indirect=["destination"],
 )
 def test_killed_at_a_step_then_rerun(
-    failpoint, destination, topic_factory, producer, bootstrap, tmp_path, admin
+    failpoint, kafka_client, destination, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     target, store = destination
     topic = topic_factory(partitions=2)
     produced = produce(producer, topic, log_lines(3000, 2))
     settings = dict(
-        bootstrap_servers=bootstrap, group_id=f"g-{topic}", max_object_records=400, **target
+        bootstrap_servers=bootstrap,
+        group_id=f"g-{topic}",
+        max_object_records=400,
+        kafka_client=kafka_client,
+        **target,
     )
 
     # Explicit partitions: a killed group member would hold its partitions for a session
@@ -84,11 +97,14 @@ def test_killed_at_a_step_then_rerun(
     reconciled(store, produced, admin, f"g-{topic}")
 
 
-@pytest.mark.parametrize("destination", ["s3"], indirect=True)
+@pytest.mark.parametrize(
+    ("destination", "kafka_client"), [("s3", PY), ("s3", CK)], indirect=["destination"]
+)
 def test_random_kills(
-    destination, topic_factory, producer, bootstrap, tmp_path, admin, request
+    kafka_client, destination, topic_factory, producer, bootstrap, tmp_path, admin, request
 ) -> None:
-    """SIGKILL at random moments (30 trials in CI), new records arriving between trials."""
+    """SIGKILL at random moments (30 trials in CI with kafka-python, 6 with confluent), new
+    records arriving between trials."""
     target, store = destination
     rng = random.Random(20261125)
     topic = topic_factory(partitions=4)
@@ -96,9 +112,11 @@ def test_random_kills(
     group = f"g-{topic}"
     kills = 0
     trials = request.config.getoption("--kill-trials")
+    # confluent: fewer trials (one in group mode), with more records, as its runs are faster.
+    trials, per_trial = (trials, 3000) if kafka_client == PY else (max(5, trials // 5), 12000)
     for trial in range(trials):
         # Enough records that a run is still going at the kill (runs got faster since).
-        produced |= produce(producer, topic, log_lines(3000, 4, seed=trial))
+        produced |= produce(producer, topic, log_lines(per_trial, 4, seed=trial))
         # Mostly explicit partitions; every fifth trial in group mode, whose killed member the
         # next trial waits out (a session timeout).
         mode = {"topics": topic} if trial % 5 == 4 else {"partitions": f"{topic}:0-3"}
@@ -107,6 +125,7 @@ def test_random_kills(
             bootstrap_servers=bootstrap,
             group_id=group,
             max_object_records=rng.choice([50, 200, 700]),
+            kafka_client=kafka_client,
             **mode,
             **target,
         )
@@ -115,14 +134,25 @@ def test_random_kills(
             process.kill()
             kills += 1
         runs.finish(process)
-    runs.catch_up(tmp_path, bootstrap_servers=bootstrap, group_id=group, topics=topic, **target)
+    runs.catch_up(
+        tmp_path,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        topics=topic,
+        kafka_client=kafka_client,
+        **target,
+    )
     assert kills >= trials // 3, "too few trials were killed mid-run to prove anything"
     reconciled(store, produced, admin, group)
 
 
-@pytest.mark.parametrize("destination", ["local", "s3", "seaweedfs", "gcs", "azure"], indirect=True)
+@pytest.mark.parametrize(
+    ("destination", "kafka_client"),
+    [(kind, PY) for kind in ("local", "s3", "seaweedfs", "gcs", "azure")] + [("local", CK)],
+    indirect=["destination"],
+)
 def test_paused_writer_adopts_instead_of_overwriting(
-    destination, topic_factory, producer, bootstrap, tmp_path, admin
+    kafka_client, destination, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     """A writer pauses with an object built; another run stores and commits everything; the
     first resumes, finds its position taken, and adopts — no overwrite, no rewind."""
@@ -130,7 +160,11 @@ def test_paused_writer_adopts_instead_of_overwriting(
     topic = topic_factory(partitions=1)
     produced = produce(producer, topic, log_lines(2000, 1))
     settings = dict(
-        bootstrap_servers=bootstrap, group_id=f"g-{topic}", partitions=f"{topic}:0", **target
+        bootstrap_servers=bootstrap,
+        group_id=f"g-{topic}",
+        partitions=f"{topic}:0",
+        kafka_client=kafka_client,
+        **target,
     )
     paused = runs.start(
         tmp_path, failpoint="before_store:2:stop", max_object_records=300, **settings
@@ -147,13 +181,20 @@ def test_paused_writer_adopts_instead_of_overwriting(
     reconciled(store, produced, admin, f"g-{topic}")
 
 
+@pytest.mark.parametrize("kafka_client", [PY, CK])
 @pytest.mark.parametrize("destination", ["local"], indirect=True)
 def test_commit_failing_after_upload(
-    destination, topic_factory, producer, bootstrap, tmp_path, admin
+    kafka_client, destination, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     target, store = destination
     topic = topic_factory(partitions=2)
-    settings = dict(bootstrap_servers=bootstrap, group_id=f"g-{topic}", topics=topic, **target)
+    settings = dict(
+        bootstrap_servers=bootstrap,
+        group_id=f"g-{topic}",
+        topics=topic,
+        kafka_client=kafka_client,
+        **target,
+    )
     runs.run_to_completion(tmp_path, **settings)  # pins the empty partitions at 0
     produced = produce(producer, topic, log_lines(1000, 2))
 
@@ -169,15 +210,25 @@ def test_commit_failing_after_upload(
     reconciled(store, produced, admin, f"g-{topic}")
 
 
-@pytest.mark.parametrize("destination", ["local", "s3"], indirect=True)
+@pytest.mark.parametrize(
+    ("destination", "kafka_client"),
+    [("local", PY), ("s3", PY), ("local", CK)],
+    indirect=["destination"],
+)
 def test_lost_group_offsets_resume_from_storage(
-    destination, topic_factory, producer, bootstrap, tmp_path, admin
+    kafka_client, destination, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     target, store = destination
     topic = topic_factory(partitions=1)
     produced = produce(producer, topic, log_lines(1000, 1))
     group = f"g-{topic}"
-    settings = dict(bootstrap_servers=bootstrap, group_id=group, topics=topic, **target)
+    settings = dict(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        topics=topic,
+        kafka_client=kafka_client,
+        **target,
+    )
     runs.run_to_completion(tmp_path, max_records=600, max_object_records=250, **settings)
     # The group's offsets expire, and retention moves the log start into the middle of the
     # last stored object: without the checkpoint, the run would start there and store again.
@@ -193,7 +244,10 @@ def test_lost_group_offsets_resume_from_storage(
     assert committed(admin, group) == {(topic, 0): 1000}
 
 
-def test_broker_killed_and_restarted_in_the_middle_of_a_run(tmp_path, tmp_path_factory) -> None:
+@pytest.mark.parametrize("kafka_client", [PY, CK])
+def test_broker_killed_and_restarted_in_the_middle_of_a_run(
+    kafka_client, tmp_path, tmp_path_factory
+) -> None:
     """The broker dies (SIGKILL) and comes back while a run consumes and commits."""
     from kafka import KafkaAdminClient, KafkaProducer
     from kafka_broker import KafkaBroker
@@ -212,6 +266,7 @@ def test_broker_killed_and_restarted_in_the_middle_of_a_run(tmp_path, tmp_path_f
             topics="events",
             max_object_records=2000,
             destination=str(tmp_path / "out"),
+            kafka_client=kafka_client,
         )
         # Paused between two objects (one stored and committed), so the restart lands mid-run.
         process = runs.start(tmp_path, failpoint="before_store:2:stop", **settings)
@@ -229,9 +284,13 @@ def test_broker_killed_and_restarted_in_the_middle_of_a_run(tmp_path, tmp_path_f
         admin.close()
 
 
-@pytest.mark.parametrize("destination", ["local", "s3"], indirect=True)
+@pytest.mark.parametrize(
+    ("destination", "kafka_client"),
+    [("local", PY), ("s3", PY), ("local", CK)],
+    indirect=["destination"],
+)
 def test_compression_changed_after_a_crash(
-    destination, topic_factory, producer, bootstrap, tmp_path, admin
+    kafka_client, destination, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     """The orphan a crashed gzip run left is adopted by a zstd run, not stored again."""
     target, store = destination
@@ -242,6 +301,7 @@ def test_compression_changed_after_a_crash(
         group_id=f"g-{topic}",
         partitions=f"{topic}:0",
         max_object_records=300,
+        kafka_client=kafka_client,
         **target,
     )
     code, _, _ = runs.finish(runs.start(tmp_path, failpoint="after_store:1", **settings))
@@ -253,8 +313,9 @@ def test_compression_changed_after_a_crash(
     reconciled(store, produced, admin, f"g-{topic}")
 
 
+@pytest.mark.parametrize("kafka_client", [PY, CK])
 def test_isolation_level_changed_between_clean_runs(
-    topic_factory, producer, bootstrap, tmp_path, admin
+    kafka_client, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     topic = topic_factory(partitions=1)
     produced = produce(producer, topic, log_lines(500, 1))
@@ -264,6 +325,7 @@ def test_isolation_level_changed_between_clean_runs(
         topics=topic,
         max_object_records=100,
         destination=str(tmp_path / "out"),
+        kafka_client=kafka_client,
     )
     runs.run_to_completion(
         tmp_path, isolation_level="read_uncommitted", max_records=250, **settings
