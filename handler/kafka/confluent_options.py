@@ -47,9 +47,7 @@ class TokenCallback:
         self._token = token
         self._command = command
         self._timeout_seconds = timeout_seconds
-        self.error: AuthError | None = None
-        """The last failure of the token command, for the bootstrap to report (librdkafka
-        only logs that the callback raised)."""
+        self._fetched: str | None = None
 
     def _fetch(self) -> str:
         if self._command is None:
@@ -65,15 +63,19 @@ class TokenCallback:
             )
         except (OSError, subprocess.SubprocessError) as exc:
             # The command line is the user's; its output may be a token: neither is repeated.
-            self.error = AuthError(
+            raise AuthError(
                 "KAFKA_BEAT_SASL_OAUTH_TOKEN_COMMAND failed "
                 f"({type(exc).__name__}); run it by hand to see why"
-            )
-            raise self.error from None
+            ) from None
         return done.stdout.strip()
 
+    def prefetch(self) -> None:
+        """Get the first token now (AuthError if the command fails); librdkafka's first
+        request for one is answered with it."""
+        self._fetched = self._fetch()
+
     def __call__(self, _config: str | None) -> tuple[str, float, str, dict[str, str]]:
-        token = self._fetch()
+        token, self._fetched = self._fetched or self._fetch(), None
         claims = _jwt_claims(token)
         expires = claims.get("exp")
         lifetime = float(expires) if isinstance(expires, int | float) else 0.0

@@ -18,7 +18,6 @@ librdkafka differs from kafka-python in ways this module absorbs:
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -36,8 +35,8 @@ from confluent_kafka import (
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
 from handler.errors import AuthError, KafkaBeatError, SourceError, TransientError
+from handler.kafka.confluent_diagnosis import ClientLog, RefusalWitness, librdkafka_advice
 from handler.kafka.confluent_options import TokenCallback, consumer_config
-from handler.kafka.diagnosis import SPEAKS_TLS, advice, speaks_tls
 from handler.kafka.source import CommitRejected, PollResult
 from handler.kafka.topics import (
     matching_topics,
@@ -60,8 +59,6 @@ _REJECTED = frozenset(
     }
 )
 _NOT_FETCHING = frozenset({KafkaError._STATE, KafkaError._IN_PROGRESS})
-# Where librdkafka names the broker an error is about: "sasl_ssl://127.0.0.1:9093/bootstrap: ..".
-_BROKER = re.compile(r"^(\w+://[^/\s]+)/")
 _REFUSALS = frozenset(
     {
         KafkaError._AUTHENTICATION,
@@ -70,30 +67,6 @@ _REFUSALS = frozenset(
         KafkaError.UNSUPPORTED_SASL_MECHANISM,
         KafkaError.ILLEGAL_SASL_STATE,
     }
-)
-# librdkafka's words for a refused connection, mapped to the advice kafka-python's get
-# (diagnosis.DIAGNOSES); earlier entries win.
-_LIBRDKAFKA_CAUSES = (
-    (re.compile(r"invalid_token"), "invalid_token"),
-    (re.compile(r"Authentication failed|invalid credentials"), "SaslAuthenticationFailed"),
-    (re.compile(r"[Uu]nsupported SASL mechanism"), "UnsupportedSaslMechanism"),
-    (re.compile(r"[Hh]ostname mismatch|certificate is not valid for"), "Hostname mismatch"),
-    (re.compile(r"certificate verify failed"), "CERTIFICATE_VERIFY_FAILED"),
-    (
-        re.compile(r"alert certificate (unknown|expired)|alert unknown ca"),
-        "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
-    ),
-    (
-        re.compile(r"alert bad certificate|alert handshake failure|certificate required"),
-        "HANDSHAKE_FAILURE",
-    ),
-    (re.compile(r"ssl\.key|private key|bad decrypt|PEM"), "PEM lib"),
-    (
-        re.compile(r"wrong version number|packet length too long|unexpected eof"),
-        "WRONG_VERSION_NUMBER",
-    ),
-    (re.compile(r"IllegalSaslState|[Ii]llegal SASL state"), "IllegalSaslState"),
-    (re.compile(r"SSL handshake failed"), "[SSL"),
 )
 log = get_logger()
 
@@ -121,13 +94,6 @@ def _record(message: Message) -> Record:
     )
 
 
-def _advice(text: str) -> str | None:
-    for pattern, cause in _LIBRDKAFKA_CAUSES:
-        if pattern.search(text):
-            return advice(cause)
-    return None
-
-
 class ConfluentSource:
     """A confluent-kafka consumer in group mode (subscribe) or explicit-partition mode."""
 
@@ -140,11 +106,17 @@ class ConfluentSource:
                 "TLS hostname verification is OFF (KAFKA_BEAT_SSL_CHECK_HOSTNAME=false): a "
                 "broker certificate for any name is accepted"
             )
-        self._errors: list[KafkaError] = []
         config = consumer_config(settings)
-        self._token = config.get("oauth_cb")
-        config["error_cb"] = self._errors.append
-        config["logger"] = get_logger().getChild("librdkafka")
+        token = config.get("oauth_cb")
+        if isinstance(token, TokenCallback):
+            # A failing token command ends the start now: confluent-kafka would wait 10 s
+            # for a token before saying only that none came.
+            token.prefetch()
+        self._witness: RefusalWitness | None = RefusalWitness(settings)
+        config["error_cb"] = self._client_error
+        client_log = ClientLog(get_logger().getChild("librdkafka"))
+        client_log.witness = self._witness
+        config["logger"] = client_log
         self._wanted: set[PartitionRef] = set()
         """Explicit-partition mode: the partitions this run assigned itself."""
         self._started: set[PartitionRef] = set()
@@ -156,11 +128,25 @@ class ConfluentSource:
         self._paused: set[PartitionRef] = set()
         self._subscribed = False
         try:
-            self._consumer = Consumer(config)
-        except KafkaException as exc:
-            # A configuration librdkafka refuses at once: an unreadable key or certificate.
-            raise self._translate(exc, "starting the Kafka client") from None
-        self._bootstrap()
+            try:
+                self._consumer = Consumer(config)
+            except KafkaException as exc:
+                # A configuration librdkafka refuses at once: an unreadable key or certificate.
+                text = exc.args[0].str() if exc.args else str(exc)
+                found = librdkafka_advice(text, settings, {})
+                if found is not None:
+                    raise AuthError(found) from None
+                raise SourceError(f"starting the Kafka client failed: {text}") from None
+            self._bootstrap()
+        finally:
+            client_log.witness = self._witness = None
+
+    def _client_error(self, error: KafkaError) -> None:
+        """librdkafka's error callback: evidence while starting, a log line after."""
+        if self._witness is not None:
+            self._witness.said(error.str())
+        else:
+            log.warning("Kafka client error", extra={"error": error.str()})
 
     # -- starting -----------------------------------------------------------------------------
 
@@ -168,56 +154,32 @@ class ConfluentSource:
         """Wait for the cluster's metadata; end at once when every bootstrap server refused
         us in a way no retry changes (TLS, SASL), after the timeout when none answered."""
         settings = self._settings
+        witness = self._witness
+        assert witness is not None
         started = time.monotonic()
         deadline = started + settings.kafka_timeout_seconds
-        probed: dict[str, bool] = {}
         while True:
-            self._consumer.poll(0)  # serves error_cb and oauth_cb
+            self._consumer.poll(0)  # serves the error and log callbacks (and oauth_cb)
             left = deadline - time.monotonic()
             try:
-                self._consumer.list_topics(timeout=max(0.1, min(1.0, left)))
-                self._errors.clear()
+                self._consumer.list_topics(timeout=max(0.1, min(0.5, left)))
                 return
             except KafkaException as exc:
-                last = str(exc.args[0].str()) if exc.args else str(exc)
+                last = exc.args[0].str() if exc.args else str(exc)
             self._consumer.poll(0)
-            refused = self._refused(probed)
+            refused = witness.refusal()
             if refused is not None:
                 self.close()
                 raise refused
             if time.monotonic() >= deadline:
                 self.close()
-                causes = [error.str() for error in self._errors[-3:]] or [last]
                 raise SourceError(
                     f"no Kafka broker answered at {','.join(settings.bootstrap_servers)}: "
                     f"unreachable, tried for {time.monotonic() - started:.0f} s "
                     f"(KAFKA_BEAT_KAFKA_TIMEOUT_SECONDS); the last attempt failed with "
-                    f"{causes[-1]}; check KAFKA_BEAT_BOOTSTRAP_SERVERS and that the brokers "
-                    "are reachable"
+                    f"{witness.last_cause or last}; check KAFKA_BEAT_BOOTSTRAP_SERVERS and that "
+                    "the brokers are reachable"
                 )
-
-    def _refused(self, probed: dict[str, bool]) -> AuthError | None:
-        """The refusal, once the latest error about every bootstrap server is one."""
-        if isinstance(self._token, TokenCallback) and self._token.error is not None:
-            return self._token.error
-        latest: dict[str, str | None] = {}
-        for error in self._errors:
-            text = error.str()
-            broker = _BROKER.match(text)
-            if broker is None or "/bootstrap" not in text:
-                continue
-            found = _advice(text) if error.code() in _REFUSALS or "SSL" in text else None
-            if found is None and "Disconnected while requesting ApiVersion" in text:
-                # A plaintext client on a TLS port, or no Kafka at all: one TLS probe tells.
-                server = broker.group(1)
-                if server not in probed:
-                    probed[server] = speaks_tls(server)
-                found = SPEAKS_TLS if probed[server] else None
-            latest[broker.group(1)] = found
-        servers = len(self._settings.bootstrap_servers)
-        if len(latest) < servers or any(found is None for found in latest.values()):
-            return None
-        return AuthError(next(found for found in latest.values() if found is not None))
 
     def start(self) -> list[str]:
         settings = self._settings
@@ -511,7 +473,7 @@ class ConfluentSource:
             KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
         ):
             return AuthError(f"not authorized: {text}; grant the missing ACL to this principal")
-        found = _advice(text) if code in _REFUSALS else None
+        found = librdkafka_advice(text, settings, {}) if code in _REFUSALS else None
         if found is not None:
             return AuthError(found)
         if error.retriable() or code in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT):
