@@ -30,6 +30,8 @@ ARCHITECTURES = {"x86_64": "x86_64", "arm64": "aarch64"}
 # glibc of the runtime's OS: python3.11 runs on Amazon Linux 2, later versions on AL2023.
 _GLIBC_MINOR = {"3.11": 26}
 _GLIBC_MINOR_DEFAULT = 34
+# confluent-kafka 2.16 ships manylinux_2_28 wheels only (librdkafka bundled in them).
+_LIBRDKAFKA_GLIBC_MINOR = 28
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 # Unzipped code may not exceed 250 MB in Lambda.
 _UNZIPPED_LIMIT = 250 * 1024 * 1024
@@ -50,9 +52,16 @@ def platform_tags(python_version: str, arch: str) -> list[str]:
     return tags
 
 
-def requirements() -> list[str]:
+def requirements(extras: tuple[str, ...] = ()) -> list[str]:
+    """The base dependencies, and those of each named extra (e.g. librdkafka: confluent-kafka,
+    whose manylinux wheels bundle librdkafka, so the zip needs no system library)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return list(project["dependencies"])
+    optional = project.get("optional-dependencies", {})
+    unknown = [extra for extra in extras if extra not in optional or extra == "test"]
+    if unknown:
+        choices = ", ".join(sorted(name for name in optional if name != "test"))
+        raise BuildError(f"no extra named {unknown[0]!r}; choose from {choices}")
+    return list(project["dependencies"]) + [dep for extra in extras for dep in optional[extra]]
 
 
 def installed_pins() -> list[str]:
@@ -65,10 +74,12 @@ def installed_pins() -> list[str]:
     return sorted(pins.values())
 
 
-def install_dependencies(target: Path, python_version: str, arch: str, pin: bool) -> None:
+def install_dependencies(
+    target: Path, python_version: str, arch: str, pin: bool, extras: tuple[str, ...] = ()
+) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         requirement_file = Path(scratch) / "requirements.txt"
-        requirement_file.write_text("\n".join(requirements()) + "\n")
+        requirement_file.write_text("\n".join(requirements(extras)) + "\n")
         command = [
             sys.executable,
             "-m",
@@ -151,19 +162,28 @@ def write_zip(source: Path, output: Path) -> int:
     return unzipped
 
 
-def build(output: Path, python_version: str, arch: str, pin: bool = True) -> dict[str, object]:
+def build(
+    output: Path, python_version: str, arch: str, pin: bool = True, extras: tuple[str, ...] = ()
+) -> dict[str, object]:
     """Build the zip at `output`; what went into it (also stored in the zip as BUILD_INFO)."""
     if arch not in ARCHITECTURES:
         raise BuildError(f"architecture '{arch}' is not a Lambda architecture; use x86_64 or arm64")
     if not re.fullmatch(r"3\.\d+", python_version):
         raise BuildError(f"python version '{python_version}' should look like 3.12")
+    newest_glibc = _GLIBC_MINOR.get(python_version, _GLIBC_MINOR_DEFAULT)
+    if "librdkafka" in extras and newest_glibc < _LIBRDKAFKA_GLIBC_MINOR:
+        raise BuildError(
+            f"confluent-kafka's wheels need glibc 2.{_LIBRDKAFKA_GLIBC_MINOR}; the python"
+            f"{python_version} runtime has 2.{newest_glibc}: use --python-version 3.12 or later"
+        )
     with tempfile.TemporaryDirectory() as scratch:
         target = Path(scratch) / "package"
-        install_dependencies(target, python_version, arch, pin)
+        install_dependencies(target, python_version, arch, pin, extras)
         copy_package(target)
         info: dict[str, object] = {
             "python_version": python_version,
             "architecture": arch,
+            "extras": sorted(extras),
             "platforms": platform_tags(python_version, arch),
             "commit": git_commit(),
             "pinned_to_tested_versions": pin,
@@ -189,16 +209,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arch", default="x86_64", choices=sorted(ARCHITECTURES))
     parser.add_argument("--output", type=Path, help="zip path (default dist/kafka-beat-lambda-…)")
     parser.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        help="also carry an optional dependency group, e.g. --extra librdkafka "
+        "(KAFKA_BEAT_KAFKA_CLIENT=confluent); repeatable",
+    )
+    parser.add_argument(
         "--no-pin",
         action="store_true",
         help="take the newest allowed dependency versions instead of the tested ones",
     )
     arguments = parser.parse_args(argv)
+    extras = tuple(sorted(set(arguments.extra)))
+    suffix = "".join(f"-{extra}" for extra in extras)
     output = arguments.output or (
-        ROOT / "dist" / f"kafka-beat-lambda-py{arguments.python_version}-{arguments.arch}.zip"
+        ROOT
+        / "dist"
+        / f"kafka-beat-lambda-py{arguments.python_version}-{arguments.arch}{suffix}.zip"
     )
     try:
-        result = build(output, arguments.python_version, arguments.arch, pin=not arguments.no_pin)
+        result = build(
+            output, arguments.python_version, arguments.arch, not arguments.no_pin, extras
+        )
     except BuildError as exc:
         print(f"build_lambda_zip: {exc}", file=sys.stderr)
         return 1
