@@ -59,6 +59,23 @@ _REJECTED = frozenset(
     }
 )
 _NOT_FETCHING = frozenset({KafkaError._STATE, KafkaError._IN_PROGRESS})
+# Retried until the Kafka timeout, as kafka-python retries them inside its calls; librdkafka
+# does not always mark them retriable (a group coordinator moving or still loading).
+_TRANSIENT = frozenset(
+    {
+        KafkaError._TIMED_OUT,
+        KafkaError._TRANSPORT,
+        KafkaError._WAIT_COORD,
+        KafkaError._ALL_BROKERS_DOWN,
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError.NETWORK_EXCEPTION,
+    }
+)
 _REFUSALS = frozenset(
     {
         KafkaError._AUTHENTICATION,
@@ -263,12 +280,15 @@ class ConfluentSource:
 
     def committed(self, ref: PartitionRef) -> int | None:
         timeout = self._settings.kafka_timeout_seconds
-        [found] = self._call(
-            "reading committed offsets", self._consumer.committed, [_tp(ref)], timeout
-        )
-        if found.error is not None:
-            raise self._translate(KafkaException(found.error), "reading committed offsets")
-        return None if found.offset < 0 else int(found.offset)
+
+        def fetch() -> int:
+            [found] = self._consumer.committed([_tp(ref)], timeout)
+            if found.error is not None:
+                raise KafkaException(found.error)
+            return int(found.offset)
+
+        offset: int = self._call("reading committed offsets", fetch)
+        return None if offset < 0 else offset
 
     # -- consuming ------------------------------------------------------------------------------
 
@@ -387,7 +407,10 @@ class ConfluentSource:
     def records_at(
         self, positions: dict[PartitionRef, int], timeout_seconds: float
     ) -> dict[PartitionRef, Record]:
-        self._consumer.assign([_tp(ref, offset) for ref, offset in positions.items()])
+        tps = [_tp(ref, offset) for ref, offset in positions.items()]
+        self._consumer.assign(tps)
+        # librdkafka keeps a partition's pause across assignments (an earlier call paused it).
+        self._consumer.resume(tps)
         found: dict[PartitionRef, Record] = {}
         deadline = time.monotonic() + timeout_seconds
         while len(found) < len(positions) and time.monotonic() < deadline:
@@ -476,6 +499,6 @@ class ConfluentSource:
         found = librdkafka_advice(text, settings, {}) if code in _REFUSALS else None
         if found is not None:
             return AuthError(found)
-        if error.retriable() or code in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT):
+        if error.retriable() or code in _TRANSIENT:
             return TransientError(f"{action} failed: {text}")
         return SourceError(f"{action} failed: {text}")

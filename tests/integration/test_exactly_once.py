@@ -280,6 +280,9 @@ def test_broker_killed_and_restarted_in_the_middle_of_a_run(
         assert summary["records"] > 0, summary
         runs.catch_up(tmp_path, **settings)
         reconcile(produced, stored_records(LocalStore(tmp_path / "out")))
+        # A new admin client: the one from before the restart may still be reconnecting.
+        admin.close()
+        admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
         assert committed(admin, "g") == end_offsets(produced)
         admin.close()
 

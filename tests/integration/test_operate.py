@@ -66,16 +66,21 @@ def test_check_passes_every_step(
     assert "a record was fetched" in result.stdout
 
 
-@over_clients
+CHECK_FAILURES = [
+    ("broker down", "brokers", "no Kafka broker answered"),
+    ("missing topic", "topics", "do not exist"),
+    ("missing bucket", "destination", "does not exist: create it"),
+    ("no write access", "destination", "403 AccessDenied on PutObject: grant s3:PutObject"),
+    ("pattern matches nothing", "topics", "matches no topic"),
+]
+KAFKA_STEPS = ("brokers", "topics")
+
+
 @pytest.mark.parametrize(
-    ("case", "failing", "says"),
-    [
-        ("broker down", "brokers", "no Kafka broker answered"),
-        ("missing topic", "topics", "do not exist"),
-        ("missing bucket", "destination", "does not exist: create it"),
-        ("no write access", "destination", "403 AccessDenied on PutObject: grant s3:PutObject"),
-        ("pattern matches nothing", "topics", "matches no topic"),
-    ],
+    ("case", "failing", "says", "kafka_client"),
+    [(*failure, "kafka-python") for failure in CHECK_FAILURES]
+    # confluent: the steps its source answers (the destination's do not touch Kafka).
+    + [(*failure, "confluent") for failure in CHECK_FAILURES if failure[1] in KAFKA_STEPS],
 )
 def test_check_names_the_failing_step(
     case, failing, says, kafka_client, topic_factory, bootstrap, tmp_path, s3_server, bucket_factory

@@ -251,9 +251,22 @@ def _command(name: str) -> list[str]:
     return [] if name == "run" else [name]
 
 
-@over_clients
-@pytest.mark.parametrize("command", ["run", "check"])
-@pytest.mark.parametrize("case", list(REFUSALS))
+# confluent: every refusal through a run; through `check` (the same start, another printer)
+# one of each kind: SASL, the token command, TLS trust, and a plaintext client on a TLS port.
+CONFLUENT_CHECKS = (
+    "wrong password (PLAIN)",
+    "token command fails (OAUTHBEARER)",
+    "untrusted CA",
+    "plaintext to a TLS port",
+)
+
+
+@pytest.mark.parametrize(
+    ("case", "command", "kafka_client"),
+    [(case, command, "kafka-python") for case in REFUSALS for command in ("run", "check")]
+    + [(case, "run", "confluent") for case in REFUSALS]
+    + [(case, "check", "confluent") for case in CONFLUENT_CHECKS],
+)
 def test_refusals_say_what_to_change(
     case, command, kafka_client, secure_broker, granted, tmp_path
 ) -> None:
