@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
 from handler.errors import AuthError, KafkaBeatError
-from handler.kafka.source import KafkaSource
+from handler.kafka.source import open_source
 from handler.kafka.topics import missing_topics, selected_topics
 from handler.stores import open_store
 from handler.stores.create_only import overwrites_error, verify_create_only
@@ -54,13 +54,20 @@ def run_checks(settings: Settings) -> list[Step]:
 
     steps.append(_attempt("destination", destination))
     try:
-        source = KafkaSource(settings)
+        source = open_source(settings)
     except KafkaBeatError as exc:
-        steps.append(Step("brokers", "FAIL", str(exc), isinstance(exc, AuthError)))
+        failed = f"{exc} (client {settings.kafka_client})"
+        steps.append(Step("brokers", "FAIL", failed, isinstance(exc, AuthError)))
         skipped = ("topics", "read", "group")
         return steps + [Step(name, "SKIP", "needs the brokers") for name in skipped]
     try:
-        steps.append(Step("brokers", "PASS", f"{','.join(settings.bootstrap_servers)} answered"))
+        steps.append(
+            Step(
+                "brokers",
+                "PASS",
+                f"{','.join(settings.bootstrap_servers)} answered (client {source.client})",
+            )
+        )
         refs: list[PartitionRef] = []
 
         def topics() -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from handler.chain.checkpoints import read_checkpoint
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
-from handler.kafka.source import KafkaSource
+from handler.kafka.source import open_source
 from handler.kafka.topics import present_partitions, selected_topics
 from handler.stores import open_store
 
@@ -93,7 +93,7 @@ def _age(seconds: float | None) -> str:
 
 def gather(settings: Settings) -> StatusReport:
     store = open_store(settings)
-    source = KafkaSource(settings)
+    source = open_source(settings)
     try:
         existing = source.topics()
         if settings.partitions:

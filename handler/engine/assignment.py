@@ -12,7 +12,7 @@ from handler.config.settings import Settings
 from handler.config.values import PartitionRef
 from handler.engine.failpoints import Failpoints
 from handler.engine.partition import PartitionState
-from handler.kafka.source import KafkaSource
+from handler.kafka.source import Source
 from handler.observe.logs import get_logger
 from handler.stores.base import Store
 
@@ -60,7 +60,7 @@ class Joiner:
     def __init__(
         self,
         settings: Settings,
-        source: KafkaSource,
+        source: Source,
         store: Store,
         config: ChainConfig,
         run_id: str,

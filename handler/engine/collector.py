@@ -40,7 +40,7 @@ from handler.engine.intake import Intake
 from handler.engine.partition import FAILED, PartitionState
 from handler.engine.pipeline import CompressionWorker
 from handler.errors import AuthError, KafkaBeatError, TransientError
-from handler.kafka.source import KafkaSource, PollResult
+from handler.kafka.source import PollResult, Source, open_source
 from handler.kafka.topics import matching_topics
 from handler.observe.logs import get_logger
 from handler.observe.manifest import write_manifest
@@ -59,7 +59,7 @@ class Collector:
     def __init__(
         self,
         settings: Settings,
-        source: KafkaSource,
+        source: Source,
         store: Store,
         budget: Budget,
         run_id: str | None = None,
@@ -71,7 +71,10 @@ class Collector:
         self.budget = budget
         self.run_id = run_id or uuid.uuid4().hex
         self.report = RunReport(
-            run_id=self.run_id, destination=store.describe(), dry_run=settings.dry_run
+            run_id=self.run_id,
+            destination=store.describe(),
+            kafka_client=source.client,
+            dry_run=settings.dry_run,
         )
         self.parts: dict[PartitionRef, PartitionState] = {}
         self._clock = clock
@@ -309,14 +312,19 @@ def run(settings: Settings, budget: Budget | None = None, run_id: str | None = N
             store = DryRunStore(store)
         else:
             require_create_only(store, settings.delivery)
-        source = KafkaSource(settings)
+        source = open_source(settings)
         try:
             report = Collector(settings, source, store, budget, run_id=run_id).run()
         finally:
             source.close()
         return report
     except KafkaBeatError as exc:
-        report = RunReport(run_id=run_id, destination=settings.destination, status="failed")
+        report = RunReport(
+            run_id=run_id,
+            destination=settings.destination,
+            kafka_client=settings.kafka_client,
+            status="failed",
+        )
         report.errors.append(str(exc))
         raise
     finally:

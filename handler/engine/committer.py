@@ -9,7 +9,7 @@ from handler.config.values import PartitionRef
 from handler.engine.failpoints import Failpoints
 from handler.engine.partition import NOT_COMMITTING, PartitionState
 from handler.errors import AuthError, KafkaBeatError, retrying
-from handler.kafka.source import CommitRejected, KafkaSource
+from handler.kafka.source import CommitRejected, Source
 from handler.observe.logs import get_logger
 
 log = get_logger()
@@ -24,9 +24,7 @@ class CommitOutcome:
 
 
 class Committer:
-    def __init__(
-        self, source: KafkaSource, attempts: int, run_id: str, failpoints: Failpoints
-    ) -> None:
+    def __init__(self, source: Source, attempts: int, run_id: str, failpoints: Failpoints) -> None:
         self._source = source
         self._attempts = attempts
         self._run_id = run_id

@@ -22,7 +22,7 @@ from handler.engine.budget import Budget
 from handler.engine.partition import Lifecycle, PartitionState
 from handler.format.envelope import Encoded
 from handler.format.layout import MAX_TIMESTAMP_MS, hour_bucket
-from handler.kafka.source import KafkaSource
+from handler.kafka.source import Source
 from handler.observe.logs import get_logger
 from handler.observe.report import RunReport
 from handler.record import Record
@@ -38,7 +38,7 @@ log = get_logger()
 class Intake:
     def __init__(
         self,
-        source: KafkaSource,
+        source: Source,
         config: ChainConfig,
         budget: Budget,
         report: RunReport,

@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
-import socket
-import ssl
 import threading
 import time
 from typing import Any, NoReturn
@@ -31,14 +29,13 @@ from handler.kafka.diagnosis import (
     HUNG_UP,
     SPEAKS_TLS,
     advice,
-    refusal,
+    speaks_tls,
 )
 
 SASL_GRACE_SECONDS = 1.5
 """How long a bootstrap that only saw the broker hang up during SASL keeps going, for an
 attempt that shows the broker's reason (kafka-python drops a response read together with the
 close, so an attempt that was refused may show only the close)."""
-_PROBE_SECONDS = 2.0
 
 
 class _Kind(enum.Enum):
@@ -201,24 +198,27 @@ class BootstrapWitness(logging.Handler):
         return None
 
 
-def speaks_tls(server: str, timeout_seconds: float = _PROBE_SECONDS) -> bool:
-    """Whether `server` (host:port) answers a TLS ClientHello with TLS. Only the protocol is
-    in question, so the certificate is not checked; an alert from the peer (a listener that
-    wants a client certificate) is TLS too."""
-    host, _, port = server.rpartition("://")[2].rpartition(":")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    try:
-        with (
-            socket.create_connection((host.strip("[]"), int(port)), timeout_seconds) as raw,
-            context.wrap_socket(raw),
-        ):
-            return True
-    except ssl.SSLError as exc:
-        return "ALERT" in str(exc.reason)
-    except (OSError, ValueError):
-        return False
+def refusal(exc: Exception, settings: Settings) -> AuthError | None:
+    """The AuthError for an authentication or authorization refusal, else None."""
+    if isinstance(exc, kafka_errors.SaslAuthenticationFailedError):
+        who = settings.sasl_username or "the configured identity"
+        return AuthError(
+            f"the brokers refused to authenticate {who} with {settings.sasl_mechanism}: check "
+            "KAFKA_BEAT_SASL_USERNAME and KAFKA_BEAT_SASL_PASSWORD (or the token)"
+        )
+    if isinstance(exc, kafka_errors.TopicAuthorizationFailedError):
+        return AuthError(
+            f"not authorized to read a topic ({exc}): grant READ and DESCRIBE on the topics "
+            "to this principal"
+        )
+    if isinstance(exc, kafka_errors.GroupAuthorizationFailedError):
+        return AuthError(
+            f"not authorized for group '{settings.group_id}': grant READ on the group to this "
+            "principal"
+        )
+    if isinstance(exc, kafka_errors.AuthorizationError):
+        return AuthError(f"not authorized: {exc}; grant the missing ACL to this principal")
+    return None
 
 
 def start_consumer(settings: Settings, options: dict[str, Any]) -> Any:

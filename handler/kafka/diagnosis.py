@@ -1,38 +1,15 @@
-"""Why Kafka refused us: client errors and kafka-python's own log lines turned into an
-AuthError that names the setting to fix."""
+"""Why Kafka refused us: what a client says about a failed connection (kafka-python's log
+lines, librdkafka's errors) turned into advice that names the setting to fix. No client is
+imported here; each source maps its own error types (bootstrap.refusal, confluent_source).
+"""
 
 from __future__ import annotations
 
 import re
+import socket
+import ssl
 
-import kafka.errors as kafka_errors
-
-from handler.config.settings import Settings
-from handler.errors import AuthError
-
-
-def refusal(exc: Exception, settings: Settings) -> AuthError | None:
-    """The AuthError for an authentication or authorization refusal, else None."""
-    if isinstance(exc, kafka_errors.SaslAuthenticationFailedError):
-        who = settings.sasl_username or "the configured identity"
-        return AuthError(
-            f"the brokers refused to authenticate {who} with {settings.sasl_mechanism}: check "
-            "KAFKA_BEAT_SASL_USERNAME and KAFKA_BEAT_SASL_PASSWORD (or the token)"
-        )
-    if isinstance(exc, kafka_errors.TopicAuthorizationFailedError):
-        return AuthError(
-            f"not authorized to read a topic ({exc}): grant READ and DESCRIBE on the topics "
-            "to this principal"
-        )
-    if isinstance(exc, kafka_errors.GroupAuthorizationFailedError):
-        return AuthError(
-            f"not authorized for group '{settings.group_id}': grant READ on the group to this "
-            "principal"
-        )
-    if isinstance(exc, kafka_errors.AuthorizationError):
-        return AuthError(f"not authorized: {exc}; grant the missing ACL to this principal")
-    return None
-
+_PROBE_SECONDS = 2.0
 
 SPEAKS_TLS = "the port speaks TLS: set KAFKA_BEAT_SECURITY_PROTOCOL=SSL or SASL_SSL"
 # The causes kafka-python gives for a failed connection that no retry can change, and the
@@ -119,3 +96,23 @@ def advice(text: str) -> str | None:
         if pattern.search(text):
             return advice
     return None
+
+
+def speaks_tls(server: str, timeout_seconds: float = _PROBE_SECONDS) -> bool:
+    """Whether `server` (host:port) answers a TLS ClientHello with TLS. Only the protocol is
+    in question, so the certificate is not checked; an alert from the peer (a listener that
+    wants a client certificate) is TLS too."""
+    host, _, port = server.rpartition("://")[2].rpartition(":")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with (
+            socket.create_connection((host.strip("[]"), int(port)), timeout_seconds) as raw,
+            context.wrap_socket(raw),
+        ):
+            return True
+    except ssl.SSLError as exc:
+        return "ALERT" in str(exc.reason)
+    except (OSError, ValueError):
+        return False

@@ -1,34 +1,31 @@
-"""Kafka as the source; kafka-python is used only here and in the rest of handler/kafka/.
+"""Kafka as the source: the one interface a run, `check` and `status` see, whichever client
+reads Kafka (KAFKA_BEAT_KAFKA_CLIENT).
 
-The consumer never resets offsets on its own (`auto_offset_reset="none"`): a partition with no
-committed offset, or one whose committed offset retention already deleted, comes back to the run
-as an event, so a reset is always a decision the run takes and reports, never a silent skip.
-Auto-commit is off: offsets move only through `commit`, after the objects are stored.
+Every implementation keeps the same rules:
+
+1. No silent offset reset: a partition with no committed offset comes back to the run in
+   `PollResult.without_offset`, one whose fetch offset retention deleted in
+   `PollResult.out_of_range`; where it starts is a decision the run takes and reports.
+2. No auto-commit: offsets move only through `commit`, after the objects are stored, each with
+   the run id as metadata, synchronously.
+3. `log_bounds` gives the end offset as the broker sees it now (the last stable offset under
+   read_committed), so the run's budget is fixed at start.
+4. Records come out as `handler.record.Record`, byte for byte as the broker returned them.
+
+kafka-python is imported only by `python_source` (and its options, bootstrap and diagnosis
+modules), confluent-kafka only by `confluent_source`, and each only when chosen.
 """
 
 from __future__ import annotations
 
-import contextlib
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
-
-import kafka.errors as kafka_errors
-from kafka.structs import OffsetAndMetadata, TopicPartition
+from typing import Protocol
 
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
-from handler.errors import KafkaBeatError, SourceError, TransientError
-from handler.kafka.bootstrap import start_consumer
-from handler.kafka.diagnosis import refusal
-from handler.kafka.options import consumer_options
-from handler.kafka.topics import missing_topics, present_partitions, selected_topics
-from handler.observe.logs import get_logger
+from handler.errors import SourceError
 from handler.record import Record
-
-_TIMESTAMP_TYPES = {0: "create", 1: "log_append"}
-log = get_logger()
 
 
 class CommitRejected(SourceError):
@@ -44,188 +41,69 @@ class PollResult:
     """Partitions whose fetch offset no longer exists, with that offset."""
 
 
-def _ref(tp: Any) -> PartitionRef:
-    return PartitionRef(tp.topic, tp.partition)
-
-
-def _tp(ref: PartitionRef) -> TopicPartition:
-    return TopicPartition(ref.topic, ref.partition)
-
-
-def _record(raw: Any) -> Record:
-    headers = raw.headers
-    return Record(
-        raw.topic,
-        raw.partition,
-        raw.offset,
-        -1 if raw.timestamp is None else raw.timestamp,
-        _TIMESTAMP_TYPES.get(raw.timestamp_type, "create"),
-        raw.key,
-        raw.value,
-        tuple(map(tuple, headers)) if headers else (),
-    )
-
-
-class KafkaSource:
+class Source(Protocol):
     """A consumer in group mode (subscribe) or explicit-partition mode (assign)."""
 
-    def __init__(self, settings: Settings, max_poll_records: int = 2000) -> None:
-        self._settings = settings
-        if settings.security_protocol in ("SSL", "SASL_SSL") and not settings.ssl_check_hostname:
-            log.warning(
-                "TLS hostname verification is OFF (KAFKA_BEAT_SSL_CHECK_HOSTNAME=false): a "
-                "broker certificate for any name is accepted"
-            )
-        # A refused bootstrap (TLS, SASL) ends in about a second with AuthError; an unreachable
-        # one is retried for kafka_timeout_seconds, then SourceError (see start_consumer).
-        self._consumer: Any = start_consumer(settings, consumer_options(settings, max_poll_records))
+    client: str
+    """Which client reads Kafka: a KAFKA_BEAT_KAFKA_CLIENT value."""
 
     def start(self) -> list[str]:
         """Assign the explicit partitions, or subscribe to the topics or pattern.
 
         Returns the listed topics the cluster does not have: the run collects the others and
         reports these. Raises SourceError when none of them exists."""
-        settings = self._settings
-        if settings.topic_pattern:
-            # kafka-python tests a pattern with re.match (a prefix); the pattern must name whole
-            # topics, as Kafka's own clients and `check` read it: `orders` is not `orders-dlq`.
-            self._consumer.subscribe(pattern=f"(?:{settings.topic_pattern})\\Z")
-            return []
-        existing = self.topics()
-        missing = missing_topics(settings, existing)
-        present = selected_topics(settings, existing)
-        if not present:
-            raise SourceError(
-                f"topics {missing} do not exist on the cluster (or this principal may not "
-                "DESCRIBE them); create them, grant DESCRIBE and READ, or fix "
-                "KAFKA_BEAT_TOPICS / KAFKA_BEAT_PARTITIONS"
-            )
-        if settings.assign_mode:
-            refs = present_partitions(settings, existing)
-            self._check_partitions_exist(refs)
-            self._consumer.assign([_tp(ref) for ref in refs])
-        else:
-            self._consumer.subscribe(topics=present)
-        return missing
+        ...
 
     def topics(self) -> set[str]:
         """The topics the cluster has now."""
-        return set(self._call("listing topics", self._consumer.topics))
+        ...
 
-    def partitions_of(self, topics: Iterable[str]) -> list[PartitionRef]:
-        refs: list[PartitionRef] = []
-        for topic in sorted(topics):
-            partitions = self._consumer.partitions_for_topic(topic) or set()
-            refs.extend(PartitionRef(topic, partition) for partition in sorted(partitions))
-        return refs
+    def partitions_of(self, topics: Iterable[str]) -> list[PartitionRef]: ...
 
     def records_at(
         self, positions: dict[PartitionRef, int], timeout_seconds: float
     ) -> dict[PartitionRef, Record]:
         """The first record at or after each position (none where a partition has none within
         the timeout). Assigns the partitions to this consumer: for read-only tools, not runs."""
-        tps = [_tp(ref) for ref in positions]
-        self._consumer.assign(tps)
-        self._consumer.resume(*tps)
-        for ref, offset in positions.items():
-            self._consumer.seek(_tp(ref), offset)
-        found: dict[PartitionRef, Record] = {}
-        deadline = time.monotonic() + timeout_seconds
-        while len(found) < len(positions) and time.monotonic() < deadline:
-            result = self.poll(0.5, None)
-            for ref, records in result.records.items():
-                if records and ref not in found:
-                    found[ref] = records[0]
-                    self._consumer.pause(_tp(ref))
-        return found
+        ...
 
-    def _check_partitions_exist(self, refs: Iterable[PartitionRef]) -> None:
-        for ref in refs:
-            partitions = self._consumer.partitions_for_topic(ref.topic) or set()
-            if ref.partition not in partitions:
-                raise SourceError(
-                    f"partition {ref.topic}:{ref.partition} does not exist (the topic has "
-                    f"partitions {sorted(partitions)}); fix KAFKA_BEAT_PARTITIONS"
-                )
+    def assignment(self) -> set[PartitionRef]: ...
 
-    def assignment(self) -> set[PartitionRef]:
-        return {_ref(tp) for tp in self._consumer.assignment()}
+    def poll(self, timeout_seconds: float, max_records: int | None) -> PollResult: ...
 
-    def poll(self, timeout_seconds: float, max_records: int | None) -> PollResult:
-        result = PollResult()
-        try:
-            batches = self._consumer.poll(
-                timeout_ms=max(0, int(timeout_seconds * 1000)), max_records=max_records
-            )
-        except kafka_errors.NoOffsetForPartitionError as exc:
-            result.without_offset = {_ref(tp) for tp in exc.args[0]}
-            return result
-        except kafka_errors.OffsetOutOfRangeError as exc:
-            result.out_of_range = {_ref(tp): offset for tp, offset in exc.args[0].items()}
-            return result
-        except kafka_errors.KafkaError as exc:
-            raise self._translate(exc, "fetching from Kafka") from exc
-        for tp, raws in batches.items():
-            result.records[_ref(tp)] = [_record(raw) for raw in raws]
-        return result
-
-    def committed(self, ref: PartitionRef) -> int | None:
-        return self._call("reading committed offsets", self._consumer.committed, _tp(ref))  # type: ignore[no-any-return]
+    def committed(self, ref: PartitionRef) -> int | None: ...
 
     def log_bounds(self, refs: Iterable[PartitionRef]) -> dict[PartitionRef, tuple[int, int]]:
         """Per partition, the log-start offset and the end offset (the last stable offset
         under read_committed), as the broker sees them now."""
-        tps = [_tp(ref) for ref in refs]
-        if not tps:
-            return {}
-        timeout_ms = int(self._settings.kafka_timeout_seconds * 1000)
-        starts = self._call("listing offsets", self._consumer.beginning_offsets, tps, timeout_ms)
-        ends = self._call("listing offsets", self._consumer.end_offsets, tps, timeout_ms)
-        return {_ref(tp): (starts[tp], ends[tp]) for tp in tps}
+        ...
 
     def position(self, ref: PartitionRef) -> int:
-        return int(self._call("reading the position", self._consumer.position, _tp(ref)))
+        """The offset the consumer fetches next (past transaction markers it has seen)."""
+        ...
 
     def seek(self, ref: PartitionRef, offset: int) -> None:
         """Move the fetch position; a partition the group took away has none to move (the
         member that owns it now starts from the chain, not from us)."""
-        if ref in self.assignment():
-            self._consumer.seek(_tp(ref), offset)
+        ...
 
-    def pause(self, ref: PartitionRef) -> None:
-        if ref in self.assignment():
-            self._consumer.pause(_tp(ref))
+    def pause(self, ref: PartitionRef) -> None: ...
 
     def commit(self, offsets: dict[PartitionRef, int], run_id: str) -> None:
         """Commit `offsets` for the group. CommitRejected when the group gave the partitions
         to another member; TransientError when the commit may succeed on retry."""
-        payload = {
-            _tp(ref): OffsetAndMetadata(offset, f"kafka-beat {run_id}", -1)
-            for ref, offset in offsets.items()
-        }
-        try:
-            self._consumer.commit(offsets=payload)
-        except (kafka_errors.CommitFailedError, kafka_errors.RebalanceInProgressError) as exc:
-            raise CommitRejected(f"the group refused the commit: {exc}") from exc
-        except kafka_errors.KafkaError as exc:
-            raise self._translate(exc, "committing offsets") from exc
+        ...
 
-    def close(self) -> None:
-        # Leaving the group is a courtesy; nothing stored depends on it.
-        with contextlib.suppress(kafka_errors.KafkaError):
-            self._consumer.close(autocommit=False)
+    def close(self) -> None: ...
 
-    def _call(self, action: str, method: Any, *args: Any) -> Any:
-        try:
-            return method(*args)
-        except kafka_errors.KafkaError as exc:
-            raise self._translate(exc, action) from exc
 
-    def _translate(self, exc: Exception, action: str) -> KafkaBeatError:
-        """Our error for a client error: refused (exit 3), transient (retried) or final."""
-        refused = refusal(exc, self._settings)
-        if refused is not None:
-            return refused
-        if getattr(exc, "retriable", False) or isinstance(exc, kafka_errors.KafkaTimeoutError):
-            return TransientError(f"{action} failed: {exc}")
-        return SourceError(f"{action} failed: {exc}")
+def open_source(settings: Settings) -> Source:
+    """The source of the configured client, connected (a refused bootstrap raises AuthError,
+    an unreachable one SourceError after KAFKA_BEAT_KAFKA_TIMEOUT_SECONDS)."""
+    if settings.kafka_client == "confluent":
+        from handler.kafka.confluent_source import ConfluentSource
+
+        return ConfluentSource(settings)
+    from handler.kafka.python_source import KafkaPythonSource
+
+    return KafkaPythonSource(settings)

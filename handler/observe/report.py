@@ -45,6 +45,8 @@ class RunReport:
     run_id: str
     destination: str
     status: RunStatus = "ok"
+    kafka_client: str = "kafka-python"
+    """The client that read Kafka (KAFKA_BEAT_KAFKA_CLIENT)."""
     dry_run: bool = False
     refused: bool = False
     """Kafka or AWS refused the run's identity or permissions (exit 3)."""

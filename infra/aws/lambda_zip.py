@@ -32,6 +32,8 @@ ARCHITECTURES = {"x86_64": "x86_64", "arm64": "aarch64"}
 # glibc of the runtime's OS: python3.11 runs on Amazon Linux 2, later versions on AL2023.
 _GLIBC_MINOR = {"3.11": 26}
 _GLIBC_MINOR_DEFAULT = 34
+# confluent-kafka 2.16 ships manylinux_2_28 wheels only (librdkafka bundled in them).
+_LIBRDKAFKA_GLIBC_MINOR = 28
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 # Unzipped code may not exceed 250 MB in Lambda.
 _UNZIPPED_LIMIT = 250 * 1024 * 1024
@@ -224,6 +226,12 @@ def build(
         raise BuildError(f"architecture '{arch}' is not a Lambda architecture; use x86_64 or arm64")
     if not re.fullmatch(r"3\.\d+", python_version):
         raise BuildError(f"python version '{python_version}' should look like 3.12")
+    newest_glibc = _GLIBC_MINOR.get(python_version, _GLIBC_MINOR_DEFAULT)
+    if "librdkafka" in extras and newest_glibc < _LIBRDKAFKA_GLIBC_MINOR:
+        raise BuildError(
+            f"confluent-kafka's wheels need glibc 2.{_LIBRDKAFKA_GLIBC_MINOR}; the python"
+            f"{python_version} runtime has 2.{newest_glibc}: use --python-version 3.12 or later"
+        )
     with tempfile.TemporaryDirectory() as scratch:
         target = Path(scratch) / "package"
         install_dependencies(target, python_version, arch, pin, extras)

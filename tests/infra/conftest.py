@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,54 @@ def build_zip(tmp_path_factory: pytest.TempPathFactory, name: str, *extra: str) 
             "--output",
             str(output),
             *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+LIBRDKAFKA_PYTHON = "3.12"
+"""The zip with the librdkafka extra targets a runtime on Amazon Linux 2023 (glibc 2.34):
+confluent-kafka's wheels need glibc 2.28, more than the python3.11 runtime has."""
+
+
+@pytest.fixture(scope="session")
+def librdkafka_python() -> str:
+    """An interpreter of LIBRDKAFKA_PYTHON to run that zip with, as Lambda's runtime would."""
+    name = f"python{LIBRDKAFKA_PYTHON}"
+    installed = Path.home().glob(f".pyenv/versions/{LIBRDKAFKA_PYTHON}*/bin/{name}")
+    candidates = [shutil.which(name), *sorted(str(path) for path in installed)]
+    for interpreter in candidates:
+        if interpreter is None:
+            continue
+        ran = subprocess.run([interpreter, "-I", "-c", ""], capture_output=True, check=False)
+        if ran.returncode == 0:  # a pyenv shim without that version installed does not run
+            return interpreter
+    pytest.skip(f"no {name} here to run its Lambda zip")
+
+
+@pytest.fixture(scope="session")
+def lambda_zip_librdkafka(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The zip with `--extra librdkafka` (KAFKA_BEAT_KAFKA_CLIENT=confluent)."""
+    machine = platform.machine()
+    if machine not in LAMBDA_ARCH:
+        pytest.skip(f"Lambda has no {machine} architecture")
+    output = tmp_path_factory.mktemp("lambda-zip-librdkafka") / "kafka-beat-lambda.zip"
+    result = subprocess.run(
+        [
+            str(ROOT / "scripts" / "build_lambda_zip"),
+            "--python-version",
+            LIBRDKAFKA_PYTHON,
+            "--arch",
+            LAMBDA_ARCH[machine],
+            "--extra",
+            "librdkafka",
+            "--output",
+            str(output),
         ],
         capture_output=True,
         text=True,

@@ -67,10 +67,16 @@ LIBRARIES = (
 )
 
 
-def invoke(task_root: Path, env: dict[str, str], event: dict[str, Any], remaining_ms: int) -> Any:
+def invoke(
+    task_root: Path,
+    env: dict[str, str],
+    event: dict[str, Any],
+    remaining_ms: int,
+    python: str = sys.executable,
+) -> Any:
     result = subprocess.run(
         [
-            sys.executable,
+            python,
             "-I",
             "-S",
             "-c",
@@ -211,3 +217,53 @@ def test_the_parquet_zip_fits_lambda_and_writes_parquet_from_the_zip_alone(
     keys = [key for key in store.list_keys("events/") if "/_kafka_beat/" not in key]
     assert keys and all(key.endswith(".parquet") for key in keys)
     reconcile(produced, stored_records(store, "events/"))
+
+
+def test_zip_with_librdkafka_alone_runs_the_confluent_client(
+    lambda_zip_librdkafka,
+    librdkafka_python,
+    tmp_path,
+    s3_server,
+    s3_client,
+    bucket_factory,
+    topic_factory,
+    producer,
+    admin,
+    bootstrap,
+) -> None:
+    """`--extra librdkafka`: confluent-kafka and the librdkafka its wheel bundles travel in the
+    zip, and the unpacked zip alone, under the runtime's Python, collects with them."""
+    task_root = tmp_path / "task"
+    task_root.mkdir()
+    with zipfile.ZipFile(lambda_zip_librdkafka["zip"]) as archive:
+        names = archive.namelist()
+        info = json.loads(archive.read("kafka_beat_build.json"))
+        archive.extractall(task_root)
+    assert info["extras"] == ["librdkafka"] and "confluent-kafka" in info["distributions"]
+    assert any(n.startswith("confluent_kafka.libs/librdkafka") for n in names)
+    bucket = bucket_factory()
+    topic = topic_factory(partitions=2)
+    group = f"zip-{topic}"
+    produced = produce(producer, topic, log_lines(5_000, 2))
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "KAFKA_BEAT_BOOTSTRAP_SERVERS": bootstrap,
+        "KAFKA_BEAT_GROUP_ID": group,
+        "KAFKA_BEAT_TOPICS": topic,
+        "KAFKA_BEAT_DESTINATION": f"s3://{bucket}/events",
+        "KAFKA_BEAT_S3_ENDPOINT_URL": s3_server.endpoint,
+        "KAFKA_BEAT_KAFKA_CLIENT": "confluent",
+    }
+
+    run = invoke(task_root, env, {}, remaining_ms=60_000, python=librdkafka_python)
+
+    summary = run["summary"]
+    assert summary["status"] == "ok" and summary["kafka_client"] == "confluent"
+    assert summary["records"] == len(produced) and summary["stop_reason"] == "caught_up"
+    assert run["origins"]["confluent_kafka"].startswith(str(task_root))
+    assert "kafka" not in run["origins"]  # kafka-python is not even imported
+    assert not [entry for entry in run["path"] if "site-packages" in entry]
+    reconcile(produced, stored_records(S3Store(s3_client, bucket, "events"), "events/"))
+    assert committed(admin, group) == {(topic, 0): 2_500, (topic, 1): 2_500}

@@ -1,4 +1,5 @@
-"""End-to-end runs on the real broker: every record stored once, offsets committed after."""
+"""End-to-end runs on the real broker: every record stored once, offsets committed after —
+with each Kafka client."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from handler.engine.budget import Budget
 from handler.engine.collector import run
 from handler.stores.local import LocalStore
 from handler.stores.s3 import S3Store
+from tests.support.fixtures import CLIENTS
 from tests.support.reconcile import Produced, committed, produce, reconcile, stored_records
+
+pytestmark = pytest.mark.parametrize("kafka_client", CLIENTS)
 
 
 def log_lines(count: int, partitions: int, seed: int = 7) -> list[tuple[int, Produced]]:

@@ -85,6 +85,42 @@ def test_bad_config_exits_2_naming_the_variable_before_touching_kafka(
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("command", [[], ["check"]])
+def test_confluent_client_without_the_extra_exits_2_saying_what_to_install(
+    command, tmp_path
+) -> None:
+    """As if confluent-kafka were not installed: its import blocked (a None entry in
+    sys.modules is how Python marks a module absent) before the entry point runs."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_BEAT_")}
+    env = {
+        **clean,
+        "PYTHONPATH": str(ROOT),
+        # Nothing listens here: had the run touched Kafka, it would wait, then exit 1.
+        "KAFKA_BEAT_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
+        "KAFKA_BEAT_GROUP_ID": "g",
+        "KAFKA_BEAT_TOPICS": "t",
+        "KAFKA_BEAT_KAFKA_CLIENT": "confluent",
+    }
+    blocked = (
+        "import sys; sys.modules['confluent_kafka'] = None; sys.argv[1:] = sys.argv[2:]; "
+        "import runpy; runpy.run_module('handler', run_name='__main__')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", blocked, "--", *command],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    said = result.stdout + result.stderr  # `check` reports on stdout, a run on stderr
+    assert result.returncode == 2, said
+    assert "KAFKA_BEAT_KAFKA_CLIENT: confluent needs the confluent-kafka package" in said
+    assert "pip install 'kafka-beat[librdkafka]'" in said
+    assert "no Kafka broker answered" not in said
+
+
 def test_bad_flag_exits_2(tmp_path) -> None:
     result = cli({}, "--max-records", "many", cwd=tmp_path)
     assert result.returncode == 2 and "--max-records: invalid int value" in result.stderr

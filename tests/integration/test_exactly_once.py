@@ -1,6 +1,9 @@
 """Exactly once in storage: runs killed at every step, paused, failing, overlapping — and
 afterwards every produced record is stored exactly once and the group's offsets equal the chain
-end. Each case ends in a full reconciliation of storage against what was produced."""
+end. Each case ends in a full reconciliation of storage against what was produced.
+
+Every case runs with kafka-python; the confluent client runs a bounded set of the same bodies
+(CONFLUENT below), so the whole suite stays within its time on 2 cores."""
 
 from __future__ import annotations
 
@@ -58,18 +61,30 @@ SEAWEEDFS_STEPS = ["after_claim:2", "mid_upload:2", "after_store:1", "after_stor
 
 # Parquet objects take the same chain: every step again, on the local directory and S3.
 FORMATS = {"jsonl": {}, "parquet": {"format": "parquet", "compression": "zstd"}}
+PY, CK = "kafka-python", "confluent"
 
 
 @pytest.mark.parametrize(
-    ("destination", "failpoint", "object_format"),
-    [(kind, step, "jsonl") for kind in ("local", "s3") for step in STEPS]
-    + [("seaweedfs", step, "jsonl") for step in SEAWEEDFS_STEPS]
-    + [(kind, step, "jsonl") for kind in ("gcs", "azure") for step in CLOUD_STEPS]
-    + [(kind, step, "parquet") for kind in ("local", "s3") for step in STEPS],
+    ("destination", "failpoint", "object_format", "kafka_client"),
+    [(kind, step, "jsonl", PY) for kind in ("local", "s3") for step in STEPS]
+    + [("seaweedfs", step, "jsonl", PY) for step in SEAWEEDFS_STEPS]
+    + [(kind, step, "jsonl", PY) for kind in ("gcs", "azure") for step in CLOUD_STEPS]
+    + [(kind, step, "parquet", PY) for kind in ("local", "s3") for step in STEPS]
+    # confluent: every step on the local store, and the mid-upload kill on S3.
+    + [("local", step, "jsonl", CK) for step in STEPS]
+    + [("s3", "mid_upload:2", "jsonl", CK)],
     indirect=["destination"],
 )
 def test_killed_at_a_step_then_rerun(
-    failpoint, object_format, destination, topic_factory, producer, bootstrap, tmp_path, admin
+    failpoint,
+    object_format,
+    kafka_client,
+    destination,
+    topic_factory,
+    producer,
+    bootstrap,
+    tmp_path,
+    admin,
 ) -> None:
     target, store = destination
     topic = topic_factory(partitions=2)
@@ -79,6 +94,7 @@ def test_killed_at_a_step_then_rerun(
         group_id=f"g-{topic}",
         max_object_records=400,
         **FORMATS[object_format],
+        kafka_client=kafka_client,
         **target,
     )
 
@@ -93,12 +109,24 @@ def test_killed_at_a_step_then_rerun(
     reconciled(store, produced, admin, f"g-{topic}")
 
 
-@pytest.mark.parametrize("object_format", sorted(FORMATS))
-@pytest.mark.parametrize("destination", ["s3"], indirect=True)
+@pytest.mark.parametrize(
+    ("destination", "object_format", "kafka_client"),
+    [("s3", "jsonl", PY), ("s3", "parquet", PY), ("s3", "jsonl", CK)],
+    indirect=["destination"],
+)
 def test_random_kills(
-    object_format, destination, topic_factory, producer, bootstrap, tmp_path, admin, request
+    object_format,
+    kafka_client,
+    destination,
+    topic_factory,
+    producer,
+    bootstrap,
+    tmp_path,
+    admin,
+    request,
 ) -> None:
-    """SIGKILL at random moments (30 trials in CI; a third of them writing Parquet), new
+    """SIGKILL at random moments (30 trials in CI with kafka-python and JSON lines, a third of
+    them writing Parquet, 6 with confluent), new
     records arriving between trials."""
     target, store = destination
     target = {**target, **FORMATS[object_format]}
@@ -108,11 +136,16 @@ def test_random_kills(
     group = f"g-{topic}"
     kills = 0
     trials = request.config.getoption("--kill-trials")
+    # Parquet: a third of the trials; confluent: fewer trials (one in group mode), with more
+    # records, as its runs are faster.
+    per_trial = 3000
     if object_format == "parquet":
         trials = max(3, trials // 3)
+    if kafka_client == CK:
+        trials, per_trial = max(5, trials // 5), 12000
     for trial in range(trials):
         # Enough records that a run is still going at the kill (runs got faster since).
-        produced |= produce(producer, topic, log_lines(3000, 4, seed=trial))
+        produced |= produce(producer, topic, log_lines(per_trial, 4, seed=trial))
         # Mostly explicit partitions; every fifth trial in group mode, whose killed member the
         # next trial waits out (a session timeout).
         mode = {"topics": topic} if trial % 5 == 4 else {"partitions": f"{topic}:0-3"}
@@ -121,6 +154,7 @@ def test_random_kills(
             bootstrap_servers=bootstrap,
             group_id=group,
             max_object_records=rng.choice([50, 200, 700]),
+            kafka_client=kafka_client,
             **mode,
             **target,
         )
@@ -129,14 +163,25 @@ def test_random_kills(
             process.kill()
             kills += 1
         runs.finish(process)
-    runs.catch_up(tmp_path, bootstrap_servers=bootstrap, group_id=group, topics=topic, **target)
+    runs.catch_up(
+        tmp_path,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        topics=topic,
+        kafka_client=kafka_client,
+        **target,
+    )
     assert kills >= trials // 3, "too few trials were killed mid-run to prove anything"
     reconciled(store, produced, admin, group)
 
 
-@pytest.mark.parametrize("destination", ["local", "s3", "seaweedfs", "gcs", "azure"], indirect=True)
+@pytest.mark.parametrize(
+    ("destination", "kafka_client"),
+    [(kind, PY) for kind in ("local", "s3", "seaweedfs", "gcs", "azure")] + [("local", CK)],
+    indirect=["destination"],
+)
 def test_paused_writer_adopts_instead_of_overwriting(
-    destination, topic_factory, producer, bootstrap, tmp_path, admin
+    kafka_client, destination, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     """A writer pauses with an object built; another run stores and commits everything; the
     first resumes, finds its position taken, and adopts — no overwrite, no rewind."""
@@ -144,7 +189,11 @@ def test_paused_writer_adopts_instead_of_overwriting(
     topic = topic_factory(partitions=1)
     produced = produce(producer, topic, log_lines(2000, 1))
     settings = dict(
-        bootstrap_servers=bootstrap, group_id=f"g-{topic}", partitions=f"{topic}:0", **target
+        bootstrap_servers=bootstrap,
+        group_id=f"g-{topic}",
+        partitions=f"{topic}:0",
+        kafka_client=kafka_client,
+        **target,
     )
     paused = runs.start(
         tmp_path, failpoint="before_store:2:stop", max_object_records=300, **settings
@@ -161,13 +210,20 @@ def test_paused_writer_adopts_instead_of_overwriting(
     reconciled(store, produced, admin, f"g-{topic}")
 
 
+@pytest.mark.parametrize("kafka_client", [PY, CK])
 @pytest.mark.parametrize("destination", ["local"], indirect=True)
 def test_commit_failing_after_upload(
-    destination, topic_factory, producer, bootstrap, tmp_path, admin
+    kafka_client, destination, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     target, store = destination
     topic = topic_factory(partitions=2)
-    settings = dict(bootstrap_servers=bootstrap, group_id=f"g-{topic}", topics=topic, **target)
+    settings = dict(
+        bootstrap_servers=bootstrap,
+        group_id=f"g-{topic}",
+        topics=topic,
+        kafka_client=kafka_client,
+        **target,
+    )
     runs.run_to_completion(tmp_path, **settings)  # pins the empty partitions at 0
     produced = produce(producer, topic, log_lines(1000, 2))
 
@@ -183,15 +239,25 @@ def test_commit_failing_after_upload(
     reconciled(store, produced, admin, f"g-{topic}")
 
 
-@pytest.mark.parametrize("destination", ["local", "s3"], indirect=True)
+@pytest.mark.parametrize(
+    ("destination", "kafka_client"),
+    [("local", PY), ("s3", PY), ("local", CK)],
+    indirect=["destination"],
+)
 def test_lost_group_offsets_resume_from_storage(
-    destination, topic_factory, producer, bootstrap, tmp_path, admin
+    kafka_client, destination, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     target, store = destination
     topic = topic_factory(partitions=1)
     produced = produce(producer, topic, log_lines(1000, 1))
     group = f"g-{topic}"
-    settings = dict(bootstrap_servers=bootstrap, group_id=group, topics=topic, **target)
+    settings = dict(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        topics=topic,
+        kafka_client=kafka_client,
+        **target,
+    )
     runs.run_to_completion(tmp_path, max_records=600, max_object_records=250, **settings)
     # The group's offsets expire, and retention moves the log start into the middle of the
     # last stored object: without the checkpoint, the run would start there and store again.
@@ -207,7 +273,10 @@ def test_lost_group_offsets_resume_from_storage(
     assert committed(admin, group) == {(topic, 0): 1000}
 
 
-def test_broker_killed_and_restarted_in_the_middle_of_a_run(tmp_path, tmp_path_factory) -> None:
+@pytest.mark.parametrize("kafka_client", [PY, CK])
+def test_broker_killed_and_restarted_in_the_middle_of_a_run(
+    kafka_client, tmp_path, tmp_path_factory
+) -> None:
     """The broker dies (SIGKILL) and comes back while a run consumes and commits."""
     from kafka import KafkaAdminClient, KafkaProducer
     from kafka_broker import KafkaBroker
@@ -226,6 +295,7 @@ def test_broker_killed_and_restarted_in_the_middle_of_a_run(tmp_path, tmp_path_f
             topics="events",
             max_object_records=2000,
             destination=str(tmp_path / "out"),
+            kafka_client=kafka_client,
         )
         # Paused between two objects (one stored and committed), so the restart lands mid-run.
         process = runs.start(tmp_path, failpoint="before_store:2:stop", **settings)
@@ -239,13 +309,20 @@ def test_broker_killed_and_restarted_in_the_middle_of_a_run(tmp_path, tmp_path_f
         assert summary["records"] > 0, summary
         runs.catch_up(tmp_path, **settings)
         reconcile(produced, stored_records(LocalStore(tmp_path / "out")))
+        # A new admin client: the one from before the restart may still be reconnecting.
+        admin.close()
+        admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
         assert committed(admin, "g") == end_offsets(produced)
         admin.close()
 
 
-@pytest.mark.parametrize("destination", ["local", "s3"], indirect=True)
+@pytest.mark.parametrize(
+    ("destination", "kafka_client"),
+    [("local", PY), ("s3", PY), ("local", CK)],
+    indirect=["destination"],
+)
 def test_compression_changed_after_a_crash(
-    destination, topic_factory, producer, bootstrap, tmp_path, admin
+    kafka_client, destination, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     """The orphan a crashed gzip run left is adopted by a zstd run, not stored again."""
     target, store = destination
@@ -256,6 +333,7 @@ def test_compression_changed_after_a_crash(
         group_id=f"g-{topic}",
         partitions=f"{topic}:0",
         max_object_records=300,
+        kafka_client=kafka_client,
         **target,
     )
     code, _, _ = runs.finish(runs.start(tmp_path, failpoint="after_store:1", **settings))
@@ -267,8 +345,9 @@ def test_compression_changed_after_a_crash(
     reconciled(store, produced, admin, f"g-{topic}")
 
 
+@pytest.mark.parametrize("kafka_client", [PY, CK])
 def test_isolation_level_changed_between_clean_runs(
-    topic_factory, producer, bootstrap, tmp_path, admin
+    kafka_client, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     topic = topic_factory(partitions=1)
     produced = produce(producer, topic, log_lines(500, 1))
@@ -278,6 +357,7 @@ def test_isolation_level_changed_between_clean_runs(
         topics=topic,
         max_object_records=100,
         destination=str(tmp_path / "out"),
+        kafka_client=kafka_client,
     )
     runs.run_to_completion(
         tmp_path, isolation_level="read_uncommitted", max_records=250, **settings

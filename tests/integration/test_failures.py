@@ -12,9 +12,11 @@ from handler.stores.local import LocalStore
 from handler.stores.s3 import S3Store
 from tests.integration.test_collect import end_offsets, log_lines
 from tests.support.fault_proxy import every, proxied
+from tests.support.fixtures import over_clients
 from tests.support.reconcile import Produced, committed, produce, reconcile, stored_records
 
 
+@over_clients
 def test_retention_passed_the_commit_fails_loudly_then_skip_accepts(
     topic_factory, producer, settings_factory, admin
 ) -> None:
@@ -44,6 +46,7 @@ def test_retention_passed_the_commit_fails_loudly_then_skip_accepts(
     assert committed(admin, settings.group_id) == {(topic, 0): 100}
 
 
+@over_clients
 def test_odd_payloads_round_trip_through_the_broker(
     topic_factory, producer, settings_factory
 ) -> None:

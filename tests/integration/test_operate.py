@@ -17,6 +17,7 @@ from handler.stores.local import LocalStore
 from tests.integration.test_collect import log_lines
 from tests.support import runs
 from tests.support.fault_proxy import FaultProxy, every
+from tests.support.fixtures import over_clients
 from tests.support.reconcile import committed, produce, stored_records
 
 
@@ -42,30 +43,47 @@ def outcomes(stdout: str) -> dict[str, str]:
     return {line.split()[1]: line.split()[0] for line in stdout.splitlines()}
 
 
-def test_check_passes_every_step(topic_factory, producer, bootstrap, tmp_path, s3_target) -> None:
+@over_clients
+def test_check_passes_every_step(
+    kafka_client, topic_factory, producer, bootstrap, tmp_path, s3_target
+) -> None:
     topic = topic_factory(partitions=2)
     produce(producer, topic, log_lines(10, 2))
     result = handler(
-        tmp_path, "check", bootstrap_servers=bootstrap, group_id="g", topics=topic, **s3_target
+        tmp_path,
+        "check",
+        bootstrap_servers=bootstrap,
+        group_id="g",
+        topics=topic,
+        kafka_client=kafka_client,
+        **s3_target,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert outcomes(result.stdout) == {
         name: "PASS" for name in ("settings", "destination", "brokers", "topics", "read", "group")
     }
+    assert f"answered (client {kafka_client})" in result.stdout
+    assert "a record was fetched" in result.stdout
+
+
+CHECK_FAILURES = [
+    ("broker down", "brokers", "no Kafka broker answered"),
+    ("missing topic", "topics", "do not exist"),
+    ("missing bucket", "destination", "does not exist: create it"),
+    ("no write access", "destination", "403 AccessDenied on PutObject: grant s3:PutObject"),
+    ("pattern matches nothing", "topics", "matches no topic"),
+]
+KAFKA_STEPS = ("brokers", "topics")
 
 
 @pytest.mark.parametrize(
-    ("case", "failing", "says"),
-    [
-        ("broker down", "brokers", "no Kafka broker answered"),
-        ("missing topic", "topics", "do not exist"),
-        ("missing bucket", "destination", "does not exist: create it"),
-        ("no write access", "destination", "403 AccessDenied on PutObject: grant s3:PutObject"),
-        ("pattern matches nothing", "topics", "matches no topic"),
-    ],
+    ("case", "failing", "says", "kafka_client"),
+    [(*failure, "kafka-python") for failure in CHECK_FAILURES]
+    # confluent: the steps its source answers (the destination's do not touch Kafka).
+    + [(*failure, "confluent") for failure in CHECK_FAILURES if failure[1] in KAFKA_STEPS],
 )
 def test_check_names_the_failing_step(
-    case, failing, says, topic_factory, bootstrap, tmp_path, s3_server, bucket_factory
+    case, failing, says, kafka_client, topic_factory, bootstrap, tmp_path, s3_server, bucket_factory
 ) -> None:
     topic = topic_factory(partitions=1)
     bucket = bucket_factory()
@@ -76,6 +94,7 @@ def test_check_names_the_failing_step(
         "destination": f"s3://{bucket}/ops",
         "s3_endpoint_url": s3_server.endpoint,
         "kafka_timeout_seconds": 3,
+        "kafka_client": kafka_client,
     }
     proxy = None
     if case == "broker down":
@@ -101,12 +120,14 @@ def test_check_names_the_failing_step(
     assert line.startswith("FAIL") and says in line, result.stdout
 
 
+@over_clients
 def test_status_matches_the_brokers_view(
-    topic_factory, producer, bootstrap, tmp_path, admin
+    kafka_client, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     topic = topic_factory(partitions=2)
     produce(producer, topic, log_lines(300, 2))
     settings = {
+        "kafka_client": kafka_client,
         "bootstrap_servers": bootstrap,
         "group_id": f"g-{topic}",
         "topics": topic,

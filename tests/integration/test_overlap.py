@@ -1,5 +1,6 @@
 """Overlapping runs of one group — started together, with different budgets, in group mode and
-in explicit-partition mode — converge on one chain: every record stored exactly once."""
+in explicit-partition mode, with either Kafka client or both in one group — converge on one
+chain: every record stored exactly once."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tests.support.destinations import destination_for
 from tests.support.reconcile import produce
 
 
-@pytest.fixture(params=["local", "s3", "seaweedfs", "gcs", "azure"])
+@pytest.fixture
 def destination(request):
     """moto's S3 single-threaded (its conditional writes are check-then-act); SeaweedFS, the
     GCS emulator and Azurite as they are: their create-only writes are atomic under
@@ -37,12 +38,27 @@ def parquet_destination(request):
     return {**target, "format": "parquet", "compression": "zstd"}, store
 
 
-@pytest.mark.parametrize("mode", sorted(MODES))
+# Which client each of the four runs uses: kafka-python for every store and mode; in one case
+# the confluent client, and in one the two alternating as members of the same group (both use
+# the eager range/roundrobin assignors, so they share a group).
+CLIENTS = {
+    "kafka-python": ["kafka-python"] * 4,
+    "confluent": ["confluent"] * 4,
+    "both": ["confluent", "kafka-python"] * 2,
+}
+CASES = [
+    (kind, mode, "kafka-python")
+    for kind in ("local", "s3", "seaweedfs", "gcs", "azure")
+    for mode in sorted(MODES)
+] + [("local", "group", "both"), ("local", "mixed", "confluent")]
+
+
+@pytest.mark.parametrize(("destination", "mode", "clients"), CASES, indirect=["destination"])
 def test_four_runs_started_together(
-    mode, destination, topic_factory, producer, bootstrap, tmp_path, admin
+    mode, clients, destination, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     four_runs_started_together(
-        mode, destination, topic_factory, producer, bootstrap, tmp_path, admin
+        mode, clients, destination, topic_factory, producer, bootstrap, tmp_path, admin
     )
 
 
@@ -50,18 +66,26 @@ def test_four_runs_started_together_writing_parquet(
     parquet_destination, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     four_runs_started_together(
-        "mixed", parquet_destination, topic_factory, producer, bootstrap, tmp_path, admin
+        "mixed",
+        "kafka-python",
+        parquet_destination,
+        topic_factory,
+        producer,
+        bootstrap,
+        tmp_path,
+        admin,
     )
 
 
 def four_runs_started_together(
-    mode, destination, topic_factory, producer, bootstrap, tmp_path, admin
+    mode, clients, destination, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     target, store = destination
     topic = topic_factory(partitions=4)
     group = f"g-{topic}"
     produced = {}
     adopted = 0
+    members: set[str] = set()  # the clients of runs the group gave partitions to
     for round_number in range(3):
         produced |= produce(producer, topic, log_lines(4000, 4, seed=round_number))
         processes = []
@@ -77,6 +101,7 @@ def four_runs_started_together(
                     bootstrap_servers=bootstrap,
                     group_id=group,
                     max_object_records=150 + 100 * index,
+                    kafka_client=CLIENTS[clients][index],
                     **chosen,
                     **target,
                 )
@@ -90,7 +115,17 @@ def four_runs_started_together(
                 -2000:
             ]
             adopted += sum(part["adopted_records"] for part in summary["partitions"])
-    runs.catch_up(tmp_path, bootstrap_servers=bootstrap, group_id=group, topics=topic, **target)
+            if summary["partitions"]:
+                members.add(summary["kafka_client"])
+    runs.catch_up(
+        tmp_path,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        topics=topic,
+        kafka_client=CLIENTS[clients][0],
+        **target,
+    )
     reconciled(store, produced, admin, group)
     if mode == "mixed":  # explicit partitions overlap each other: someone must have adopted
         assert adopted > 0
+    assert members == set(CLIENTS[clients])  # with both, each client's runs held partitions

@@ -14,6 +14,7 @@ import pytest
 from handler.engine.collector import run
 from handler.stores.local import LocalStore
 from tests.support import runs
+from tests.support.fixtures import over_clients
 from tests.support.reconcile import Produced, committed, produce, reconcile, stored_records
 
 HOUR = 3_600_000
@@ -129,12 +130,14 @@ def test_text_format_and_key_format(topic_factory, producer, settings_factory) -
     reconcile({k: v for k, v in produced.items() if k[2] == 0}, stored_records(store))
 
 
+@over_clients
 def test_dead_letters_stored_once_through_a_kill(
-    topic_factory, producer, bootstrap, tmp_path
+    kafka_client, topic_factory, producer, bootstrap, tmp_path
 ) -> None:
     topic = topic_factory(partitions=1)
     produced = produce(producer, topic, [(0, item) for item in MIXED * 50])
     settings = dict(
+        kafka_client=kafka_client,
         bootstrap_servers=bootstrap,
         group_id=f"g-{topic}",
         partitions=f"{topic}:0",
@@ -153,6 +156,7 @@ def test_dead_letters_stored_once_through_a_kill(
     reconcile(bad, stored_records(store, dead_letters=True))
 
 
+@over_clients
 def test_large_records_land_whole(topic_factory, settings_factory, bootstrap) -> None:
     from kafka import KafkaProducer
 
@@ -200,6 +204,7 @@ def test_time_field_places_records(topic_factory, producer, settings_factory, tm
     assert report_other.counts["late_records"] == 1
 
 
+@over_clients
 def test_absurd_and_interleaved_timestamps(topic_factory, producer, settings_factory) -> None:
     topic = topic_factory(partitions=1, configs={"message.timestamp.after.max.ms": str(2**62)})
     base = 1764054000000  # 2025-11-25 07:00 UTC
@@ -267,6 +272,7 @@ def test_decode_bad_location_exits_2(location, tmp_path) -> None:
     assert result.returncode == 2 and "kafka-beat:" in result.stderr
 
 
+@over_clients
 def test_topic_pattern_picks_up_new_topics_and_reports_deleted_ones(
     topic_factory, producer, settings_factory, admin
 ) -> None:
@@ -290,6 +296,7 @@ def test_topic_pattern_picks_up_new_topics_and_reports_deleted_ones(
     reconcile(produced, stored_records(LocalStore(settings.target().path)))
 
 
+@over_clients
 def test_topic_pattern_names_whole_topics(topic_factory, producer, settings_factory, admin) -> None:
     """`orders` collects `orders`, not `orders-dlq`: the run matches as `check` and Kafka's own
     clients do, whatever kafka-python's prefix match would take."""
@@ -309,6 +316,7 @@ def test_topic_pattern_names_whole_topics(topic_factory, producer, settings_fact
     reconcile(produced, stored_records(LocalStore(settings.target().path)))
 
 
+@over_clients
 def test_listed_topic_missing_fails_but_collects_the_others(
     topic_factory, producer, settings_factory
 ) -> None:

@@ -14,6 +14,7 @@ from kafka_broker import free_port
 from handler.config.loading import load_settings
 from tests.integration.test_collect import log_lines
 from tests.support import runs
+from tests.support.fixtures import over_clients
 from tests.support.reconcile import produce
 
 CANARY = "Kb-Leak-Canary-93f1c7"
@@ -51,9 +52,10 @@ def secret_sources(tmp_path, s3_server):
     }
 
 
+@over_clients
 @pytest.mark.parametrize("source", ["env", "file", "secrets manager"])
 def test_no_output_carries_the_secret(
-    source, secret_sources, topic_factory, producer, bootstrap, tmp_path
+    source, kafka_client, secret_sources, topic_factory, producer, bootstrap, tmp_path
 ) -> None:
     topic = topic_factory(partitions=1)
     produce(producer, topic, log_lines(20, 1))
@@ -64,6 +66,7 @@ def test_no_output_carries_the_secret(
         destination=str(tmp_path / "out"),
         log_level="DEBUG",
         kafka_timeout_seconds=3,
+        kafka_client=kafka_client,
         **settings,
     )
     sasl = dict(

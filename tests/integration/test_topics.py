@@ -1,15 +1,19 @@
 """Transactional and compacted topics: the chain follows record offsets, not counts, and the
-run ends at the end offset without waiting past the last stable offset."""
+run ends at the end offset without waiting past the last stable offset — with each client."""
 
 from __future__ import annotations
 
 import time
 
+import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
 from handler.engine.collector import run
 from handler.stores.local import LocalStore
+from tests.support.fixtures import CLIENTS
 from tests.support.reconcile import Produced, committed, reconcile, stored_records
+
+pytestmark = pytest.mark.parametrize("kafka_client", CLIENTS)
 
 
 def test_aborted_transactions_are_never_stored(

@@ -25,6 +25,20 @@ from tests.support.s3_server import MotoS3Server
 
 _counter = itertools.count()
 
+CLIENTS = ("kafka-python", "confluent")
+"""Every KAFKA_BEAT_KAFKA_CLIENT. A test module that proves something of the source runs over
+each with `pytestmark = pytest.mark.parametrize("kafka_client", CLIENTS)` (or `over_clients`),
+the way the store contract runs over every store."""
+
+over_clients = pytest.mark.parametrize("kafka_client", CLIENTS)
+
+
+@pytest.fixture
+def kafka_client() -> str:
+    """The client a test's runs use: kafka-python, the default, unless the test is
+    parametrized over CLIENTS (which overrides this fixture, and so settings_factory's)."""
+    return "kafka-python"
+
 
 @pytest.fixture(scope="session", autouse=True)
 def aws_test_credentials() -> Iterator[None]:
@@ -117,11 +131,13 @@ def producer(bootstrap: str) -> Iterator[KafkaProducer]:
 
 
 @pytest.fixture
-def settings_factory(bootstrap: str, tmp_path: Path) -> Callable[..., Settings]:
-    """Settings for a run against the session broker; the local destination by default."""
+def settings_factory(bootstrap: str, tmp_path: Path, kafka_client: str) -> Callable[..., Settings]:
+    """Settings for a run against the session broker with the test's client; the local
+    destination by default."""
 
     def build(**values: Any) -> Settings:
         values.setdefault("bootstrap_servers", bootstrap)
+        values.setdefault("kafka_client", kafka_client)
         values.setdefault("group_id", unique("group"))
         values.setdefault("destination", str(tmp_path / "out"))
         values.setdefault("kafka_timeout_seconds", 15)

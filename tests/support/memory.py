@@ -63,7 +63,9 @@ class MemoryLog:
 
 
 class MemorySource:
-    """The subset of KafkaSource a run uses, in explicit-partition mode."""
+    """The subset of the Source interface a run uses, in explicit-partition mode."""
+
+    client = "memory"
 
     def __init__(
         self,

@@ -288,3 +288,27 @@ def test_parquet_settings_give_the_typed_columns(env) -> None:
         ("user", "string", "user"),
         ("n", "int64", "count"),
     ]
+
+
+def test_kafka_client_defaults_to_kafka_python_and_accepts_confluent(env) -> None:
+    env(topics="auth")
+    assert load_settings().kafka_client == "kafka-python"
+    env(kafka_client="confluent")
+    assert load_settings().kafka_client == "confluent"
+
+
+def test_confluent_without_the_package_says_what_to_install(env, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "confluent_kafka", None)  # as if not installed
+    env(topics="auth", kafka_client="confluent")
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    assert "KAFKA_BEAT_KAFKA_CLIENT: confluent needs the confluent-kafka package" in str(
+        raised.value
+    )
+    assert "pip install 'kafka-beat[librdkafka]'" in str(raised.value)
+
+
+def test_unknown_kafka_client_lists_the_valid_ones(env) -> None:
+    env(topics="auth", kafka_client="librdkafka")
+    with pytest.raises(ConfigError, match="'kafka-python' or 'confluent'"):
+        load_settings()
