@@ -1,0 +1,145 @@
+"""Kafka Beat's own cost per record, without a broker: a whole run (`Collector`) over an
+in-memory source of the benchmark's log lines into a temporary local directory, its CPU
+seconds (every thread) per record, and with `--profile` the top of a cProfile.
+
+    PYTHONPATH=scripts:. .venv/bin/python -m benchmarks.own_cost --profile
+
+What kafka-python costs on top (the raw loop's CPU per record) is measured by the benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import random
+import resource
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from handler.config.settings import Settings
+from handler.config.values import PartitionRef
+from handler.engine.budget import Budget
+from handler.engine.collector import Collector
+from handler.kafka.source import PollResult
+from handler.record import Record
+from handler.stores.local import LocalStore
+
+from .payloads import log_line
+
+_BATCH = 500  # records per partition per poll, about what kafka-python hands over
+
+
+class MemoryTopic:
+    """The part of a source a run in explicit-partition mode uses, over records in memory."""
+
+    client = "memory"
+
+    def __init__(self, partitions: int, records: int) -> None:
+        rng = random.Random(3)
+        self.refs = [PartitionRef("bench", p) for p in range(partitions)]
+        self.records = {
+            ref: [
+                Record(
+                    "bench",
+                    ref.partition,
+                    offset,
+                    1_764_054_000_000 + offset,
+                    "create",
+                    b"host-%d" % (offset % 50),
+                    log_line(rng, offset).encode(),
+                    (("source", b"fw-01"),),
+                )
+                for offset in range(records)
+            ]
+            for ref in self.refs
+        }
+        self.positions: dict[PartitionRef, int] = {}
+
+    def start(self) -> list[str]:
+        return []
+
+    def assignment(self) -> set[PartitionRef]:
+        return set(self.refs)
+
+    def committed(self, ref: PartitionRef) -> int | None:
+        return None
+
+    def log_bounds(self, refs: Sequence[PartitionRef]) -> dict[PartitionRef, tuple[int, int]]:
+        return {ref: (0, len(self.records[ref])) for ref in refs}
+
+    def seek(self, ref: PartitionRef, offset: int) -> None:
+        self.positions[ref] = offset
+
+    def position(self, ref: PartitionRef) -> int:
+        return self.positions[ref]
+
+    def pause(self, ref: PartitionRef) -> None:
+        pass
+
+    def topics(self) -> set[str]:
+        return {"bench"}
+
+    def poll(self, timeout_seconds: float, max_records: int | None) -> PollResult:
+        result = PollResult()
+        for ref, position in self.positions.items():
+            taken = self.records[ref][position : position + _BATCH]
+            if taken:
+                result.records[ref] = taken
+                self.positions[ref] = position + len(taken)
+        return result
+
+    def commit(self, offsets: dict[PartitionRef, int], run_id: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks.own_cost", description=__doc__)
+    parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument("--records", type=int, default=25_000, help="per partition")
+    parser.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl")
+    parser.add_argument("--compression", default="zstd")
+    parser.add_argument("--profile", action="store_true", help="print the top of a cProfile")
+    arguments = parser.parse_args(argv)
+    topic = MemoryTopic(arguments.partitions, arguments.records)
+    with tempfile.TemporaryDirectory() as directory:
+        settings = Settings(
+            bootstrap_servers=("memory:0",),
+            group_id="own-cost",
+            partitions=topic.refs,
+            destination=directory,
+            compression=arguments.compression,
+            format=arguments.format,
+        )
+        collector = Collector(
+            settings,
+            topic,  # type: ignore[arg-type]
+            LocalStore(Path(directory)),
+            Budget(),
+        )
+        profile = cProfile.Profile()
+        cpu = time.process_time()
+        if arguments.profile:
+            profile.enable()
+        report = collector.run()
+        if arguments.profile:
+            profile.disable()
+        cpu = time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"{report.records:,} records ({report.status}): {cpu / report.records * 1e6:.2f} µs CPU "
+        f"per record, every thread{' (profiled)' if arguments.profile else ''}; "
+        f"peak RSS {peak:.0f} MiB (the records in memory included)"
+    )
+    if arguments.profile:
+        pstats.Stats(profile).sort_stats("tottime").print_stats(14)
+    return 0 if report.status == "ok" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
