@@ -1,5 +1,6 @@
 """The source read with confluent-kafka on librdkafka (KAFKA_BEAT_KAFKA_CLIENT=confluent); see
-handler/kafka/source.py for the rules every source keeps. confluent-kafka is imported only here.
+handler/kafka/source.py for the rules every source keeps. confluent-kafka is imported only
+here and in confluent_errors.
 
 librdkafka differs from kafka-python in ways this module absorbs:
 
