@@ -1,5 +1,6 @@
 """The source read with confluent-kafka on librdkafka (KAFKA_BEAT_KAFKA_CLIENT=confluent); see
-handler/kafka/source.py for the rules every source keeps. confluent-kafka is imported only here.
+handler/kafka/source.py for the rules every source keeps. confluent-kafka is imported only
+here and in confluent_errors.
 
 librdkafka differs from kafka-python in ways this module absorbs:
 
@@ -34,10 +35,11 @@ from confluent_kafka import (
 
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
-from handler.errors import AuthError, KafkaBeatError, SourceError, TransientError
+from handler.errors import AuthError, SourceError, TransientError
 from handler.kafka.confluent_diagnosis import ClientLog, RefusalWitness, librdkafka_advice
+from handler.kafka.confluent_errors import NOT_FETCHING, commit_error, translate
 from handler.kafka.confluent_options import TokenCallback, consumer_config
-from handler.kafka.source import CommitRejected, PollResult
+from handler.kafka.source import PollResult
 from handler.kafka.topics import (
     matching_topics,
     missing_topics,
@@ -49,42 +51,6 @@ from handler.record import Record
 
 _BATCH = 10_000
 """Records asked of one consume(): librdkafka hands over what it has prefetched."""
-_REJECTED = frozenset(
-    {
-        KafkaError.REBALANCE_IN_PROGRESS,
-        KafkaError.ILLEGAL_GENERATION,
-        KafkaError.UNKNOWN_MEMBER_ID,
-        KafkaError.FENCED_INSTANCE_ID,
-        KafkaError._ASSIGNMENT_LOST,
-    }
-)
-_NOT_FETCHING = frozenset({KafkaError._STATE, KafkaError._IN_PROGRESS})
-# Retried until the Kafka timeout, as kafka-python retries them inside its calls; librdkafka
-# does not always mark them retriable (a group coordinator moving or still loading).
-_TRANSIENT = frozenset(
-    {
-        KafkaError._TIMED_OUT,
-        KafkaError._TRANSPORT,
-        KafkaError._WAIT_COORD,
-        KafkaError._ALL_BROKERS_DOWN,
-        KafkaError.NOT_COORDINATOR,
-        KafkaError.COORDINATOR_NOT_AVAILABLE,
-        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
-        KafkaError.LEADER_NOT_AVAILABLE,
-        KafkaError.NOT_LEADER_FOR_PARTITION,
-        KafkaError.REQUEST_TIMED_OUT,
-        KafkaError.NETWORK_EXCEPTION,
-    }
-)
-_REFUSALS = frozenset(
-    {
-        KafkaError._AUTHENTICATION,
-        KafkaError._SSL,
-        KafkaError.SASL_AUTHENTICATION_FAILED,
-        KafkaError.UNSUPPORTED_SASL_MECHANISM,
-        KafkaError.ILLEGAL_SASL_STATE,
-    }
-)
 log = get_logger()
 
 
@@ -304,7 +270,7 @@ class ConfluentSource:
         try:
             messages = self._consumer.consume(count, max(0.0, timeout_seconds))
         except KafkaException as exc:
-            raise self._translate(exc, "fetching from Kafka") from exc
+            raise translate(exc, self._settings, "fetching from Kafka") from exc
         records = result.records
         for message in messages:
             error = message.error()
@@ -333,7 +299,7 @@ class ConfluentSource:
         if code == KafkaError._PARTITION_EOF:
             return
         exc = KafkaException(error)
-        translated = self._translate(exc, "fetching from Kafka")
+        translated = translate(exc, self._settings, "fetching from Kafka")
         if isinstance(translated, AuthError) or error.fatal():
             raise translated from exc
         # librdkafka retries these itself (a coordinator moving, a broker restarting).
@@ -392,8 +358,8 @@ class ConfluentSource:
                 self._consumer.seek(_tp(ref, offset))
                 return
             except KafkaException as exc:
-                if exc.args[0].code() not in _NOT_FETCHING:
-                    raise self._translate(exc, "seeking") from exc
+                if exc.args[0].code() not in NOT_FETCHING:
+                    raise translate(exc, self._settings, "seeking") from exc
         self._pending[ref] = offset
 
     def pause(self, ref: PartitionRef) -> None:
@@ -437,16 +403,10 @@ class ConfluentSource:
         try:
             answered = self._consumer.commit(offsets=payload, asynchronous=False)
         except KafkaException as exc:
-            raise self._commit_error(exc) from exc
+            raise commit_error(self._settings, exc) from exc
         for tp in answered or []:
             if tp.error is not None:
-                raise self._commit_error(KafkaException(tp.error))
-
-    def _commit_error(self, exc: KafkaException) -> KafkaBeatError:
-        error = exc.args[0]
-        if isinstance(error, KafkaError) and error.code() in _REJECTED:
-            return CommitRejected(f"the group refused the commit: {error.str()}")
-        return self._translate(exc, "committing offsets")
+                raise commit_error(self._settings, KafkaException(tp.error))
 
     def close(self) -> None:
         # Leaving the group is a courtesy; nothing stored depends on it.
@@ -463,42 +423,7 @@ class ConfluentSource:
             try:
                 return method(*args)
             except KafkaException as exc:
-                translated = self._translate(exc, action)
+                translated = translate(exc, self._settings, action)
                 if not isinstance(translated, TransientError) or time.monotonic() >= deadline:
                     raise translated from exc
             time.sleep(0.2)
-
-    def _translate(self, exc: KafkaException, action: str) -> KafkaBeatError:
-        """Our error for a client error: refused (exit 3), transient (retried) or final."""
-        error = exc.args[0] if exc.args else None
-        if not isinstance(error, KafkaError):
-            return SourceError(f"{action} failed: {exc}")
-        code, text = error.code(), error.str()
-        settings = self._settings
-        if code in (KafkaError.SASL_AUTHENTICATION_FAILED, KafkaError._AUTHENTICATION):
-            who = settings.sasl_username or "the configured identity"
-            return AuthError(
-                f"the brokers refused to authenticate {who} with {settings.sasl_mechanism}: "
-                "check KAFKA_BEAT_SASL_USERNAME and KAFKA_BEAT_SASL_PASSWORD (or the token)"
-            )
-        if code == KafkaError.TOPIC_AUTHORIZATION_FAILED:
-            return AuthError(
-                f"not authorized to read a topic ({text}): grant READ and DESCRIBE on the "
-                "topics to this principal"
-            )
-        if code == KafkaError.GROUP_AUTHORIZATION_FAILED:
-            return AuthError(
-                f"not authorized for group '{settings.group_id}': grant READ on the group to "
-                "this principal"
-            )
-        if code in (
-            KafkaError.CLUSTER_AUTHORIZATION_FAILED,
-            KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-        ):
-            return AuthError(f"not authorized: {text}; grant the missing ACL to this principal")
-        found = librdkafka_advice(text, settings, {}) if code in _REFUSALS else None
-        if found is not None:
-            return AuthError(found)
-        if error.retriable() or code in _TRANSIENT:
-            return TransientError(f"{action} failed: {text}")
-        return SourceError(f"{action} failed: {text}")

@@ -12,8 +12,9 @@ Every implementation keeps the same rules:
    read_committed), so the run's budget is fixed at start.
 4. Records come out as `handler.record.Record`, byte for byte as the broker returned them.
 
-kafka-python is imported only by `python_source` (and its options, bootstrap and diagnosis
-modules), confluent-kafka only by `confluent_source`, and each only when chosen.
+kafka-python is imported only by `python_source` (and its `options` and `bootstrap`),
+confluent-kafka only by `confluent_source` (and its `confluent_errors`), each only when chosen;
+`diagnosis`, `confluent_diagnosis` and `confluent_options` import neither.
 """
 
 from __future__ import annotations
