@@ -9,14 +9,13 @@ import base64
 import binascii
 import json
 import re
-import shlex
-import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
 
 from handler.config.settings import Settings
-from handler.errors import AuthError, ConfigError
+from handler.errors import ConfigError
+from handler.kafka.tokens import oauth_token
 
 _MSK_REGION = re.compile(r"\.kafka(?:-serverless)?\.([a-z0-9-]+)\.amazonaws\.com")
 _TOKEN_SECONDS = 3600.0
@@ -50,24 +49,7 @@ class TokenCallback:
         self._fetched: str | None = None
 
     def _fetch(self) -> str:
-        if self._command is None:
-            assert self._token is not None
-            return self._token
-        try:
-            done = subprocess.run(
-                shlex.split(self._command),
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=self._timeout_seconds,
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            # The command line is the user's; its output may be a token: neither is repeated.
-            raise AuthError(
-                "KAFKA_BEAT_SASL_OAUTH_TOKEN_COMMAND failed "
-                f"({type(exc).__name__}); run it by hand to see why"
-            ) from None
-        return done.stdout.strip()
+        return oauth_token(self._token, self._command, self._timeout_seconds)
 
     def prefetch(self) -> None:
         """Get the first token now (AuthError if the command fails); librdkafka's first

@@ -42,9 +42,8 @@ from handler.kafka.confluent_options import TokenCallback, consumer_config
 from handler.kafka.source import PollResult
 from handler.kafka.topics import (
     matching_topics,
-    missing_topics,
+    present_or_refuse,
     present_partitions,
-    selected_topics,
 )
 from handler.observe.logs import get_logger
 from handler.record import Record
@@ -175,14 +174,7 @@ class ConfluentSource:
             if chosen:
                 self._subscribe(chosen)
             return []
-        missing = missing_topics(settings, existing)
-        present = selected_topics(settings, existing)
-        if not present:
-            raise SourceError(
-                f"topics {missing} do not exist on the cluster (or this principal may not "
-                "DESCRIBE them); create them, grant DESCRIBE and READ, or fix "
-                "KAFKA_BEAT_TOPICS / KAFKA_BEAT_PARTITIONS"
-            )
+        present, missing = present_or_refuse(settings, existing)
         if settings.assign_mode:
             refs = present_partitions(settings, existing)
             self._check_partitions_exist(refs)

@@ -4,14 +4,12 @@ client)."""
 
 from __future__ import annotations
 
-import shlex
-import subprocess
 from typing import Any
 
 from kafka.net.sasl.oauth import AbstractTokenProvider
 
 from handler.config.settings import Settings
-from handler.errors import AuthError
+from handler.kafka.tokens import oauth_token
 
 
 class _TokenProvider(AbstractTokenProvider):  # type: ignore[misc]
@@ -23,24 +21,7 @@ class _TokenProvider(AbstractTokenProvider):  # type: ignore[misc]
         self._timeout_seconds = timeout_seconds
 
     def token(self) -> str:
-        if self._command is None:
-            assert self._token is not None
-            return self._token
-        try:
-            done = subprocess.run(
-                shlex.split(self._command),
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=self._timeout_seconds,
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            # The command line is the user's; its output may be a token: neither is repeated.
-            raise AuthError(
-                "KAFKA_BEAT_SASL_OAUTH_TOKEN_COMMAND failed "
-                f"({type(exc).__name__}); run it by hand to see why"
-            ) from None
-        return done.stdout.strip()
+        return oauth_token(self._token, self._command, self._timeout_seconds)
 
 
 def security_options(settings: Settings) -> dict[str, Any]:

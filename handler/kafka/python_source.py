@@ -23,7 +23,7 @@ from handler.errors import KafkaBeatError, SourceError, TransientError
 from handler.kafka.bootstrap import refusal, start_consumer
 from handler.kafka.options import consumer_options
 from handler.kafka.source import CommitRejected, PollResult
-from handler.kafka.topics import missing_topics, present_partitions, selected_topics
+from handler.kafka.topics import present_or_refuse, present_partitions
 from handler.observe.logs import get_logger
 from handler.record import Record
 
@@ -81,14 +81,7 @@ class KafkaPythonSource:
             self._consumer.subscribe(pattern=f"(?:{settings.topic_pattern})\\Z")
             return []
         existing = self.topics()
-        missing = missing_topics(settings, existing)
-        present = selected_topics(settings, existing)
-        if not present:
-            raise SourceError(
-                f"topics {missing} do not exist on the cluster (or this principal may not "
-                "DESCRIBE them); create them, grant DESCRIBE and READ, or fix "
-                "KAFKA_BEAT_TOPICS / KAFKA_BEAT_PARTITIONS"
-            )
+        present, missing = present_or_refuse(settings, existing)
         if settings.assign_mode:
             refs = present_partitions(settings, existing)
             self._check_partitions_exist(refs)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
+from handler.errors import SourceError
 
 
 def named_topics(settings: Settings) -> set[str]:
@@ -42,3 +43,16 @@ def selected_topics(settings: Settings, existing: set[str]) -> list[str]:
 def present_partitions(settings: Settings, existing: set[str]) -> list[PartitionRef]:
     """The KAFKA_BEAT_PARTITIONS whose topic exists, in the order they were given."""
     return [ref for ref in settings.partitions if ref.topic in existing]
+
+
+def present_or_refuse(settings: Settings, existing: set[str]) -> tuple[list[str], list[str]]:
+    """(present, missing) of the listed topics; SourceError when none of them exists."""
+    missing = missing_topics(settings, existing)
+    present = selected_topics(settings, existing)
+    if not present:
+        raise SourceError(
+            f"topics {missing} do not exist on the cluster (or this principal may not "
+            "DESCRIBE them); create them, grant DESCRIBE and READ, or fix "
+            "KAFKA_BEAT_TOPICS / KAFKA_BEAT_PARTITIONS"
+        )
+    return present, missing
