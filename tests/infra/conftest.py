@@ -30,12 +30,19 @@ def parquet_lambda_zip(tmp_path_factory: pytest.TempPathFactory) -> dict[str, An
     return build_zip(tmp_path_factory, "kafka-beat-lambda-parquet.zip", "--extra", "parquet")
 
 
-def build_zip(tmp_path_factory: pytest.TempPathFactory, name: str, *extra: str) -> dict[str, Any]:
+def build_zip(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    *extra: str,
+    python_version: str | None = None,
+) -> dict[str, Any]:
+    """scripts/build_lambda_zip's zip for this machine (and this interpreter's Python unless
+    `python_version`), with `extra` arguments; what it printed."""
     machine = platform.machine()
     if machine not in LAMBDA_ARCH:
         pytest.skip(f"Lambda has no {machine} architecture")
     output = tmp_path_factory.mktemp("lambda-zip") / name
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    version = python_version or f"{sys.version_info.major}.{sys.version_info.minor}"
     result = subprocess.run(
         [
             str(ROOT / "scripts" / "build_lambda_zip"),
@@ -79,26 +86,10 @@ def librdkafka_python() -> str:
 @pytest.fixture(scope="session")
 def lambda_zip_librdkafka(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The zip with `--extra librdkafka` (KAFKA_BEAT_KAFKA_CLIENT=confluent)."""
-    machine = platform.machine()
-    if machine not in LAMBDA_ARCH:
-        pytest.skip(f"Lambda has no {machine} architecture")
-    output = tmp_path_factory.mktemp("lambda-zip-librdkafka") / "kafka-beat-lambda.zip"
-    result = subprocess.run(
-        [
-            str(ROOT / "scripts" / "build_lambda_zip"),
-            "--python-version",
-            LIBRDKAFKA_PYTHON,
-            "--arch",
-            LAMBDA_ARCH[machine],
-            "--extra",
-            "librdkafka",
-            "--output",
-            str(output),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    return build_zip(
+        tmp_path_factory,
+        "kafka-beat-lambda-librdkafka.zip",
+        "--extra",
+        "librdkafka",
+        python_version=LIBRDKAFKA_PYTHON,
     )
-    assert result.returncode == 0, result.stderr
-    return dict(json.loads(result.stdout))

@@ -98,6 +98,21 @@ def invoke(
     return json.loads(lines[-1].removeprefix("RESULT "))
 
 
+def lambda_env(bootstrap: str, topic: str, bucket: str, endpoint: str, **settings: str) -> dict:
+    """Lambda's environment: the function's settings and credentials, nothing from this venv."""
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "KAFKA_BEAT_BOOTSTRAP_SERVERS": bootstrap,
+        "KAFKA_BEAT_GROUP_ID": f"zip-{topic}",
+        "KAFKA_BEAT_TOPICS": topic,
+        "KAFKA_BEAT_DESTINATION": f"s3://{bucket}/events",
+        "KAFKA_BEAT_S3_ENDPOINT_URL": endpoint,
+    }
+    return env | {f"KAFKA_BEAT_{name.upper()}": value for name, value in settings.items()}
+
+
 def test_zip_holds_the_package_and_compiled_wheels_for_the_target(lambda_zip) -> None:
     with zipfile.ZipFile(lambda_zip["zip"]) as archive:
         names = archive.namelist()
@@ -131,18 +146,7 @@ def test_unpacked_zip_alone_runs_the_lambda_handler(
     topic = topic_factory(partitions=4)
     group = f"zip-{topic}"
     produced = produce(producer, topic, log_lines(40_000, 4))
-    # Lambda's environment: the function's settings and credentials, nothing from this venv.
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "KAFKA_BEAT_BOOTSTRAP_SERVERS": bootstrap,
-        "KAFKA_BEAT_GROUP_ID": group,
-        "KAFKA_BEAT_TOPICS": topic,
-        "KAFKA_BEAT_DESTINATION": f"s3://{bucket}/events",
-        "KAFKA_BEAT_S3_ENDPOINT_URL": s3_server.endpoint,
-        "KAFKA_BEAT_LAMBDA_MARGIN_SECONDS": "2",
-    }
+    env = lambda_env(bootstrap, topic, bucket, s3_server.endpoint, lambda_margin_seconds="2")
 
     # 5 s left and a 2 s margin: a 3 s budget, too short for the backlog at one stored object
     # per 200 records (a round trip to S3 for each object and its checkpoint).
@@ -195,19 +199,15 @@ def test_the_parquet_zip_fits_lambda_and_writes_parquet_from_the_zip_alone(
     bucket = bucket_factory()
     topic = topic_factory(partitions=2)
     produced = produce(producer, topic, log_lines(5_000, 2))
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "KAFKA_BEAT_BOOTSTRAP_SERVERS": bootstrap,
-        "KAFKA_BEAT_GROUP_ID": f"zip-{topic}",
-        "KAFKA_BEAT_TOPICS": topic,
-        "KAFKA_BEAT_DESTINATION": f"s3://{bucket}/events",
-        "KAFKA_BEAT_S3_ENDPOINT_URL": s3_server.endpoint,
-        "KAFKA_BEAT_FORMAT": "parquet",
-        "KAFKA_BEAT_COMPRESSION": "snappy",
-        "KAFKA_BEAT_PARQUET_FIELDS": "user:string",
-    }
+    env = lambda_env(
+        bootstrap,
+        topic,
+        bucket,
+        s3_server.endpoint,
+        format="parquet",
+        compression="snappy",
+        parquet_fields="user:string",
+    )
 
     run = invoke(task_root, env, {}, remaining_ms=60_000)
 
@@ -245,17 +245,7 @@ def test_zip_with_librdkafka_alone_runs_the_confluent_client(
     topic = topic_factory(partitions=2)
     group = f"zip-{topic}"
     produced = produce(producer, topic, log_lines(5_000, 2))
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "KAFKA_BEAT_BOOTSTRAP_SERVERS": bootstrap,
-        "KAFKA_BEAT_GROUP_ID": group,
-        "KAFKA_BEAT_TOPICS": topic,
-        "KAFKA_BEAT_DESTINATION": f"s3://{bucket}/events",
-        "KAFKA_BEAT_S3_ENDPOINT_URL": s3_server.endpoint,
-        "KAFKA_BEAT_KAFKA_CLIENT": "confluent",
-    }
+    env = lambda_env(bootstrap, topic, bucket, s3_server.endpoint, kafka_client="confluent")
 
     run = invoke(task_root, env, {}, remaining_ms=60_000, python=librdkafka_python)
 
