@@ -59,7 +59,7 @@ CLOUD_STEPS = [
 SEAWEEDFS_STEPS = ["after_claim:2", "mid_upload:2", "after_store:1", "after_store:3"]
 
 
-# Parquet objects take the same chain: every step again, on the local directory and S3.
+# Parquet objects take the same chain.
 FORMATS = {"jsonl": {}, "parquet": {"format": "parquet", "compression": "zstd"}}
 PY, CK = "kafka-python", "confluent"
 
@@ -69,7 +69,10 @@ PY, CK = "kafka-python", "confluent"
     [(kind, step, "jsonl", PY) for kind in ("local", "s3") for step in STEPS]
     + [("seaweedfs", step, "jsonl", PY) for step in SEAWEEDFS_STEPS]
     + [(kind, step, "jsonl", PY) for kind in ("gcs", "azure") for step in CLOUD_STEPS]
-    + [(kind, step, "parquet", PY) for kind in ("local", "s3") for step in STEPS]
+    # Parquet: every step on the local store; on S3 the upload cut short and the stored-but-
+    # uncommitted object, where S3 differs.
+    + [("local", step, "parquet", PY) for step in STEPS]
+    + [("s3", step, "parquet", PY) for step in ("mid_upload:2", "after_store:1")]
     # confluent: every step on the local store, and the mid-upload kill on S3.
     + [("local", step, "jsonl", CK) for step in STEPS]
     + [("s3", "mid_upload:2", "jsonl", CK)],

@@ -53,12 +53,12 @@ def test_killed_with_uploads_in_flight_on_several_partitions(
 ) -> None:
     target, store = slow_s3
     topic = topic_factory(partitions=4)
-    produced = produce(producer, topic, log_lines(4000, 4))
+    produced = produce(producer, topic, log_lines(2400, 4))
     settings = dict(
         bootstrap_servers=bootstrap,
         group_id=f"g-{topic}",
         partitions=f"{topic}:0-3",
-        max_object_records=60,
+        max_object_records=40,
         **target,
     )
 
