@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .figures import LAMBDA_MEMORY_MB, LAMBDA_PRICE_PER_GB_SECOND, ratio_of
-from .runs import CODEC_LEVELS, CODEC_LEVELS_BYTES, SECTIONS
+from .runs import CODEC_LEVELS, CODEC_LEVELS_BYTES, RAW_CONFLUENT, SECTIONS
 from .workloads import DEAD_LETTER_BEATS, MAIN_BEATS, PEER_TITLES
 
 
@@ -19,6 +19,7 @@ _RUN_TITLES = {
     "java": "Java ConsumerPerformance (broker ceiling)",
     "raw-crc-on": "kafka-python raw loop, CRC on (raw ceiling)",
     "raw-crc-off": "kafka-python raw loop, CRC off",
+    RAW_CONFLUENT: "confluent-kafka raw loop (librdkafka's ceiling)",
 }
 
 
@@ -140,7 +141,10 @@ def markdown(results: dict[str, Any]) -> str:
         "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for name, flow in results["workloads"].items():
-        raw = flow["runs"].get("raw-crc-on", {}).get("median", {}).get("records_per_second")
+        raws = {
+            client: flow["runs"].get(label, {}).get("median", {}).get("records_per_second")
+            for client, label in (("kafka-python", "raw-crc-on"), ("confluent", RAW_CONFLUENT))
+        }
         first = True
         for label, run in flow["runs"].items():
             m = run["median"]
@@ -148,6 +152,7 @@ def markdown(results: dict[str, Any]) -> str:
             first = False
             failed = sum(1 for s in run["samples"] if s["error"])
             title = run_title(label) + (f" ({failed} failed)" if failed else "")
+            raw = raws["confluent" if label.endswith("-confluent") else "kafka-python"]
             ratio = ratio_of(m.get("records_per_second"), raw) if label != "raw-crc-on" else None
             compression = m.get("compression_ratio")
             lines.append(
@@ -166,7 +171,9 @@ def markdown(results: dict[str, Any]) -> str:
         " objects stored), the raw loop's assignment to its last record, ConsumerPerformance's"
         " fetch time (without its group join). *process s* is spawn to exit (interpreter,"
         " imports, connecting, the run). CPU seconds and peak RSS are the whole process's, from"
-        " the kernel (`wait4`). *÷ raw*: records/s over the raw kafka-python loop with CRC on."
+        " the kernel (`wait4`). *÷ raw*: records/s over the raw kafka-python loop with CRC on;"
+        " for Kafka Beat on confluent-kafka over confluent-kafka's raw loop (the raw loop's own"
+        " row: ÷ kafka-python's)."
         " *compression*: JSON lines ÷ stored bytes. The broker, moto and the consumer share the"
         " machine's cores; *others' CPU* is what processes outside the benchmark used meanwhile,"
         f" in cores (highest of any sample: {_fmt(_most_others(results), 2)}).",

@@ -11,7 +11,7 @@ from typing import Any
 from . import progress
 from .machine import Watch
 from .peers import Peers
-from .runs import SECTIONS, Bench, Sample
+from .runs import RAW_CONFLUENT, SECTIONS, Bench, Sample
 from .workloads import CONNECT_LABEL, KCAT_PIPES, Workload
 
 
@@ -32,6 +32,8 @@ def _steps(bench: Bench, peers: Peers | None, workload: Workload) -> list[Step]:
         steps.append(("raw-crc-on", lambda r: bench.raw(workload, r, True)))
     if workload.crc_off:
         steps.append(("raw-crc-off", lambda r: bench.raw(workload, r, False)))
+    if workload.raw_confluent:
+        steps.append((RAW_CONFLUENT, lambda r: bench.raw(workload, r, True, "confluent")))
     for beat in workload.beats:
         if beat.destination == "s3" and bench.s3_endpoint is None:
             continue

@@ -23,11 +23,13 @@ from .parsing import (
 from .payloads import payload_file
 from .processes import PROGRAMS_DIR, Child, Launcher, child_env
 from .services import BUCKET, S3_REGION, delete_prefix, kafka_tool, list_objects, s3_client
-from .workloads import LOCAL_ZSTD, S3_ZSTD, Beat, Destination, Workload
+from .workloads import LOCAL_ZSTD, S3_ZSTD, Beat, Client, Destination, Workload
 
 MB = 1_000_000
 MIB = 1024 * 1024
 RAW_CONSUMER = PROGRAMS_DIR / "raw_consumer.py"
+RAW_CONFLUENT_CONSUMER = PROGRAMS_DIR / "raw_confluent_consumer.py"
+RAW_CONFLUENT = "raw-confluent"
 CODEC_LEVELS_PROGRAM = PROGRAMS_DIR / "codec_levels.py"
 CODEC_LEVELS = [["gzip", 1], ["gzip", 3], ["gzip", 6], ["gzip", 9], ["zstd", 1], ["zstd", 3]]
 CODEC_LEVELS_BYTES = 32_000_000
@@ -127,8 +129,20 @@ class Bench:
             sample.error = f"ConsumerPerformance read {consumed:,} of {records:,} records"
         return sample
 
-    def raw(self, workload: Workload, repetition: int, check_crcs: bool) -> Sample:
-        sample = Sample("raw-crc-on" if check_crcs else "raw-crc-off", repetition)
+    def raw(
+        self,
+        workload: Workload,
+        repetition: int,
+        check_crcs: bool,
+        client: Client = "kafka-python",
+    ) -> Sample:
+        """The client's bare consume loop; confluent's ignores check_crcs (librdkafka's
+        check.crcs stays off, as in a run)."""
+        if client == "confluent":
+            sample, program = Sample(RAW_CONFLUENT, repetition), RAW_CONFLUENT_CONSUMER
+        else:
+            sample = Sample("raw-crc-on" if check_crcs else "raw-crc-off", repetition)
+            program = RAW_CONSUMER
         config = {
             "bootstrap": self.bootstrap,
             "group": f"bench-raw-{uuid.uuid4().hex[:12]}",
@@ -137,7 +151,7 @@ class Bench:
             "check_crcs": check_crcs,
         }
         records = self.expected[workload.topic]
-        command = [sys.executable, str(RAW_CONSUMER), json.dumps(config)]
+        command = [sys.executable, str(program), json.dumps(config)]
         child = self.launcher.run(command, child_env(), self.cwd, timeout_for(records))
         try:
             result = json.loads(child.stdout.strip().splitlines()[-1])
@@ -168,6 +182,8 @@ class Bench:
             settings["KAFKA_BEAT_COMPRESSION_LEVEL"] = str(beat.level)
         if beat.format != "jsonl":
             settings["KAFKA_BEAT_FORMAT"] = beat.format
+        if beat.client != "kafka-python":
+            settings["KAFKA_BEAT_KAFKA_CLIENT"] = beat.client
         if beat.destination == "s3":
             endpoint = self.slow_s3_endpoint if beat.latency_ms else self.s3_endpoint
             if endpoint is None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Destination = Literal["local", "s3"]
+Client = Literal["kafka-python", "confluent"]
 Codec = Literal["gzip", "zstd"]
 PayloadKind = Literal["log", "doc", "log-half-invalid"]
 """log-half-invalid: the log lines with every second line's first byte replaced (not JSON)."""
@@ -22,13 +23,16 @@ class Beat:
     """S3 only: every request through the latency proxy, held this long before moto."""
     format: Literal["jsonl", "parquet"] = "jsonl"
     """KAFKA_BEAT_FORMAT; for Parquet the codec compresses its pages."""
+    client: Client = "kafka-python"
+    """KAFKA_BEAT_KAFKA_CLIENT (confluent: the librdkafka extra)."""
 
     @property
     def label(self) -> str:
         level = f"-{self.level}" if self.level is not None else ""
         latency = f"-{self.latency_ms}ms" if self.latency_ms else ""
         parquet = "-parquet" if self.format == "parquet" else ""
-        return f"beat-{self.destination}{parquet}-{self.codec}{level}{latency}"
+        confluent = "-confluent" if self.client == "confluent" else ""
+        return f"beat-{self.destination}{parquet}-{self.codec}{level}{latency}{confluent}"
 
     @property
     def title(self) -> str:
@@ -36,7 +40,8 @@ class Beat:
         latency = f" +{self.latency_ms} ms a request" if self.latency_ms else ""
         level = f" -{self.level}" if self.level is not None else ""
         parquet = "Parquet, " if self.format == "parquet" else ""
-        return f"Kafka Beat → {where}{latency}, {parquet}{self.codec}{level}"
+        client = " (confluent-kafka)" if self.client == "confluent" else ""
+        return f"Kafka Beat{client} → {where}{latency}, {parquet}{self.codec}{level}"
 
 
 LOCAL_GZIP = Beat("local", "gzip")
@@ -49,8 +54,13 @@ S3_ZSTD_SLOW = Beat("s3", "zstd", latency_ms=20)
 LOCAL_GZIP_FAST = Beat("local", "gzip", level=1)
 # Parquet objects (zstd pages) beside JSON lines: throughput and stored bytes.
 LOCAL_PARQUET_ZSTD = Beat("local", "zstd", format="parquet")
+# The librdkafka client (KAFKA_BEAT_KAFKA_CLIENT=confluent) on the same topic.
+LOCAL_ZSTD_CONFLUENT = Beat("local", "zstd", client="confluent")
+LOCAL_GZIP_CONFLUENT = Beat("local", "gzip", client="confluent")
+S3_ZSTD_CONFLUENT = Beat("s3", "zstd", client="confluent")
+CONFLUENT_BEATS = (LOCAL_ZSTD_CONFLUENT, LOCAL_GZIP_CONFLUENT, S3_ZSTD_CONFLUENT)
 EVERY_BEAT = (LOCAL_GZIP, LOCAL_ZSTD, S3_GZIP, S3_ZSTD)
-MAIN_BEATS = (*EVERY_BEAT, LOCAL_GZIP_FAST, S3_ZSTD_SLOW, LOCAL_PARQUET_ZSTD)
+MAIN_BEATS = (*EVERY_BEAT, LOCAL_GZIP_FAST, S3_ZSTD_SLOW, LOCAL_PARQUET_ZSTD, *CONFLUENT_BEATS)
 DEAD_LETTER_BEATS = (LOCAL_ZSTD, S3_ZSTD)
 
 
@@ -92,6 +102,8 @@ class Workload:
     beats: tuple[Beat, ...]
     java: bool = True
     raw: bool = True
+    raw_confluent: bool = False
+    """Also confluent-kafka's raw loop (programs/raw_confluent_consumer.py)."""
     crc_off: bool = False
     startup: bool = False
     purpose: str = ""
@@ -134,6 +146,7 @@ def workloads(scale: int) -> list[Workload]:
             8,
             1_000_000 // scale,
             MAIN_BEATS,
+            raw_confluent=True,
             crc_off=True,
             startup=True,
             purpose="main figures",
@@ -146,6 +159,7 @@ def workloads(scale: int) -> list[Workload]:
             8,
             200_000 // scale,
             MAIN_BEATS,
+            raw_confluent=True,
             crc_off=True,
             codec_levels=True,
             peers=True,
