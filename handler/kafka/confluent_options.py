@@ -74,17 +74,20 @@ class MskTokenCallback:
     aws-msk-iam-sasl-signer-python (MSK's own signer for librdkafka clients)."""
 
     def __init__(self, region: str) -> None:
-        self._region = region
-
-    def __call__(self, _config: str | None) -> tuple[str, float, str, dict[str, str]]:
+        # Imported when the settings are read, so a missing signer is a configuration error
+        # (exit 2) before any connection, not an exception inside librdkafka's poll.
         try:
-            from aws_msk_iam_sasl_signer import MSKAuthTokenProvider  # type: ignore[import-not-found]
+            from aws_msk_iam_sasl_signer import MSKAuthTokenProvider  # type: ignore[import-untyped]
         except ImportError:
             raise ConfigError(
                 "KAFKA_BEAT_SASL_MECHANISM=AWS_MSK_IAM with KAFKA_BEAT_KAFKA_CLIENT=confluent "
-                "needs aws-msk-iam-sasl-signer-python: pip install aws-msk-iam-sasl-signer-python"
+                "needs aws-msk-iam-sasl-signer-python: pip install 'kafka-beat[librdkafka]'"
             ) from None
-        token, expiry_ms = MSKAuthTokenProvider.generate_auth_token(self._region)
+        self._provider = MSKAuthTokenProvider
+        self._region = region
+
+    def __call__(self, _config: str | None) -> tuple[str, float, str, dict[str, str]]:
+        token, expiry_ms = self._provider.generate_auth_token(self._region)
         return str(token), float(expiry_ms) / 1000, "kafka-beat", {}
 
 

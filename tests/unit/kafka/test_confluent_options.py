@@ -9,11 +9,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from handler.config.settings import Settings
-from handler.errors import AuthError
+from handler.errors import AuthError, ConfigError
 from handler.kafka.confluent_options import TokenCallback, consumer_config, msk_region
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -122,15 +123,47 @@ def test_token_command_runs_for_each_token_and_its_failure_names_no_secret(tmp_p
     )
 
 
-def test_msk_iam_signs_oauthbearer_tokens_in_the_cluster_region() -> None:
+def test_msk_iam_signs_oauthbearer_tokens_in_the_cluster_region(monkeypatch) -> None:
+    # MSK itself is out of reach: what is checked is that the token librdkafka gets is AWS's
+    # presigned kafka-cluster:Connect, signed in the cluster's region with the run's own
+    # credentials, with its expiry in seconds as librdkafka takes it.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAKAFKABEATTEST01")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "session-token-of-the-lambda-role")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-2")  # the broker names win
     msk = settings(
         bootstrap_servers=("b-1.cluster.abc123.c2.kafka.eu-west-1.amazonaws.com:9098",),
         security_protocol="SASL_SSL",
         sasl_mechanism="AWS_MSK_IAM",
     )
     config = consumer_config(msk)
-    assert config["sasl.mechanism"] == "OAUTHBEARER" and callable(config["oauth_cb"])
+    assert config["sasl.mechanism"] == "OAUTHBEARER"
+    assert "sasl.password" not in config and "sasl.oauthbearer.config" not in config
     assert msk_region(msk) == "eu-west-1"
+
+    token, expires, principal, extensions = config["oauth_cb"](None)
+
+    url = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    query = parse_qs(urlsplit(url).query)
+    assert urlsplit(url).netloc == "kafka.eu-west-1.amazonaws.com"
+    assert query["Action"] == ["kafka-cluster:Connect"]
+    assert query["X-Amz-Credential"][0].startswith("AKIAKAFKABEATTEST01/")
+    assert "/eu-west-1/kafka-cluster/aws4_request" in query["X-Amz-Credential"][0]
+    assert query["X-Amz-Security-Token"] == ["session-token-of-the-lambda-role"]
+    assert len(query["X-Amz-Signature"][0]) == 64
+    assert time.time() < expires < time.time() + 3600
+    assert principal == "kafka-beat" and extensions == {}
+
+
+def test_msk_iam_without_the_signer_is_a_configuration_error(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "aws_msk_iam_sasl_signer", None)  # import fails
+    msk = settings(
+        bootstrap_servers=("b-1.cluster.kafka.eu-west-1.amazonaws.com:9098",),
+        security_protocol="SASL_SSL",
+        sasl_mechanism="AWS_MSK_IAM",
+    )
+    with pytest.raises(ConfigError, match=r"pip install 'kafka-beat\[librdkafka\]'"):
+        consumer_config(msk)
 
 
 @pytest.mark.parametrize(
