@@ -4,9 +4,14 @@ metadata, pause and seek, revocation, both modes."""
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +24,7 @@ from tests.support.fixtures import CLIENTS, unique
 from tests.support.reconcile import Produced, committed, produce
 
 pytestmark = pytest.mark.parametrize("kafka_client", CLIENTS)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -285,3 +291,49 @@ def test_a_second_member_takes_partitions_away(topic_factory, producer, settings
     finally:
         first.close()
         second.close()
+
+
+def test_a_member_frozen_past_its_session_has_its_commit_rejected(
+    topic_factory, bootstrap, kafka_client, settings_factory
+) -> None:
+    """A run frozen past its session (a stopped container, a frozen Lambda) lost its
+    partitions to another member; thawed, its commit is refused as CommitRejected (the run
+    reports commit_refused and the next run adopts what it stored), never taken."""
+    topic = topic_factory(partitions=2)
+    settings = settings_factory(topics=(topic,), session_timeout_seconds=6)
+    values = {
+        "bootstrap_servers": [bootstrap],
+        "group_id": settings.group_id,
+        "topics": [topic],
+        "kafka_client": kafka_client,
+        "session_timeout_seconds": 6,
+        "kafka_timeout_seconds": 15,
+    }
+    frozen = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.group_member", json.dumps(values)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert frozen.stdin is not None and frozen.stdout is not None
+    other = open_source(settings)
+    try:
+        assert frozen.stdout.readline().strip() == "assigned 2"
+        frozen.send_signal(signal.SIGSTOP)
+        other.start()
+        both = {PartitionRef(topic, 0), PartitionRef(topic, 1)}
+        poll_until(other, lambda _: other.assignment() == both, 60)
+        frozen.send_signal(signal.SIGCONT)
+
+        frozen.stdin.write(f"commit {topic} 0 5\n")
+        frozen.stdin.flush()
+        answer = frozen.stdout.readline().strip()
+
+        assert answer.startswith("rejected: the group refused the commit"), answer
+        assert other.committed(PartitionRef(topic, 0)) is None
+    finally:
+        frozen.send_signal(signal.SIGCONT)
+        frozen.stdin.close()
+        frozen.wait(30)
+        other.close()
