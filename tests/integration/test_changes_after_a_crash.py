@@ -59,6 +59,9 @@ CHANGES = {
     "rotation": ({"max_object_records": 300}, {"max_object_records": 70}),
     "format_to_parquet": ({}, {"format": "parquet", "compression": "zstd"}),
     "format_to_jsonl": ({"format": "parquet", "compression": "snappy"}, {}),
+    # The client reads the same offsets; what it must not change is what the chain finds.
+    "client_to_confluent": ({}, {"kafka_client": "confluent"}),
+    "client_to_kafka_python": ({"kafka_client": "confluent"}, {}),
 }
 
 
