@@ -123,7 +123,7 @@ def targets(results: dict[str, Any]) -> list[Target]:
         ("logs-8p-4x", "logs-8p", "4x backlog ÷ 1x", TARGET_BACKLOG_RSS_SPREAD),
         ("logs-64p", "logs-8p", "64 ÷ 8 partitions", TARGET_PARTITIONS_RSS_SPREAD),
     ):
-        for codec in ("zstd", "gzip", "parquet-zstd"):
+        for codec in ("zstd", "gzip", "parquet-zstd", "zstd-confluent"):
             a = median(big, f"beat-local-{codec}", "peak_rss_mib")
             b = median(base, f"beat-local-{codec}", "peak_rss_mib")
             ratio = ratio_of(a, b)

@@ -170,7 +170,7 @@ def workloads(scale: int) -> list[Workload]:
             "log",
             64,
             1_000_000 // scale,
-            (LOCAL_ZSTD, LOCAL_PARQUET_ZSTD),
+            (LOCAL_ZSTD, LOCAL_PARQUET_ZSTD, LOCAL_ZSTD_CONFLUENT),
             purpose="memory: 8 vs 64 partitions",
         ),
         Workload(
