@@ -163,12 +163,17 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
         "heartbeat.interval.ms": int(settings.session_timeout_seconds * 1000 / 4),
         "socket.timeout.ms": timeout_ms,
         "fetch.wait.max.ms": 200,
-        # The prefetch is bounded by bytes (32 MiB for the whole consumer, whatever the number
+        # The prefetch is bounded by bytes (16 MiB for the whole consumer, whatever the number
         # of partitions), not by librdkafka's default count of 100,000 records, which stalls
         # the fetcher between consume() calls: 200k records of 250 B took 1.4 s, now 0.5 s.
-        "fetch.max.bytes": 16 * 1024 * 1024,
-        "queued.max.messages.kbytes": 32 * 1024,
+        # Fetches of 4 MiB, as kafka-python's: 24 MiB less at the peak on 4 KB documents.
+        "fetch.max.bytes": 4 * 1024 * 1024,
+        "queued.max.messages.kbytes": 16 * 1024,
         "queued.min.messages": 1_000_000,
+        # A full queue postpones the next fetch by this long (librdkafka's default is 1 s):
+        # 4 KB documents filled it in a fraction of that, and the raw loop read 20,000 of them
+        # a second instead of 340,000.
+        "fetch.queue.backoff.ms": 10,
         "enable.partition.eof": False,
         **security_config(settings),
     }

@@ -15,7 +15,7 @@ from handler.record import Record
 from handler.stores.base import ObjectHead, PutOutcome
 
 
-def _event(offset: int) -> bytes:
+def event_value(offset: int) -> bytes:
     """A JSON value whose `ts` field names another hour than the record's Kafka timestamp, so
     that a time-field setting moves objects to other folders; every fourth is not JSON."""
     if offset % 4 == 3:  # invalid under value_format=json: a dead letter
@@ -47,7 +47,7 @@ class MemoryLog:
         offset = self.next_offset[partition] + gap
         for n in range(count):
             self.records[partition].append(
-                Record("t", partition, offset, timestamp + n, "create", b"k", _event(offset))
+                Record("t", partition, offset, timestamp + n, "create", b"k", event_value(offset))
             )
             offset += 1
         self.next_offset[partition] = offset + (1 if gap else 0)  # a trailing marker

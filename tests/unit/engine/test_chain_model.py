@@ -10,6 +10,7 @@ end stored exactly once, and the committed offset a chain position.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import orjson
 from hypothesis import HealthCheck, settings
@@ -35,17 +36,23 @@ def make_settings(
     compression: str = "none",
     time_field: str | None = None,
     upload_threads: int = 0,
+    **where: Any,
 ) -> Settings:
+    """A run's settings; `where` names another log (bootstrap, group, partitions, client)."""
+    values: dict[str, Any] = {
+        "bootstrap_servers": ("memory:0",),
+        "group_id": "g",
+        "partitions": REFS,
+        **where,
+    }
     return Settings(
         upload_threads=upload_threads,
-        bootstrap_servers=("memory:0",),
-        group_id="g",
-        partitions=REFS,
         compression=compression,
         time_field=time_field,
         value_format="json",
         max_object_records=max_object_records,
         max_records=max_records,
+        **values,
     )
 
 
@@ -64,10 +71,38 @@ def crash_on(count: int) -> Callable[[str], None]:
     return hook
 
 
+RUN_ARGUMENTS = dict(
+    max_object_records=st.integers(1, 12),
+    max_records=st.one_of(st.none(), st.integers(1, 40)),
+    batch=st.integers(1, 25),
+    crash=st.one_of(
+        st.none(),
+        st.tuples(st.sampled_from(["before_put", "after_put", "commit"]), st.integers(1, 4)),
+    ),
+    overlap=st.one_of(
+        st.none(),
+        st.tuples(
+            st.integers(1, 4),
+            st.integers(1, 12),
+            st.one_of(st.none(), st.integers(1, 40)),
+            st.sampled_from([None, "ts"]),
+        ),
+    ),
+    compression=st.sampled_from(["none", "gzip", "zstd"]),
+    time_field=st.sampled_from([None, "ts"]),
+    upload_threads=st.sampled_from([0, 2]),
+)
+"""A run's drawn settings: budgets, object sizes, codecs, time fields, upload threads, a crash
+at the n-th put or commit, a run overlapping at the n-th put."""
+
+
 class ChainMachine(RuleBasedStateMachine):
+    topic = "t"
+    """Its one topic's name; the chain's keys and the invariants use it."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.log = MemoryLog(PARTITIONS)
+        self.log: Any = MemoryLog(PARTITIONS)
         self.store = MemoryStore()
         self.clock = 0
         self.compression = "none"
@@ -105,27 +140,7 @@ class ChainMachine(RuleBasedStateMachine):
         self.log.produce(partition, count, gap, self.clock)
         self.clock += count
 
-    @rule(
-        max_object_records=st.integers(1, 12),
-        max_records=st.one_of(st.none(), st.integers(1, 40)),
-        batch=st.integers(1, 25),
-        crash=st.one_of(
-            st.none(),
-            st.tuples(st.sampled_from(["before_put", "after_put", "commit"]), st.integers(1, 4)),
-        ),
-        overlap=st.one_of(
-            st.none(),
-            st.tuples(
-                st.integers(1, 4),
-                st.integers(1, 12),
-                st.one_of(st.none(), st.integers(1, 40)),
-                st.sampled_from([None, "ts"]),
-            ),
-        ),
-        compression=st.sampled_from(["none", "gzip", "zstd"]),
-        time_field=st.sampled_from([None, "ts"]),
-        upload_threads=st.sampled_from([0, 2]),
-    )
+    @rule(**RUN_ARGUMENTS)
     def run(
         self,
         max_object_records,
@@ -149,12 +164,26 @@ class ChainMachine(RuleBasedStateMachine):
             on_commit = crash_on(crash[1])
         if overlap and not crash:
             self.store.before_put = self.overlapping_run(*overlap)
+        crashed = False
         try:
             self.collector(max_object_records, max_records, batch, on_commit).run()
         except Crash:
-            pass  # the process died mid-run; the invariants below judge what it left behind
+            crashed = True  # the process died mid-run; the invariants judge what it left behind
         finally:
             self.store.before_put = self.store.after_put = lambda key: None
+        if not crashed and max_records is None:
+            self.caught_up()
+
+    def caught_up(self) -> None:
+        """A run that ended without a crash or a record budget stored everything produced
+        before it (what is in the log now; retention never passes what is stored)."""
+        for partition in range(PARTITIONS):
+            stored = {offset for _, _, offsets in self.chain(partition) for offset in offsets}
+            produced = {r.offset for r in self.log.records[partition]}
+            assert produced <= stored | self.removed[partition], (
+                f"p{partition}: a run ended without a crash or a budget, yet "
+                f"{sorted(produced - stored)} are not stored"
+            )
 
     def overlapping_run(
         self, at: int, max_object_records: int, max_records: int | None, time_field: str | None
@@ -187,7 +216,7 @@ class ChainMachine(RuleBasedStateMachine):
     @rule(partition=st.integers(0, PARTITIONS - 1), fraction=st.floats(0, 1))
     def retention(self, partition: int, fraction: float) -> None:
         """Delete old records, never past what the group and the checkpoint say is stored."""
-        checkpoint = read_checkpoint(self.store, "t", partition)
+        checkpoint = read_checkpoint(self.store, self.topic, partition)
         limit = checkpoint.next if checkpoint else 0
         if partition in self.log.committed:
             limit = min(limit, self.log.committed[partition])
@@ -199,14 +228,15 @@ class ChainMachine(RuleBasedStateMachine):
         """The partition's links: each data object with the records of its range (its lines and
         its companion's dead letters)."""
         links = []
-        claims = f"m/_kafka_beat/positions/t/{partition}/"
+        claims = f"m/_kafka_beat/positions/{self.topic}/{partition}/"
         named = {
             orjson.loads(self.store.objects[key].body)["key"]
             for key in self.store.list_keys(claims)
         }
         live = {r.offset for r in self.log.records[partition]}
+        ours = f"{self.topic}+{partition}+"
         for key, stored in self.store.objects.items():
-            if "_kafka_beat" in key or "_dead_letter" in key or f"t+{partition}+" not in key:
+            if "_kafka_beat" in key or "_dead_letter" in key or ours not in key:
                 continue
             offsets = self.offsets_in(key)
             meta = stored.metadata
@@ -251,7 +281,7 @@ class ChainMachine(RuleBasedStateMachine):
             committed = self.log.committed.get(partition)
             positions = {0} | {nxt for _, nxt, _ in links}
             assert committed is None or committed in positions, (committed, positions)
-            checkpoint = self.store.read(f"m/_kafka_beat/checkpoints/t/{partition}.json")
+            checkpoint = self.store.read(f"m/_kafka_beat/checkpoints/{self.topic}/{partition}.json")
             if checkpoint is not None:
                 assert orjson.loads(checkpoint)["next"] in positions
 
