@@ -152,7 +152,8 @@ def markdown(results: dict[str, Any]) -> str:
             first = False
             failed = sum(1 for s in run["samples"] if s["error"])
             title = run_title(label) + (f" ({failed} failed)" if failed else "")
-            raw = raws["confluent" if label.endswith("-confluent") else "kafka-python"]
+            beat_on_confluent = label.startswith("beat-") and label.endswith("-confluent")
+            raw = raws["confluent" if beat_on_confluent else "kafka-python"]
             ratio = ratio_of(m.get("records_per_second"), raw) if label != "raw-crc-on" else None
             compression = m.get("compression_ratio")
             lines.append(
