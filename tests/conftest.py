@@ -21,6 +21,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--kill-trials", type=int, default=30, help="random SIGKILL trials (scripts/soak: more)"
     )
+    parser.addoption(
+        "--race-trials",
+        type=int,
+        default=10,
+        help="rounds of 8 racing creates on one key, per store (scripts/soak: more)",
+    )
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]

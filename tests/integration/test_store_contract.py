@@ -32,7 +32,6 @@ from tests.support.fixtures import unique
 
 KINDS = ["local", "s3", "seaweedfs", "gcs", "azure"]
 RACERS = 8
-TRIALS = 20
 # Bodies above what each store sends in one request: GCS switches to a resumable upload above
 # 8 MiB (the library's threshold); the Azure stores below are built to upload in 256 KiB blocks.
 LARGE_BODY = 8 * 1024 * 1024 + 4096
@@ -234,11 +233,12 @@ def race(place: Place, key: str, size: int) -> tuple[list[PutOutcome], bytes, li
     return outcomes, stored, bodies  # type: ignore[return-value]
 
 
-def test_racing_creates_have_exactly_one_winner(place, record_property) -> None:
-    """RACERS threads race put_if_absent on one key, TRIALS times: exactly one CREATED each
-    time, every other EXISTS, and the bytes stored are the winner's."""
+def test_racing_creates_have_exactly_one_winner(place, record_property, request) -> None:
+    """RACERS threads race put_if_absent on one key, --race-trials times: exactly one CREATED
+    each time, every other EXISTS, and the bytes stored are the winner's."""
     winners = []
-    for trial in range(TRIALS):
+    trials = request.config.getoption("--race-trials")
+    for trial in range(trials):
         key = key_of(place.open(), "race", f"small-{trial}")
         outcomes, stored, bodies = race(place, key, 2048)
         created = [n for n, outcome in enumerate(outcomes) if outcome is PutOutcome.CREATED]
@@ -246,7 +246,7 @@ def test_racing_creates_have_exactly_one_winner(place, record_property) -> None:
         assert stored == bodies[created[0]], trial
         winners.append(created[0])
     record_property("winners", winners)
-    print(f"{place.kind}: {TRIALS} trials of {RACERS} racers, one winner each; winners {winners}")
+    print(f"{place.kind}: {trials} trials of {RACERS} racers, one winner each; winners {winners}")
 
 
 def _large(place: Place, request) -> int:

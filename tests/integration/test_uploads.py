@@ -53,7 +53,8 @@ def test_killed_with_uploads_in_flight_on_several_partitions(
 ) -> None:
     target, store = slow_s3
     topic = topic_factory(partitions=4)
-    produced = produce(producer, topic, log_lines(2400, 4))
+    # 32 objects, 8 a partition: the 14th reach of the step is mid-run with uploads queued.
+    produced = produce(producer, topic, log_lines(1280, 4))
     settings = dict(
         bootstrap_servers=bootstrap,
         group_id=f"g-{topic}",
