@@ -26,19 +26,12 @@ from kafka import KafkaProducer
 from kafka.errors import CoordinatorNotAvailableError
 from kafka.structs import TopicPartition
 
-from handler.chain.checkpoints import read_checkpoint
+from handler.config.settings import Settings
 from handler.config.values import PartitionRef
-from handler.engine.budget import Budget
-from handler.engine.collector import Collector
 from handler.kafka.source import Source, open_source
 from tests.support.fixtures import CLIENTS, unique
 from tests.support.memory import event_value
-from tests.unit.engine.test_chain_model import (
-    PARTITIONS,
-    RUN_ARGUMENTS,
-    ChainMachine,
-    make_settings,
-)
+from tests.unit.engine.test_chain_model import PARTITIONS, RUN_ARGUMENTS, ChainMachine
 
 # Record timestamps start this far back, so the hours the program moves forward stay in the
 # past (a broker may refuse timestamps too far ahead).
@@ -156,29 +149,20 @@ class BrokerChainMachine(ChainMachine):
         self.clock = int(time.time() * 1000) - _HOURS_BACK * 3_600_000
         self.opened: list[Source] = []
 
-    def collector(
-        self,
-        max_object_records: int,
-        max_records: int | None,
-        batch: int,  # the real clients choose their own batches
-        on_commit: Callable[[], None] = lambda: None,
-    ) -> Collector:
-        config = make_settings(
-            max_object_records,
-            max_records,
-            self.compression,
-            self.time_field,
-            self.upload_threads,
-            bootstrap_servers=self.broker.bootstrap,
-            group_id=self.group,
-            partitions=self.refs,
-            kafka_client=self.broker.client,
-            kafka_timeout_seconds=15,
-        )
+    def where(self) -> dict[str, Any]:
+        return {
+            "bootstrap_servers": self.broker.bootstrap,
+            "group_id": self.group,
+            "partitions": self.refs,
+            "kafka_client": self.broker.client,
+            "kafka_timeout_seconds": 15,
+        }
+
+    def source(self, config: Settings, batch: int, on_commit: Callable[[], None]) -> Any:
+        # batch: the real clients choose their own.
         source = open_source(config)
         self.opened.append(source)
-        hooked: Any = _CommitHook(source, on_commit)
-        return Collector(config, hooked, self.store, Budget(max_records=max_records))
+        return _CommitHook(source, on_commit)
 
     @initialize()
     def first_records_and_run(self) -> None:
@@ -203,22 +187,6 @@ class BrokerChainMachine(ChainMachine):
     # model's (and test_records.py's); without the rule decorator this is no step.
     def compact(self, partition: int, seed: int) -> None:  # type: ignore[override]
         raise AssertionError("not a step of this machine")
-
-    @rule()
-    def expire_group_offsets(self) -> None:
-        self.log.expire()
-
-    @rule(partition=st.integers(0, PARTITIONS - 1), fraction=st.floats(0, 1))
-    def retention(self, partition: int, fraction: float) -> None:
-        """DeleteRecords, never past what the group and the checkpoint say is stored."""
-        checkpoint = read_checkpoint(self.store, self.topic, partition)
-        limit = checkpoint.next if checkpoint else 0
-        committed = self.log.committed
-        if partition in committed:
-            limit = min(limit, committed[partition])
-        start = self.log.log_start[partition]
-        if limit > start:
-            self.log.delete_before(partition, start + int((limit - start) * fraction))
 
     def teardown(self) -> None:
         for source in self.opened:

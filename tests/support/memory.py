@@ -58,6 +58,14 @@ class MemoryLog:
         self.records[partition] = [r for r in self.records[partition] if keep(r.offset)]
         return removed
 
+    def expire(self) -> None:
+        """The group's committed offsets gone (`offsets.retention.minutes` passed)."""
+        self.committed.clear()
+
+    def delete_before(self, partition: int, offset: int) -> None:
+        """Retention: the log starts at `offset`."""
+        self.log_start[partition] = offset
+
     def live(self, partition: int) -> list[Record]:
         return [r for r in self.records[partition] if r.offset >= self.log_start[partition]]
 

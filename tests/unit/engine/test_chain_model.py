@@ -119,15 +119,23 @@ class ChainMachine(RuleBasedStateMachine):
         batch: int,
         on_commit: Callable[[], None] = lambda: None,
     ) -> Collector:
-        source = MemorySource(self.log, REFS, batch, on_commit)
         config = make_settings(
             max_object_records,
             max_records,
             self.compression,
             self.time_field,
             self.upload_threads,
+            **self.where(),
         )
-        return Collector(config, source, self.store, Budget(max_records=max_records))  # type: ignore[arg-type]
+        source = self.source(config, batch, on_commit)
+        return Collector(config, source, self.store, Budget(max_records=max_records))
+
+    def where(self) -> dict[str, Any]:
+        """The log a run reads (make_settings' bootstrap, group, partitions): the memory one."""
+        return {}
+
+    def source(self, config: Settings, batch: int, on_commit: Callable[[], None]) -> Any:
+        return MemorySource(self.log, REFS, batch, on_commit)
 
     @rule(
         partition=st.integers(0, PARTITIONS - 1),
@@ -211,18 +219,19 @@ class ChainMachine(RuleBasedStateMachine):
 
     @rule()
     def expire_group_offsets(self) -> None:
-        self.log.committed.clear()
+        self.log.expire()
 
     @rule(partition=st.integers(0, PARTITIONS - 1), fraction=st.floats(0, 1))
     def retention(self, partition: int, fraction: float) -> None:
         """Delete old records, never past what the group and the checkpoint say is stored."""
         checkpoint = read_checkpoint(self.store, self.topic, partition)
         limit = checkpoint.next if checkpoint else 0
-        if partition in self.log.committed:
-            limit = min(limit, self.log.committed[partition])
+        committed = self.log.committed  # one read: the broker's log asks the broker
+        if partition in committed:
+            limit = min(limit, committed[partition])
         start = self.log.log_start[partition]
         if limit > start:
-            self.log.log_start[partition] = start + int((limit - start) * fraction)
+            self.log.delete_before(partition, start + int((limit - start) * fraction))
 
     def chain(self, partition: int) -> list[tuple[int, int, list[int]]]:
         """The partition's links: each data object with the records of its range (its lines and
