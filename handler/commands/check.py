@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
 from handler.errors import AuthError, KafkaBeatError
-from handler.kafka.source import open_source
-from handler.kafka.topics import missing_topics, selected_topics
+from handler.kafka.clients import open_source
+from handler.kafka.topics import select
 from handler.stores import open_store
 from handler.stores.create_only import overwrites_error, verify_create_only
 
@@ -71,21 +71,17 @@ def run_checks(settings: Settings) -> list[Step]:
         refs: list[PartitionRef] = []
 
         def topics() -> str:
-            existing = source.topics()
-            chosen = selected_topics(settings, existing)
-            if settings.topic_pattern and not chosen:
+            chosen = select(settings, source.topics())
+            if settings.topic_pattern and not chosen.topics:
                 raise KafkaBeatError(
                     f"KAFKA_BEAT_TOPIC_PATTERN {settings.topic_pattern!r} matches no topic"
                 )
-            missing = missing_topics(settings, existing)
-            if missing:
+            if chosen.missing:
                 raise KafkaBeatError(
-                    f"topics {missing} do not exist; create them or fix KAFKA_BEAT_TOPICS"
+                    f"topics {chosen.missing} do not exist; create them or fix KAFKA_BEAT_TOPICS"
                 )
-            refs.extend(
-                list(settings.partitions) if settings.partitions else source.partitions_of(chosen)
-            )
-            return f"{len(chosen)} topic(s), {len(refs)} partition(s)"
+            refs.extend(chosen.partitions(source.partitions_of))
+            return f"{len(chosen.topics)} topic(s), {len(refs)} partition(s)"
 
         steps.append(_attempt("topics", topics))
         if steps[-1].outcome != "PASS":

@@ -15,8 +15,8 @@ from typing import Any
 from handler.chain.checkpoints import read_checkpoint
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
-from handler.kafka.source import open_source
-from handler.kafka.topics import present_partitions, selected_topics
+from handler.kafka.clients import open_source
+from handler.kafka.topics import select
 from handler.stores import open_store
 
 _RECORD_SECONDS = 10.0
@@ -95,11 +95,7 @@ def gather(settings: Settings) -> StatusReport:
     store = open_store(settings)
     source = open_source(settings)
     try:
-        existing = source.topics()
-        if settings.partitions:
-            refs = present_partitions(settings, existing)
-        else:
-            refs = source.partitions_of(selected_topics(settings, existing))
+        refs = select(settings, source.topics()).partitions(source.partitions_of)
         bounds = source.log_bounds(refs)
         committed = {ref: source.committed(ref) for ref in refs}
         start_of: dict[PartitionRef, int] = {}

@@ -40,7 +40,8 @@ from handler.engine.intake import Intake
 from handler.engine.partition import FAILED, PartitionState
 from handler.engine.pipeline import CompressionWorker
 from handler.errors import AuthError, KafkaBeatError, TransientError
-from handler.kafka.source import PollResult, Source, open_source
+from handler.kafka.clients import open_source
+from handler.kafka.source import PollResult, Source
 from handler.kafka.topics import matching_topics
 from handler.observe.logs import get_logger
 from handler.observe.manifest import write_manifest

@@ -1,6 +1,7 @@
 """Why Kafka refused us: what a client says about a failed connection (kafka-python's log
 lines, librdkafka's errors) turned into advice that names the setting to fix. No client is
-imported here; each source maps its own error types (bootstrap.refusal, confluent_source).
+imported here; each client maps its own error types (kafka_python/bootstrap.py,
+confluent/errors.py).
 """
 
 from __future__ import annotations

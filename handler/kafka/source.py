@@ -12,9 +12,9 @@ Every implementation keeps the same rules:
    read_committed), so the run's budget is fixed at start.
 4. Records come out as `handler.record.Record`, byte for byte as the broker returned them.
 
-kafka-python is imported only by `python_source` (and its `options` and `bootstrap`),
-confluent-kafka only by `confluent_source` (and its `confluent_errors`), each only when chosen;
-`diagnosis`, `confluent_diagnosis` and `confluent_options` import neither.
+This module is the protocol alone: it imports no client. kafka-python is imported only in
+`kafka_python/`, confluent-kafka only in `confluent/` (`confluent/options.py` and
+`confluent/diagnosis.py` import neither), and `clients.py` picks one when a run opens it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from handler.config.settings import Settings
 from handler.config.values import PartitionRef
 from handler.errors import SourceError
 from handler.record import Record
@@ -96,15 +95,3 @@ class Source(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def open_source(settings: Settings) -> Source:
-    """The source of the configured client, connected (a refused bootstrap raises AuthError,
-    an unreachable one SourceError after KAFKA_BEAT_KAFKA_TIMEOUT_SECONDS)."""
-    if settings.kafka_client == "confluent":
-        from handler.kafka.confluent_source import ConfluentSource
-
-        return ConfluentSource(settings)
-    from handler.kafka.python_source import KafkaPythonSource
-
-    return KafkaPythonSource(settings)

@@ -1,14 +1,16 @@
-"""Which topics and partitions the settings select, given the topics the cluster has.
+"""Which topics and partitions the settings select, given the topics the cluster has: the one
+place a run, both sources, `check` and `status` take their selection from.
 
 KAFKA_BEAT_TOPICS and KAFKA_BEAT_PARTITIONS name topics, and a named topic the cluster lacks
 is missing; KAFKA_BEAT_TOPIC_PATTERN matches whole topic names. Pure functions: the caller
-lists the topics the cluster has.
+lists the topics (and partitions) the cluster has.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
@@ -20,11 +22,6 @@ def named_topics(settings: Settings) -> set[str]:
     return set(settings.topics) | {ref.topic for ref in settings.partitions}
 
 
-def missing_topics(settings: Settings, existing: set[str]) -> list[str]:
-    """The named topics the cluster lacks, sorted."""
-    return sorted(named_topics(settings) - existing)
-
-
 def matching_topics(settings: Settings, topics: Iterable[str]) -> list[str]:
     """The `topics` KAFKA_BEAT_TOPIC_PATTERN matches whole, sorted; none without a pattern."""
     if not settings.topic_pattern:
@@ -33,26 +30,53 @@ def matching_topics(settings: Settings, topics: Iterable[str]) -> list[str]:
     return sorted(topic for topic in topics if pattern.fullmatch(topic))
 
 
-def selected_topics(settings: Settings, existing: set[str]) -> list[str]:
-    """The existing topics the settings select, by pattern or by name, sorted."""
-    if settings.topic_pattern:
-        return matching_topics(settings, existing)
-    return sorted(named_topics(settings) & existing)
+@dataclass(frozen=True)
+class Selection:
+    """What the settings select among the topics a cluster has."""
 
-
-def present_partitions(settings: Settings, existing: set[str]) -> list[PartitionRef]:
+    topics: list[str]
+    """The existing topics selected, by pattern or by name, sorted."""
+    missing: list[str]
+    """The named topics the cluster lacks, sorted (none under a pattern)."""
+    explicit: list[PartitionRef]
     """The KAFKA_BEAT_PARTITIONS whose topic exists, in the order they were given."""
-    return [ref for ref in settings.partitions if ref.topic in existing]
+    assign_mode: bool
+
+    def present_or_refuse(self) -> Selection:
+        """This selection; SourceError when none of the named topics exists."""
+        if not self.topics:
+            raise SourceError(
+                f"topics {self.missing} do not exist on the cluster (or this principal may not "
+                "DESCRIBE them); create them, grant DESCRIBE and READ, or fix "
+                "KAFKA_BEAT_TOPICS / KAFKA_BEAT_PARTITIONS"
+            )
+        return self
+
+    def partitions(
+        self, partitions_of: Callable[[Iterable[str]], list[PartitionRef]]
+    ) -> list[PartitionRef]:
+        """The partitions a run reads: the explicit ones, or every partition of the topics."""
+        return list(self.explicit) if self.assign_mode else partitions_of(self.topics)
 
 
-def present_or_refuse(settings: Settings, existing: set[str]) -> tuple[list[str], list[str]]:
-    """(present, missing) of the listed topics; SourceError when none of them exists."""
-    missing = missing_topics(settings, existing)
-    present = selected_topics(settings, existing)
-    if not present:
-        raise SourceError(
-            f"topics {missing} do not exist on the cluster (or this principal may not "
-            "DESCRIBE them); create them, grant DESCRIBE and READ, or fix "
-            "KAFKA_BEAT_TOPICS / KAFKA_BEAT_PARTITIONS"
-        )
-    return present, missing
+def select(settings: Settings, existing: set[str]) -> Selection:
+    """The selection of `settings` among the `existing` topics."""
+    named = named_topics(settings)
+    chosen = matching_topics(settings, existing) if settings.topic_pattern else named & existing
+    return Selection(
+        topics=sorted(chosen),
+        missing=sorted(named - existing),
+        explicit=[ref for ref in settings.partitions if ref.topic in existing],
+        assign_mode=settings.assign_mode,
+    )
+
+
+def require_partitions(refs: Iterable[PartitionRef], partitions: Callable[[str], set[int]]) -> None:
+    """SourceError for the first explicit partition its topic does not have."""
+    for ref in refs:
+        existing = partitions(ref.topic)
+        if ref.partition not in existing:
+            raise SourceError(
+                f"partition {ref.topic}:{ref.partition} does not exist (the topic has "
+                f"partitions {sorted(existing)}); fix KAFKA_BEAT_PARTITIONS"
+            )

@@ -28,7 +28,8 @@ from kafka.structs import TopicPartition
 
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
-from handler.kafka.source import Source, open_source
+from handler.kafka.clients import open_source
+from handler.kafka.source import Source
 from tests.support.fixtures import CLIENTS, unique
 from tests.support.memory import event_value
 from tests.unit.engine.test_chain_model import PARTITIONS, RUN_ARGUMENTS, ChainMachine

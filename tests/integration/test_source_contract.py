@@ -19,7 +19,8 @@ from kafka import KafkaProducer
 from kafka.structs import TopicPartition
 
 from handler.config.values import PartitionRef
-from handler.kafka.source import PollResult, Source, open_source
+from handler.kafka.clients import open_source
+from handler.kafka.source import PollResult, Source
 from tests.support.fixtures import CLIENTS, unique
 from tests.support.reconcile import Produced, committed, produce
 

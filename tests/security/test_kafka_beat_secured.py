@@ -20,7 +20,7 @@ from kafka_broker import HOST, free_port
 
 from handler.config.settings import Settings
 from handler.engine.collector import run
-from handler.kafka.source import open_source
+from handler.kafka.clients import open_source
 from tests.support import runs
 from tests.support.fixtures import over_clients, unique
 from tests.support.secure_broker import SecureBroker, unsecured_jwt

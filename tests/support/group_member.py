@@ -15,7 +15,8 @@ import time
 
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
-from handler.kafka.source import CommitRejected, open_source
+from handler.kafka.clients import open_source
+from handler.kafka.source import CommitRejected
 
 
 def main() -> None:

@@ -1,9 +1,9 @@
 """The raw ceiling of the confluent client: confluent-kafka's bare consume loop, reading each
 record's key, value and headers, with nothing of Kafka Beat's processing.
 
-Kafka Beat's librdkafka configuration (handler.kafka.confluent_options.consumer_config, the
+Kafka Beat's librdkafka configuration (handler.kafka.confluent.options.consumer_config, the
 settings at their defaults) with the batch size and poll timeout of
-handler/kafka/confluent_source.py, in assign mode from the beginning up to the end offsets seen
+handler/kafka/confluent/source.py, in assign mode from the beginning up to the end offsets seen
 at start. The same interface as raw_consumer.py (kafka-python): one argument, JSON: bootstrap,
 group, topic, partitions (check_crcs is ignored: librdkafka's check.crcs stays off, as in a
 run). Prints one JSON line: records, payload_bytes, seconds, first_fetch_seconds.
@@ -16,7 +16,7 @@ import time
 from confluent_kafka import Consumer, TopicPartition
 
 from handler.config.settings import Settings
-from handler.kafka.confluent_options import consumer_config
+from handler.kafka.confluent.options import consumer_config
 
 config = json.loads(sys.argv[1])
 options = consumer_config(

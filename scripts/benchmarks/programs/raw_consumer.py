@@ -14,9 +14,9 @@ import time
 import kafka
 from kafka.structs import TopicPartition
 
-# Exactly the options a run uses (handler.kafka.options.consumer_options), CRC checking aside.
+# Exactly the options a run uses (handler.kafka.kafka_python.options), CRC checking aside.
 from handler.config.settings import Settings
-from handler.kafka.options import consumer_options
+from handler.kafka.kafka_python.options import consumer_options
 
 config = json.loads(sys.argv[1])
 options = consumer_options(

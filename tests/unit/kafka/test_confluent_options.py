@@ -15,7 +15,7 @@ import pytest
 
 from handler.config.settings import Settings
 from handler.errors import AuthError, ConfigError
-from handler.kafka.confluent_options import TokenCallback, consumer_config, msk_region
+from handler.kafka.confluent.options import TokenCallback, consumer_config, msk_region
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -171,8 +171,8 @@ def test_msk_iam_without_the_signer_is_a_configuration_error(monkeypatch) -> Non
     [
         ("handler.kafka.source", ("kafka", "confluent_kafka")),
         ("handler.engine.collector", ("kafka", "confluent_kafka")),
-        ("handler.kafka.python_source", ("confluent_kafka",)),
-        ("handler.kafka.confluent_source", ("kafka",)),
+        ("handler.kafka.kafka_python.source", ("confluent_kafka",)),
+        ("handler.kafka.confluent.source", ("kafka",)),
     ],
 )
 def test_each_client_is_imported_only_by_its_own_modules(module, absent) -> None:

@@ -6,7 +6,7 @@ import json
 from kafka.net.sasl.msk import SaslMechanismAwsMskIam
 
 from handler.config.settings import Settings
-from handler.kafka.options import security_options
+from handler.kafka.kafka_python.options import security_options
 
 
 def test_msk_iam_token_is_signed_with_the_configured_credentials(monkeypatch) -> None:

@@ -1,6 +1,6 @@
 """confluent-kafka's errors turned into ours, once, at the edge: refused (AuthError, exit 3),
 transient (TransientError, retried), a commit the group refused (CommitRejected), or final
-(SourceError). Imported only by confluent_source."""
+(SourceError). Imported only by the confluent source."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from confluent_kafka import KafkaError, KafkaException
 
 from handler.config.settings import Settings
 from handler.errors import AuthError, KafkaBeatError, SourceError, TransientError
-from handler.kafka.confluent_diagnosis import librdkafka_advice
+from handler.kafka.confluent.diagnosis import librdkafka_advice
+from handler.kafka.security import acl_refused, credentials_refused, group_refused, topic_refused
 from handler.kafka.source import CommitRejected
 
 REJECTED = frozenset(
@@ -61,26 +62,16 @@ def translate(exc: KafkaException, settings: Settings, action: str) -> KafkaBeat
         found = librdkafka_advice(text, settings, {})
         if found is not None:
             return AuthError(found)
-        who = settings.sasl_username or "the configured identity"
-        return AuthError(
-            f"the brokers refused to authenticate {who} with {settings.sasl_mechanism}: "
-            "check KAFKA_BEAT_SASL_USERNAME and KAFKA_BEAT_SASL_PASSWORD (or the token)"
-        )
+        return credentials_refused(settings)
     if code == KafkaError.TOPIC_AUTHORIZATION_FAILED:
-        return AuthError(
-            f"not authorized to read a topic ({text}): grant READ and DESCRIBE on the "
-            "topics to this principal"
-        )
+        return topic_refused(text)
     if code == KafkaError.GROUP_AUTHORIZATION_FAILED:
-        return AuthError(
-            f"not authorized for group '{settings.group_id}': grant READ on the group to "
-            "this principal"
-        )
+        return group_refused(settings)
     if code in (
         KafkaError.CLUSTER_AUTHORIZATION_FAILED,
         KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
     ):
-        return AuthError(f"not authorized: {text}; grant the missing ACL to this principal")
+        return acl_refused(text)
     found = librdkafka_advice(text, settings, {}) if code in _REFUSALS else None
     if found is not None:
         return AuthError(found)

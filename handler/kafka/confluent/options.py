@@ -1,6 +1,6 @@
 """librdkafka's consumer configuration: what a run asks of confluent-kafka, and TLS and SASL
-mapped from the same settings kafka-python reads (handler/kafka/options.py). Plain data and
-callbacks: nothing here imports confluent-kafka, so it is checked without librdkafka.
+mapped from the same settings kafka-python reads (handler/kafka/kafka_python/options.py). Plain
+data and callbacks: nothing here imports confluent-kafka, so it is checked without librdkafka.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
         # Never a silent reset: no committed offset, or one retention deleted, comes back as
-        # an _AUTO_OFFSET_RESET event the run decides on (see confluent_source.poll).
+        # an _AUTO_OFFSET_RESET event the run decides on (see confluent/source.py, poll).
         "auto.offset.reset": "error",
         "isolation.level": settings.isolation_level,
         # The eager strategies kafka-python uses too, so runs of both clients may share a group.

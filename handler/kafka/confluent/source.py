@@ -1,6 +1,6 @@
 """The source read with confluent-kafka on librdkafka (KAFKA_BEAT_KAFKA_CLIENT=confluent); see
 handler/kafka/source.py for the rules every source keeps. confluent-kafka is imported only
-here and in confluent_errors.
+in this folder (`errors.py` beside this module).
 
 librdkafka differs from kafka-python in ways this module absorbs:
 
@@ -36,15 +36,12 @@ from confluent_kafka import (
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
 from handler.errors import AuthError, SourceError, TransientError
-from handler.kafka.confluent_diagnosis import ClientLog, RefusalWitness, librdkafka_advice
-from handler.kafka.confluent_errors import NOT_FETCHING, commit_error, translate
-from handler.kafka.confluent_options import TokenCallback, consumer_config
+from handler.kafka.confluent.diagnosis import ClientLog, RefusalWitness, librdkafka_advice
+from handler.kafka.confluent.errors import NOT_FETCHING, commit_error, translate
+from handler.kafka.confluent.options import TokenCallback, consumer_config
+from handler.kafka.security import warn_if_hostname_unchecked
 from handler.kafka.source import PollResult
-from handler.kafka.topics import (
-    matching_topics,
-    present_or_refuse,
-    present_partitions,
-)
+from handler.kafka.topics import require_partitions, select
 from handler.observe.logs import get_logger
 from handler.record import Record
 
@@ -83,11 +80,7 @@ class ConfluentSource:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        if settings.security_protocol in ("SSL", "SASL_SSL") and not settings.ssl_check_hostname:
-            log.warning(
-                "TLS hostname verification is OFF (KAFKA_BEAT_SSL_CHECK_HOSTNAME=false): a "
-                "broker certificate for any name is accepted"
-            )
+        warn_if_hostname_unchecked(settings)
         config = consumer_config(settings)
         token = config.get("oauth_cb")
         if isinstance(token, TokenCallback):
@@ -165,23 +158,21 @@ class ConfluentSource:
 
     def start(self) -> list[str]:
         settings = self._settings
-        existing = self.topics()
+        chosen = select(settings, self.topics())
         if settings.topic_pattern:
             # The topics the pattern names whole, as `check` and `status` select them (Python's
             # re): librdkafka's own regex dialect would read some patterns otherwise. A topic
             # created during the run is collected by the next run.
-            chosen = matching_topics(settings, existing)
-            if chosen:
-                self._subscribe(chosen)
+            if chosen.topics:
+                self._subscribe(chosen.topics)
             return []
-        present, missing = present_or_refuse(settings, existing)
+        chosen.present_or_refuse()
         if settings.assign_mode:
-            refs = present_partitions(settings, existing)
-            self._check_partitions_exist(refs)
-            self._wanted = set(refs)  # assigned once the run seeks each (see poll)
+            require_partitions(chosen.explicit, self._partitions)
+            self._wanted = set(chosen.explicit)  # assigned once the run seeks each (see poll)
         else:
-            self._subscribe(present)
-        return missing
+            self._subscribe(chosen.topics)
+        return chosen.missing
 
     def _subscribe(self, topics: list[str]) -> None:
         self._subscribed = True
@@ -192,15 +183,6 @@ class ConfluentSource:
             self._next.pop(_ref(tp), None)
             self._paused.discard(_ref(tp))
             self._pending.pop(_ref(tp), None)
-
-    def _check_partitions_exist(self, refs: Iterable[PartitionRef]) -> None:
-        for ref in refs:
-            partitions = self._partitions(ref.topic)
-            if ref.partition not in partitions:
-                raise SourceError(
-                    f"partition {ref.topic}:{ref.partition} does not exist (the topic has "
-                    f"partitions {sorted(partitions)}); fix KAFKA_BEAT_PARTITIONS"
-                )
 
     # -- the cluster ----------------------------------------------------------------------------
 

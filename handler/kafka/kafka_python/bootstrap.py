@@ -31,6 +31,7 @@ from handler.kafka.diagnosis import (
     advice,
     speaks_tls,
 )
+from handler.kafka.security import acl_refused, credentials_refused, group_refused, topic_refused
 
 SASL_GRACE_SECONDS = 1.5
 """How long a bootstrap that only saw the broker hang up during SASL keeps going, for an
@@ -201,23 +202,13 @@ class BootstrapWitness(logging.Handler):
 def refusal(exc: Exception, settings: Settings) -> AuthError | None:
     """The AuthError for an authentication or authorization refusal, else None."""
     if isinstance(exc, kafka_errors.SaslAuthenticationFailedError):
-        who = settings.sasl_username or "the configured identity"
-        return AuthError(
-            f"the brokers refused to authenticate {who} with {settings.sasl_mechanism}: check "
-            "KAFKA_BEAT_SASL_USERNAME and KAFKA_BEAT_SASL_PASSWORD (or the token)"
-        )
+        return credentials_refused(settings)
     if isinstance(exc, kafka_errors.TopicAuthorizationFailedError):
-        return AuthError(
-            f"not authorized to read a topic ({exc}): grant READ and DESCRIBE on the topics "
-            "to this principal"
-        )
+        return topic_refused(exc)
     if isinstance(exc, kafka_errors.GroupAuthorizationFailedError):
-        return AuthError(
-            f"not authorized for group '{settings.group_id}': grant READ on the group to this "
-            "principal"
-        )
+        return group_refused(settings)
     if isinstance(exc, kafka_errors.AuthorizationError):
-        return AuthError(f"not authorized: {exc}; grant the missing ACL to this principal")
+        return acl_refused(exc)
     return None
 
 

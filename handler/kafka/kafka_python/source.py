@@ -20,15 +20,14 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
 from handler.errors import KafkaBeatError, SourceError, TransientError
-from handler.kafka.bootstrap import refusal, start_consumer
-from handler.kafka.options import consumer_options
+from handler.kafka.kafka_python.bootstrap import refusal, start_consumer
+from handler.kafka.kafka_python.options import consumer_options
+from handler.kafka.security import warn_if_hostname_unchecked
 from handler.kafka.source import CommitRejected, PollResult
-from handler.kafka.topics import present_or_refuse, present_partitions
-from handler.observe.logs import get_logger
+from handler.kafka.topics import require_partitions, select
 from handler.record import Record
 
 _TIMESTAMP_TYPES = {0: "create", 1: "log_append"}
-log = get_logger()
 
 
 def _ref(tp: Any) -> PartitionRef:
@@ -60,11 +59,7 @@ class KafkaPythonSource:
 
     def __init__(self, settings: Settings, max_poll_records: int = 2000) -> None:
         self._settings = settings
-        if settings.security_protocol in ("SSL", "SASL_SSL") and not settings.ssl_check_hostname:
-            log.warning(
-                "TLS hostname verification is OFF (KAFKA_BEAT_SSL_CHECK_HOSTNAME=false): a "
-                "broker certificate for any name is accepted"
-            )
+        warn_if_hostname_unchecked(settings)
         # A refused bootstrap (TLS, SASL) ends in about a second with AuthError; an unreachable
         # one is retried for kafka_timeout_seconds, then SourceError (see start_consumer).
         self._consumer: Any = start_consumer(settings, consumer_options(settings, max_poll_records))
@@ -80,26 +75,23 @@ class KafkaPythonSource:
             # topics, as Kafka's own clients and `check` read it: `orders` is not `orders-dlq`.
             self._consumer.subscribe(pattern=f"(?:{settings.topic_pattern})\\Z")
             return []
-        existing = self.topics()
-        present, missing = present_or_refuse(settings, existing)
+        chosen = select(settings, self.topics()).present_or_refuse()
         if settings.assign_mode:
-            refs = present_partitions(settings, existing)
-            self._check_partitions_exist(refs)
-            self._consumer.assign([_tp(ref) for ref in refs])
+            require_partitions(chosen.explicit, self._partitions)
+            self._consumer.assign([_tp(ref) for ref in chosen.explicit])
         else:
-            self._consumer.subscribe(topics=present)
-        return missing
+            self._consumer.subscribe(topics=chosen.topics)
+        return chosen.missing
 
     def topics(self) -> set[str]:
         """The topics the cluster has now."""
         return set(self._call("listing topics", self._consumer.topics))
 
+    def _partitions(self, topic: str) -> set[int]:
+        return set(self._consumer.partitions_for_topic(topic) or ())
+
     def partitions_of(self, topics: Iterable[str]) -> list[PartitionRef]:
-        refs: list[PartitionRef] = []
-        for topic in sorted(topics):
-            partitions = self._consumer.partitions_for_topic(topic) or set()
-            refs.extend(PartitionRef(topic, partition) for partition in sorted(partitions))
-        return refs
+        return [PartitionRef(t, p) for t in sorted(topics) for p in sorted(self._partitions(t))]
 
     def records_at(
         self, positions: dict[PartitionRef, int], timeout_seconds: float
@@ -120,15 +112,6 @@ class KafkaPythonSource:
                     found[ref] = records[0]
                     self._consumer.pause(_tp(ref))
         return found
-
-    def _check_partitions_exist(self, refs: Iterable[PartitionRef]) -> None:
-        for ref in refs:
-            partitions = self._consumer.partitions_for_topic(ref.topic) or set()
-            if ref.partition not in partitions:
-                raise SourceError(
-                    f"partition {ref.topic}:{ref.partition} does not exist (the topic has "
-                    f"partitions {sorted(partitions)}); fix KAFKA_BEAT_PARTITIONS"
-                )
 
     def assignment(self) -> set[PartitionRef]:
         return {_ref(tp) for tp in self._consumer.assignment()}

@@ -1,0 +1,1 @@
+"""confluent-kafka on librdkafka (the librdkafka extra): imported only from this folder."""

@@ -1,0 +1,1 @@
+"""kafka-python, the default client: imported only from this folder."""
