@@ -9,12 +9,12 @@ min and max timestamps.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import IO
+from dataclasses import dataclass
 
 from handler.format.bodies import Body
 from handler.format.envelope import Encoded
 from handler.format.layout import MAX_TIMESTAMP_MS, hour_bucket
+from handler.format.sealed import SealedBody
 from handler.record import Record
 
 _UNKNOWN_HOUR = -1  # sorts before every real hour, so a dated record leaves the unknown folder
@@ -84,12 +84,8 @@ class SealedObject:
     max_timestamp: int
     raw_bytes: int
     late_records: int
-    size: int
-    sha256: str
-    body: IO[bytes]
+    content: SealedBody
     content_type: str
-    unfit: dict[str, int] = field(default_factory=dict)
-    """Per typed Parquet column: values that did not fit its type."""
 
     def manifest_entry(self, dead_letters: SealedObject | None = None) -> dict[str, object]:
         """What the run's manifest records of this object (and of its dead letters)."""
@@ -98,17 +94,17 @@ class SealedObject:
             "start": self.start,
             "next": self.next,
             "records": self.records,
-            "bytes": self.size,
-            "sha256": self.sha256,
+            "bytes": self.content.size,
+            "sha256": self.content.sha256,
         }
         if dead_letters is not None:
             entry["dead_letters"] = dead_letters.records
             entry["dead_letters_key"] = dead_letters.key
-            entry["dead_letters_sha256"] = dead_letters.sha256
+            entry["dead_letters_sha256"] = dead_letters.content.sha256
         return entry
 
     def close(self) -> None:
-        self.body.close()
+        self.content.close()
 
 
 class ObjectBuilder:
@@ -179,7 +175,6 @@ class ObjectBuilder:
         """The finished body; an object whose range holds only dead letters has no records."""
         if self.range_end == self.start:
             raise ValueError("an object with an empty range is never sealed")
-        sealed = self._body.seal()
         return SealedObject(
             topic=self.topic,
             partition=self.partition,
@@ -193,11 +188,8 @@ class ObjectBuilder:
             max_timestamp=self.max_timestamp,
             raw_bytes=self.raw_bytes,
             late_records=self.late_records,
-            size=sealed.size,
-            sha256=sealed.sha256,
-            body=sealed.body,
+            content=self._body.seal(),
             content_type=self._content_type,
-            unfit=sealed.unfit,
         )
 
     def discard(self) -> None:

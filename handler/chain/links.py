@@ -55,7 +55,7 @@ def object_metadata(sealed: SealedObject, writer: str, dead_letters: int = 0) ->
         META_LAST_OFFSET: str(sealed.last_offset),
         META_MIN_TIMESTAMP: str(sealed.min_timestamp),
         META_MAX_TIMESTAMP: str(sealed.max_timestamp),
-        META_SHA256: sealed.sha256,
+        META_SHA256: sealed.content.sha256,
     }
 
 

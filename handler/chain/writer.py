@@ -35,8 +35,8 @@ from handler.chain.links import ends_at, object_metadata, read_link
 from handler.chain.outcomes import Outcome, Step
 from handler.chain.positions import PositionRecord, Shape
 from handler.config.values import PartitionRef
-from handler.engine.failpoints import Failpoints
 from handler.errors import AuthError, ChainError, KafkaBeatError, TransientError
+from handler.failpoints import Failpoints
 from handler.format.bodies import ObjectFormat
 from handler.format.envelope import Encoded, Encoder
 from handler.format.layout import META_DEAD_LETTERS, META_GAP_FROM, dead_letters_key, object_key
@@ -457,9 +457,10 @@ class ChainWriter:
             sealed.records,
             sealed.key,
             next=sealed.next,
-            size=sealed.size + (letters.size if letters is not None and created_letters else 0),
+            size=sealed.content.size
+            + (letters.content.size if letters is not None and created_letters else 0),
             late_records=sealed.late_records,
-            unfit=sealed.unfit,
+            unfit=sealed.content.unfit,
             dead_letters=created_letters,
             entry=entry,
             gaps=gaps,
@@ -528,8 +529,8 @@ class ChainWriter:
     def _put(self, sealed: SealedObject, metadata: dict[str, str]) -> PutOutcome:
         return self.store.put_if_absent(
             sealed.key,
-            self.failpoints.wrap_body(sealed.body),
-            sealed.size,
+            self.failpoints.wrap_body(sealed.content.body),
+            sealed.content.size,
             metadata,
             sealed.content_type,
         )

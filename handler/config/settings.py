@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from handler import failpoints
+from handler.config.parquet_fields import ParquetField, parse_fields
 from handler.config.values import (
     Destination,
     PartitionRef,
@@ -21,10 +23,6 @@ from handler.config.values import (
     parse_partitions,
     split_list,
 )
-from handler.engine import failpoints
-from handler.errors import ConfigError
-from handler.format.parquet import arrow
-from handler.format.parquet_fields import ParquetField, parse_fields
 
 ENV_PREFIX = "KAFKA_BEAT_"
 SECRET_FIELDS = (
@@ -246,7 +244,7 @@ class Settings(BaseSettings):
 
     failpoint: str | None = None
     """Fault-injection tests only: STEP[:N[:kill|stop|error]] fails the run on purpose at
-    that step (see handler/engine/failpoints.py). Never set it in production."""
+    that step (see handler/failpoints.py). Never set it in production."""
 
     @field_validator("bootstrap_servers", "topics", mode="before")
     @classmethod
@@ -333,10 +331,12 @@ class Settings(BaseSettings):
             if self.parquet_fields:
                 raise ValueError("KAFKA_BEAT_PARQUET_FIELDS needs KAFKA_BEAT_FORMAT=parquet")
             return
-        try:
-            arrow()  # imported now, not at the first object: a missing extra is bad config
-        except ConfigError as exc:
-            raise ValueError(f"KAFKA_BEAT_FORMAT=parquet: {exc}") from exc
+        # find_spec, not an import: pyarrow is loaded only by the first Parquet object.
+        if importlib.util.find_spec("pyarrow") is None:
+            raise ValueError(
+                "KAFKA_BEAT_FORMAT=parquet: Parquet objects need pyarrow, which the base install "
+                "leaves out: pip install 'kafka-beat[parquet]'"
+            )
         try:
             parse_fields(self.parquet_fields)
         except ValueError as exc:

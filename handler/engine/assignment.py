@@ -10,8 +10,8 @@ from handler.chain.config import ChainConfig
 from handler.chain.writer import ChainWriter
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
-from handler.engine.failpoints import Failpoints
 from handler.engine.partition import PartitionState
+from handler.failpoints import Failpoints
 from handler.kafka.source import Source
 from handler.observe.logs import get_logger
 from handler.stores.base import Store

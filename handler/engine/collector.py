@@ -35,11 +35,11 @@ from handler.config.values import PartitionRef
 from handler.engine.assignment import Joiner, loss_message
 from handler.engine.budget import Budget
 from handler.engine.committer import Committer
-from handler.engine.failpoints import Failpoints
 from handler.engine.intake import Intake
 from handler.engine.partition import FAILED, PartitionState
 from handler.engine.pipeline import CompressionWorker
 from handler.errors import AuthError, KafkaBeatError, TransientError
+from handler.failpoints import Failpoints
 from handler.kafka.clients import open_source
 from handler.kafka.source import PollResult, Source
 from handler.kafka.topics import matching_topics

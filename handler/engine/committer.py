@@ -6,9 +6,9 @@ import time
 from dataclasses import dataclass, field
 
 from handler.config.values import PartitionRef
-from handler.engine.failpoints import Failpoints
 from handler.engine.partition import NOT_COMMITTING, PartitionState
 from handler.errors import AuthError, KafkaBeatError, retrying
+from handler.failpoints import Failpoints
 from handler.kafka.source import CommitRejected, Source
 from handler.observe.logs import get_logger
 

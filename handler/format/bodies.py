@@ -16,15 +16,16 @@ import hashlib
 import tempfile
 from collections import deque
 from concurrent.futures import Executor, Future, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Protocol
 
+from handler.config.parquet_fields import ParquetField
 from handler.format.compression import CODECS, Codec
 from handler.format.envelope import Encoded, FieldFormat
-from handler.format.parquet import CONTENT_TYPE as PARQUET_CONTENT_TYPE
-from handler.format.parquet import EXTENSION as PARQUET_EXTENSION
 from handler.format.parquet import ParquetObjectWriter
-from handler.format.parquet_fields import ParquetField
+from handler.format.parquet_schema import CONTENT_TYPE as PARQUET_CONTENT_TYPE
+from handler.format.parquet_schema import EXTENSION as PARQUET_EXTENSION
+from handler.format.sealed import SealedBody
 from handler.record import Record
 
 _CHUNK_BYTES = 256 * 1024
@@ -32,16 +33,6 @@ _CHUNK_BYTES = 256 * 1024
 # keep (shared out over the open objects, so 64 partitions stay in budget), but not below the
 # size under which row groups get too small to compress or skip well.
 _MIN_ROW_GROUP_BYTES = 256 * 1024
-
-
-@dataclass(frozen=True)
-class SealedBody:
-    body: IO[bytes]
-    """Rewound; closed by whoever stores it."""
-    size: int
-    sha256: str
-    unfit: dict[str, int] = field(default_factory=dict)
-    """Per typed Parquet column: values that did not fit its type (the column is null)."""
 
 
 class Body(Protocol):
@@ -210,8 +201,7 @@ class ParquetBody:
         self._writer.add(record, encoded)
 
     def seal(self) -> SealedBody:
-        sealed = self._writer.seal()
-        return SealedBody(sealed.body, sealed.size, sealed.sha256, sealed.unfit)
+        return self._writer.seal()
 
     def discard(self) -> None:
         self._writer.discard()

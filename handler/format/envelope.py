@@ -25,6 +25,7 @@ from typing import Any, Literal, NamedTuple
 
 import orjson
 
+from handler.format.json_fields import JsonField
 from handler.record import Record
 
 ENCODING_JSON = "json"
@@ -242,14 +243,6 @@ def parse_event_time(value: Any) -> int | None:
     return None
 
 
-def _lookup(document: Any, path: tuple[str, ...]) -> Any:
-    for part in path:
-        if not isinstance(document, dict) or part not in document:
-            return _NOTHING
-        document = document[part]
-    return document
-
-
 class Encoder:
     """Encodes records under the configured key and value formats and event-time field."""
 
@@ -261,9 +254,7 @@ class Encoder:
     ) -> None:
         self.key_format = key_format
         self.value_format = value_format
-        # A field name is first taken whole (`@timestamp`, `event.created` as one key), then as
-        # a dotted path into nested objects.
-        self._time_paths = [(time_field,), tuple(time_field.split("."))] if time_field else []
+        self._time_field = JsonField(time_field) if time_field else None
 
     def encode(self, record: Record) -> Encoded:
         # The hot path of every run: one call per field, no list unless a field is invalid.
@@ -309,10 +300,10 @@ class Encoder:
                 {"field": p.field, "error": p.error, "byte": p.byte} for p in problems
             ]
         event_time, from_field = record.timestamp, None
-        if self._time_paths:
+        if self._time_field is not None:
             from_field = False
-            for path in self._time_paths:
-                found = parse_event_time(_lookup(parsed, path))
+            for candidate in self._time_field.candidates(parsed):
+                found = parse_event_time(candidate)
                 if found is not None:
                     event_time, from_field = found, True
                     break

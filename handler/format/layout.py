@@ -1,4 +1,5 @@
-"""The storage layout: every key Kafka Beat writes and every `kb-*` metadata name, in one place.
+"""The storage layout: every key Kafka Beat writes and every `kb-*` metadata name (and the
+Parquet footer's `kafka_beat.*` names), in one place.
 
 Data objects: `{prefix}/{topic}/dt=…/hour=…/{topic}+{partition}+{start:020d}{extension}`, a pure
 function of topic, partition, start position and the first record's time, so whoever stands at
@@ -38,6 +39,15 @@ META_SHA256 = "kb-sha256"
 META_GAP_FROM = "kb-gap-from"  # set on the first object after accepted data loss
 META_DEAD_LETTERS = "kb-dead-letters"  # invalid records of the range, in the companion
 META_PROBE = "kb-probe"
+
+# A Parquet object's footer (key-value metadata): how it was written, so a reader gives back
+# the very lines a JSON-lines object of the same records holds.
+PARQUET_FORMAT_VERSION = "1"
+PARQUET_META_FORMAT = "kafka_beat.format"
+PARQUET_META_KEY_FORMAT = "kafka_beat.key_format"
+PARQUET_META_VALUE_FORMAT = "kafka_beat.value_format"
+PARQUET_META_FIELDS = "kafka_beat.fields"
+PARQUET_META_WRITER = "kafka_beat.writer"
 
 _OBJECT_NAME = re.compile(
     r"(?P<topic>[^/]+)\+(?P<partition>\d+)\+(?P<start>\d{20})(?P<ext>\.[^/]+)$"

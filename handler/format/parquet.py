@@ -1,38 +1,10 @@
-"""Parquet objects: the same records as the JSON lines, in columns query engines read directly.
-
-Chosen by `KAFKA_BEAT_FORMAT=parquet`; `parquet_reader.py` reads objects back,
-`parquet_fields.py` has the typed columns (`KAFKA_BEAT_PARQUET_FIELDS`).
-
-Columns, in order (every object has the first nine, then one per typed field):
-
-| column | Parquet type | holds |
-|---|---|---|
-| `topic` | string | the record's topic |
-| `partition` | int32 | its partition |
-| `offset` | int64 | its offset |
-| `timestamp` | timestamp(ms, UTC) | the Kafka timestamp as is (-1: the producer set none) |
-| `timestamp_type` | string | `create` or `log_append` |
-| `key` | binary, null for a null key | the bytes exactly |
-| `value` | binary | the bytes exactly, null where `value_json` holds them (or for a null value) |
-| `headers` | list<struct<key: string, value: binary>> | in order, duplicates kept |
-| `value_json` | string, null unless the value is JSON | the JSON text the JSON lines embed |
-
-`value_json` is null exactly where the JSON lines store a value as `utf8`, `base64` or null, so
-`json_extract_string(value_json, '$.user')` (DuckDB), `json_extract_scalar` (Athena) or
-`get_json_object` (Spark) reads the same documents the JSON lines hold. A JSON value is not
-stored twice: where `value_json` is the value's bytes exactly (one-line JSON, the common log
-line) `value` is null, and the bytes are `coalesce(value, encode(value_json))` (DuckDB;
-`to_utf8` in Athena). With both columns filled, value_json was 44 % of a log object. A null
-value (a tombstone) has both null.
-The footer's key-value metadata records the key and value formats and the typed fields, so
-the reader gives back the very JSON lines a jsonl object of the same records holds.
+"""Parquet object bodies: records in, row groups spooled as they fill, one body out (the
+columns are `parquet_schema.py`'s).
 
 Memory stays bounded: rows are buffered as Python objects only until about `row_group_bytes`,
 then written as one row group to a spool file (memory, then disk past `spool_memory_bytes`),
-hashed as it is written, as the JSON-lines body is.
-
-pyarrow is imported on first use, never at import, so the base install needs no Parquet library
-(`pip install 'kafka-beat[parquet]'` brings it).
+hashed as it is written, as the JSON-lines body is. pyarrow is imported on first use, never at
+import, so the base install needs no Parquet library.
 """
 
 from __future__ import annotations
@@ -40,36 +12,18 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from array import array
-from dataclasses import dataclass
-from types import ModuleType
-from typing import IO, Any, Literal, get_args
+from typing import IO, Any
 
-from handler import __version__
-from handler.errors import ConfigError
+from handler.config.parquet_fields import BASE_COLUMNS, ParquetField
 from handler.format.envelope import Encoded, Encoder, FieldFormat
-from handler.format.parquet_fields import (
-    BASE_COLUMNS,
-    UNFIT,
-    ParquetField,
-    convert,
-    format_fields,
-    lookup,
-)
+from handler.format.json_fields import JsonField
+from handler.format.parquet_fields import UNFIT, convert
+from handler.format.parquet_schema import COMPRESSIONS, ParquetCompression, arrow, schema
+from handler.format.sealed import SealedBody
 from handler.record import Record
 
-ParquetCompression = Literal["zstd", "snappy", "gzip", "none"]
-COMPRESSIONS: tuple[str, ...] = get_args(ParquetCompression)
-EXTENSION = ".parquet"
-CONTENT_TYPE = "application/vnd.apache.parquet"
-FORMAT_VERSION = "1"
 DEFAULT_ROW_GROUP_BYTES = 2 * 1024 * 1024
 DEFAULT_SPOOL_MEMORY_BYTES = 2 * 1024 * 1024
-
-META_FORMAT = "kafka_beat.format"
-META_KEY_FORMAT = "kafka_beat.key_format"
-META_VALUE_FORMAT = "kafka_beat.value_format"
-META_FIELDS = "kafka_beat.fields"
-META_WRITER = "kafka_beat.writer"
 
 # Python memory of one buffered row beyond its payload bytes (list slots, the bytes objects'
 # headers, the offset and timestamp in typed arrays), and of one header or typed value.
@@ -83,68 +37,6 @@ _ITEM_OVERHEAD = 80
 _NO_DICTIONARY = frozenset({"offset", "timestamp", "value", "value_json"})
 _STATISTICS = ("topic", "partition", "offset", "timestamp", "timestamp_type")
 _PAGE_BYTES = 64 * 1024
-
-
-def arrow() -> tuple[ModuleType, ModuleType]:
-    """pyarrow and pyarrow.parquet, or a ConfigError saying how to install them."""
-    try:
-        import pyarrow
-        import pyarrow.parquet
-    except ImportError as exc:
-        raise ConfigError(
-            "Parquet objects need pyarrow, which the base install leaves out: "
-            "pip install 'kafka-beat[parquet]'"
-        ) from exc
-    return pyarrow, pyarrow.parquet
-
-
-def _field_type(pa: ModuleType, name: str) -> Any:
-    if name == "string":
-        return pa.string()
-    if name == "int64":
-        return pa.int64()
-    if name == "float64":
-        return pa.float64()
-    if name == "bool":
-        return pa.bool_()
-    return pa.timestamp("ms", tz="UTC")
-
-
-def _header_type(pa: ModuleType) -> Any:
-    return pa.struct([pa.field("key", pa.string(), nullable=False), pa.field("value", pa.binary())])
-
-
-def schema(
-    fields: tuple[ParquetField, ...] = (),
-    key_format: FieldFormat = "auto",
-    value_format: FieldFormat = "auto",
-) -> Any:
-    """The Arrow schema of an object with these typed fields (footer metadata included)."""
-    pa, _ = arrow()
-    columns = [
-        pa.field("topic", pa.string(), nullable=False),
-        pa.field("partition", pa.int32(), nullable=False),
-        pa.field("offset", pa.int64(), nullable=False),
-        pa.field("timestamp", pa.timestamp("ms", tz="UTC"), nullable=False),
-        pa.field("timestamp_type", pa.string(), nullable=False),
-        pa.field("key", pa.binary()),
-        pa.field("value", pa.binary()),
-        pa.field(
-            "headers",
-            pa.list_(pa.field("element", _header_type(pa), nullable=False)),
-            nullable=False,
-        ),
-        pa.field("value_json", pa.string()),
-    ]
-    columns += [pa.field(field.column, _field_type(pa, field.type)) for field in fields]
-    metadata = {
-        META_FORMAT: FORMAT_VERSION,
-        META_KEY_FORMAT: key_format,
-        META_VALUE_FORMAT: value_format,
-        META_FIELDS: format_fields(fields),
-        META_WRITER: f"kafka-beat {__version__}",
-    }
-    return pa.schema(columns, metadata=metadata)
 
 
 class _HashingSink:
@@ -183,22 +75,6 @@ class _HashingSink:
         self.closed = True
 
 
-@dataclass
-class SealedParquet:
-    """A finished Parquet body: what the chain stores and what its metadata records."""
-
-    body: IO[bytes]
-    size: int
-    sha256: str
-    records: int
-    row_groups: int
-    unfit: dict[str, int]
-    """Per typed column: values present in the JSON that did not fit its type (column null)."""
-
-    def close(self) -> None:
-        self.body.close()
-
-
 class ParquetObjectWriter:
     """One object's Parquet body: records in, row groups spooled as they fill, one body out."""
 
@@ -218,6 +94,7 @@ class ParquetObjectWriter:
             )
         self._pa, pq = arrow()
         self._fields = fields
+        self._field_names = [JsonField(field.field) for field in fields]
         self._row_group_bytes = row_group_bytes
         self._schema = schema(fields, key_format, value_format)
         self._encoder = Encoder(key_format, value_format)
@@ -338,8 +215,8 @@ class ParquetObjectWriter:
         unfit: list[str] = []
         if self._fields:
             document = encoded.document
-            for field in self._fields:
-                found = lookup(document, field.field)
+            for field, json_field in zip(self._fields, self._field_names, strict=True):
+                found = json_field.find(document)
                 converted = None if found is None else convert(field.type, found)
                 if converted is UNFIT:
                     unfit.append(field.column)
@@ -394,7 +271,7 @@ class ParquetObjectWriter:
         self.row_groups += 1
         self._reset()
 
-    def seal(self) -> SealedParquet:
+    def seal(self) -> SealedBody:
         """Write the last row group and the footer; the body, rewound, with its size and hash
         (without rows where a repair found its whole range compacted away)."""
         if self._sealed:
@@ -403,13 +280,8 @@ class ParquetObjectWriter:
         self._writer.close()
         self._sealed = True
         self._spool.seek(0)
-        return SealedParquet(
-            body=self._spool,
-            size=self._sink.size,
-            sha256=self._sink.digest.hexdigest(),
-            records=self.records,
-            row_groups=self.row_groups,
-            unfit=dict(self.unfit),
+        return SealedBody(
+            self._spool, self._sink.size, self._sink.digest.hexdigest(), dict(self.unfit)
         )
 
     def discard(self) -> None:

@@ -14,16 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, cast, get_args
 
+from handler.config.parquet_fields import BASE_COLUMNS, ParquetField, parse_fields
+from handler.format import layout
 from handler.format.envelope import Encoder, FieldFormat
-from handler.format.parquet import (
-    FORMAT_VERSION,
-    META_FIELDS,
-    META_FORMAT,
-    META_KEY_FORMAT,
-    META_VALUE_FORMAT,
-    arrow,
-)
-from handler.format.parquet_fields import BASE_COLUMNS, ParquetField, parse_fields
+from handler.format.parquet_schema import arrow
 from handler.record import Record
 
 _READ_BATCH_ROWS = 4096
@@ -69,18 +63,22 @@ class ParquetReader:
     def _read_info(self) -> ParquetInfo:
         raw = self._file.metadata.metadata or {}
         meta = {key.decode(): value.decode() for key, value in raw.items()}
-        if META_FORMAT not in meta:
-            raise ValueError("not a Kafka Beat Parquet object (no kafka_beat.format metadata)")
-        if meta[META_FORMAT] != FORMAT_VERSION:
+        version = meta.get(layout.PARQUET_META_FORMAT)
+        if version is None:
             raise ValueError(
-                f"Kafka Beat Parquet format {meta[META_FORMAT]} is not one this reader knows "
-                f"(format {FORMAT_VERSION}); read it with the kafka-beat that wrote it or newer"
+                f"not a Kafka Beat Parquet object (no {layout.PARQUET_META_FORMAT} metadata)"
+            )
+        if version != layout.PARQUET_FORMAT_VERSION:
+            raise ValueError(
+                f"Kafka Beat Parquet format {version} is not one this reader knows (format "
+                f"{layout.PARQUET_FORMAT_VERSION}); read it with the kafka-beat that wrote it "
+                "or newer"
             )
         return ParquetInfo(
-            format_version=meta[META_FORMAT],
-            key_format=_format(meta.get(META_KEY_FORMAT, "auto")),
-            value_format=_format(meta.get(META_VALUE_FORMAT, "auto")),
-            fields=parse_fields(meta.get(META_FIELDS, "")),
+            format_version=version,
+            key_format=_format(meta.get(layout.PARQUET_META_KEY_FORMAT, "auto")),
+            value_format=_format(meta.get(layout.PARQUET_META_VALUE_FORMAT, "auto")),
+            fields=parse_fields(meta.get(layout.PARQUET_META_FIELDS, "")),
             records=self._file.metadata.num_rows,
             row_groups=self._file.metadata.num_row_groups,
         )

@@ -11,8 +11,8 @@ from typing import IO
 
 from handler.format.compression import CODECS, codec_for_key
 from handler.format.envelope import decode_line
-from handler.format.parquet import EXTENSION as PARQUET_EXTENSION
 from handler.format.parquet_reader import decode_lines, read_records
+from handler.format.parquet_schema import EXTENSION as PARQUET_EXTENSION
 from handler.record import Record
 
 EXTENSIONS: tuple[str, ...] = (*(codec.extension for codec in CODECS.values()), PARQUET_EXTENSION)

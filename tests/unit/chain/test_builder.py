@@ -75,7 +75,7 @@ def test_sealed_body_decodes_to_the_records_and_next_follows_the_last(codec: str
     assert (sealed.start, sealed.next, sealed.records) == (10, 18, 3)
     assert sealed.content_type == object_format(codec).content_type
     key = "t+0+00000000000000000010" + object_format(codec).extension
-    assert list(stored_records(key, sealed.body)) == stored
+    assert list(stored_records(key, sealed.content.body)) == stored
     sealed.close()
 
 
@@ -83,7 +83,7 @@ def test_gzip_body_is_a_plain_gzip_file() -> None:
     target = builder()
     fill(target, record(0))
     sealed = target.seal()
-    assert gzip.decompress(sealed.body.read()).count(b"\n") == 1
+    assert gzip.decompress(sealed.content.body.read()).count(b"\n") == 1
 
 
 def test_out_of_order_records_are_refused() -> None:
@@ -119,7 +119,7 @@ def test_compressing_on_the_worker_stores_the_same_bytes(codec: str) -> None:
         for item, each in zip(records, encoded, strict=True):
             targets[item.offset % 3].add(item, each)
         sealed = [target.seal() for target in targets]
-        return [(each.sha256, each.records, each.body.read()) for each in sealed]
+        return [(each.content.sha256, each.records, each.content.body.read()) for each in sealed]
 
     inline = build(None)
     with CompressionWorker(max_queued=2) as worker:

@@ -18,8 +18,8 @@ from handler.chain.uploads import UploadPool
 from handler.chain.writer import ChainWriter
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
-from handler.engine.failpoints import Failpoints
 from handler.errors import ChainError, TransientError
+from handler.failpoints import Failpoints
 from handler.format.envelope import decode_line
 from handler.format.layout import position_key
 from handler.record import Record

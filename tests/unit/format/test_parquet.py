@@ -12,12 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from handler.config.parquet_fields import parse_fields
 from handler.errors import ConfigError
-from handler.format import parquet
+from handler.format import layout
 from handler.format.envelope import Encoder, classify, encode_record
-from handler.format.parquet import ParquetObjectWriter, SealedParquet
-from handler.format.parquet_fields import parse_fields
+from handler.format.parquet import ParquetObjectWriter
 from handler.format.parquet_reader import ParquetReader, decode_lines, read_records
+from handler.format.sealed import SealedBody
 from handler.record import Record
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -29,14 +30,14 @@ def make(
     return Record("auth", 3, offset, timestamp, "create", key, value, tuple(headers))
 
 
-def write(records, **options) -> SealedParquet:
+def write(records, **options) -> SealedBody:
     writer = ParquetObjectWriter(**options)
     for record in records:
         writer.add(record)
     return writer.seal()
 
 
-def body_of(sealed: SealedParquet) -> bytes:
+def body_of(sealed: SealedBody) -> bytes:
     data = sealed.body.read()
     sealed.close()
     return data
@@ -251,8 +252,8 @@ def test_row_groups_are_spooled_as_they_fill() -> None:
     assert writer.size > 0  # written before the seal
     sealed = writer.seal()
     assert sealed.body._rolled  # type: ignore[attr-defined]  # past spool_memory_bytes: on disk
-    assert sealed.records == 500
-    assert sealed.row_groups == pq.ParquetFile(io.BytesIO(body_of(sealed))).num_row_groups
+    assert writer.records == 500
+    assert writer.row_groups == pq.ParquetFile(io.BytesIO(body_of(sealed))).num_row_groups
 
 
 def test_size_and_sha256_describe_the_body_and_the_body_is_reproducible() -> None:
@@ -314,9 +315,9 @@ def test_a_foreign_parquet_file_is_refused() -> None:
 
 
 def test_a_newer_format_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parquet, "FORMAT_VERSION", "2")
+    monkeypatch.setattr(layout, "PARQUET_FORMAT_VERSION", "2")
     data = body_of(write([make(0, None, b"v")]))
-    monkeypatch.setattr(parquet, "FORMAT_VERSION", "1")
+    monkeypatch.setattr(layout, "PARQUET_FORMAT_VERSION", "1")
     with pytest.raises(ValueError, match="format 2 is not one this reader knows"):
         ParquetReader(io.BytesIO(data))
 

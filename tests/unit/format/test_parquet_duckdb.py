@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from handler.config.parquet_fields import parse_fields
 from handler.format.layout import dead_letters_key, object_key
-from handler.format.parquet import EXTENSION, ParquetObjectWriter
-from handler.format.parquet_fields import parse_fields
+from handler.format.parquet import ParquetObjectWriter
+from handler.format.parquet_schema import EXTENSION
 from handler.record import Record
 
 HOUR = 3_600_000

@@ -1,14 +1,14 @@
+from typing import Any
+
 import pytest
 
-from handler.format.parquet_fields import (
-    FIELD_TYPES,
-    UNFIT,
-    ParquetField,
-    convert,
-    format_fields,
-    lookup,
-    parse_fields,
-)
+from handler.config.parquet_fields import FIELD_TYPES, ParquetField, format_fields, parse_fields
+from handler.format.json_fields import JsonField
+from handler.format.parquet_fields import UNFIT, convert
+
+
+def lookup(document: Any, name: str) -> Any:
+    return JsonField(name).find(document)
 
 
 def test_the_documented_spec() -> None:
