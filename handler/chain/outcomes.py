@@ -1,10 +1,17 @@
-"""What each step of the chain writer answers: the caller acts on the outcome, never on a flag."""
+"""What each step of the chain writer answers: the caller acts on the outcome, never on a flag.
+
+One type for every step, the store I/O's answers included: an upload thread's outcome is
+applied to the chain position by the writer, which answers its caller with the outcome of
+that (`writer.py`).
+"""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from handler.chain.positions import PositionRecord
 
 
 class Step(enum.Enum):
@@ -22,7 +29,8 @@ class Step(enum.Enum):
     """Another writer claimed the position first: our object was dropped."""
     FAILED = "failed"
     NOTHING = "nothing"
-    """There was nothing to store (no open object, or a repair not yet complete)."""
+    """There was nothing to store (no open object, or a repair not yet complete), or an upload
+    was skipped because the one before it did not store."""
 
 
 @dataclass(frozen=True)
@@ -46,3 +54,13 @@ class Outcome:
     error: str | None = None
     refused: bool = False
     """The store refused our identity or permissions (exit 3)."""
+    found: PositionRecord | None = None
+    """The position record standing at the position: a repair's, or a lost race's winner."""
+    manifest_entry: Mapping[str, object] | None = None
+    """What the run's manifest records of an object this writer created."""
+    gaps: tuple[tuple[int, int], ...] = ()
+    """The chain's accepted data-loss gaps once the object is stored."""
+    seconds: float = 0.0
+    """How long storing took (claim to checkpoint)."""
+    uploads_running: int = 0
+    """Uploads running on the pool, this one included, when it finished."""

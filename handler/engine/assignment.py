@@ -55,7 +55,8 @@ def decide_start(
 
 
 class Joiner:
-    """Builds the state of each partition that joins the run, and seeks its consumer there."""
+    """Builds the state of each partition that joins the run, and says where its consumer
+    starts (the loop moves it)."""
 
     def __init__(
         self,
@@ -79,7 +80,9 @@ class Joiner:
         seek_all: bool,
         no_offset: Collection[PartitionRef] = (),
         out_of_range: Mapping[PartitionRef, int] | None = None,
-    ) -> list[PartitionState]:
+    ) -> list[tuple[PartitionState, int | None]]:
+        """Each partition's state, with the offset its consumer must be sought to (None:
+        it fetches from the group's committed offset already)."""
         bounds = self._source.log_bounds(sorted(refs))
         joined = []
         for ref in sorted(refs):
@@ -92,7 +95,7 @@ class Joiner:
 
     def _start(
         self, ref: PartitionRef, committed: int | None, log_start: int, end: int, seek: bool
-    ) -> PartitionState:
+    ) -> tuple[PartitionState, int | None]:
         checkpoint = verified_checkpoint(self._store, ref.topic, ref.partition)
         resume = checkpoint.next if checkpoint else None
         decision = decide_start(committed, resume, log_start, end, self._settings.auto_offset_reset)
@@ -124,15 +127,13 @@ class Joiner:
         if refuse:
             part.status = "data_loss"
             part.error = loss_message(ref, start, log_start)
-            return part
+            return part, None
         if lost:
             writer.gap_from = decision.resumed_from
             log.warning(
                 "data lost before it was read; continuing from the earliest record",
                 extra={"topic": ref.topic, "partition": ref.partition, "lost": lost},
             )
-        if seek or start != committed:
-            self._source.seek(ref, start)
         if start >= end:
             part.status = "done"
-        return part
+        return part, start if seek or start != committed else None

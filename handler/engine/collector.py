@@ -32,10 +32,10 @@ from handler.chain.config import ChainConfig
 from handler.chain.uploads import UploadPool
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
-from handler.engine.assignment import Joiner, loss_message
+from handler.engine.assignment import Joiner
 from handler.engine.budget import Budget
 from handler.engine.committer import Committer
-from handler.engine.intake import Intake
+from handler.engine.intake import Intake, Taken
 from handler.engine.partition import FAILED, PartitionState
 from handler.engine.pipeline import CompressionWorker
 from handler.errors import AuthError, KafkaBeatError, TransientError
@@ -86,12 +86,12 @@ class Collector:
         self._joiner = Joiner(settings, source, store, self._config, self.run_id, failpoints)
         self._committer = Committer(source, settings.commit_attempts, self.run_id, failpoints)
         self._intake = Intake(
-            source,
             self._config,
             budget,
             self.report,
             settings.spool_memory_bytes,
             lambda: sum(1 for part in self.parts.values() if part.active),
+            source.position,
         )
 
     # -- the loop ---------------------------------------------------------------------------
@@ -153,7 +153,7 @@ class Collector:
             for ref, records in result.records.items():
                 part = self.parts.get(ref)
                 if part is not None and part.active:
-                    self._intake.take(part, records)
+                    self._move(part, self._intake.take(part, records))
             self._finish_caught_up()
             self._commit_pending()
             self._reserve_tail()
@@ -163,10 +163,7 @@ class Collector:
         expected to take: the slowest object stored so far for each round of the upload
         threads, and the slowest commit."""
         slowest = max((part.writer.store_seconds for part in self.parts.values()), default=0.0)
-        to_store = sum(
-            (part.writer.builder is not None) + part.writer.uploading
-            for part in self.parts.values()
-        )
+        to_store = sum(part.writer.objects_to_store for part in self.parts.values())
         rounds = math.ceil(to_store / max(1, self.settings.upload_threads))
         self.budget.tail_seconds = slowest * rounds + self._committer.longest_seconds
 
@@ -181,8 +178,8 @@ class Collector:
         for part in self.parts.values():
             if part.active and part.ref not in assigned:
                 # Another member owns it now: store what we hold, but do not commit.
-                self._intake.close_object(part, assigned=False)
-                part.status = "revoked"
+                self._move(part, self._intake.close_object(part, assigned=False))
+                self._move(part, self._intake.stop(part, "revoked"))
         new = {
             ref for ref in assigned if ref not in self.parts or self.parts[ref].status == "revoked"
         }
@@ -199,10 +196,12 @@ class Collector:
         no_offset: Collection[PartitionRef] = (),
         out_of_range: Mapping[PartitionRef, int] | None = None,
     ) -> None:
-        for part in self._joiner.join(refs, seek_all, no_offset, out_of_range):
+        for part, seek_to in self._joiner.join(refs, seek_all, no_offset, out_of_range):
             self.parts[part.ref] = part
+            if seek_to is not None:
+                self.source.seek(part.ref, seek_to)
             if not part.active:
-                self._intake.stop(part, part.status, part.error)
+                self._move(part, self._intake.stop(part, part.status, part.error))
 
     def _data_lost_midway(self, part: PartitionState, offset: int) -> None:
         log_start, _ = self.source.log_bounds([part.ref])[part.ref]
@@ -211,16 +210,8 @@ class Collector:
                 f"{part.ref.topic}:{part.ref.partition}: offset {offset} is "
                 "out of range above the log end; the partition may be recovering"
             )
-        part.lost_offsets += log_start - offset
-        if self.settings.on_data_loss == "fail":
-            self._intake.close_object(part)
-            self._intake.stop(part, "data_loss", loss_message(part.ref, offset, log_start))
-            return
-        if not self._intake.close_object(part):
-            return
-        part.writer.skip_to(log_start)
-        part.consumed_to = log_start
-        self.source.seek(part.ref, log_start)
+        skip = self.settings.on_data_loss == "skip"
+        self._move(part, self._intake.data_lost(part, offset, log_start, skip))
 
     # -- records into objects ---------------------------------------------------------------
 
@@ -233,40 +224,43 @@ class Collector:
         ]
         for part, closed in self._close_together(caught_up):
             if closed and part.active:
-                self._intake.stop(part, "done")
+                self._move(part, self._intake.stop(part, "done"))
 
     def _flush_all(self) -> None:
-        open_objects = [
-            part
-            for part in self.parts.values()
-            if part.writer.builder is not None
-            or part.writer.repair is not None
-            or part.writer.uploading
-        ]
+        open_objects = [part for part in self.parts.values() if part.writer.holding]
         was_active = {part.ref for part in open_objects if part.active}
         for part, closed in self._close_together(open_objects):
             if closed and part.ref in was_active and part.active:
-                part.status = "budget"
+                self._move(part, self._intake.stop(part, "budget"))
         self._commit_pending(final=True)
 
     def _close_together(self, parts: list[PartitionState]) -> list[tuple[PartitionState, bool]]:
         """Close these partitions' objects, their uploads in flight together, then wait for
         each; per partition, whether it was closed (not stopped, not rewound)."""
-        queued = [(part, self._intake.queue_close(part)) for part in parts]
+        queued = [(part, self._move(part, self._intake.queue_close(part))) for part in parts]
         return [
-            (part, self._intake.settle_uploads(part, wait_until=0) and closed)
+            (part, self._move(part, self._intake.settle(part, wait_until=0)) and closed)
             for part, closed in queued
         ]
+
+    def _move(self, part: PartitionState, taken: Taken) -> bool:
+        """Move the partition's consumer as intake decided; whether the partition goes on
+        (not stopped, not sent back)."""
+        if taken.seek_to is not None:
+            self.source.seek(part.ref, taken.seek_to)
+        if taken.stopped:
+            self.source.pause(part.ref)
+        return part.active and not taken.rewound
 
     def _commit_pending(self, final: bool = False) -> None:
         if self.settings.dry_run:
             return
         outcome = self._committer.commit(self.parts)
         for ref, error in outcome.failed.items():
-            self._intake.stop(self.parts[ref], "commit_failed", error)
+            self._move(self.parts[ref], self._intake.stop(self.parts[ref], "commit_failed", error))
         if final:
             for ref in outcome.refused:
-                self.parts[ref].status = "commit_refused"
+                self._move(self.parts[ref], self._intake.stop(self.parts[ref], "commit_refused"))
 
     def _write_manifest(self) -> None:
         if self.settings.dry_run:

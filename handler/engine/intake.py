@@ -4,7 +4,8 @@ Per record, in order: skip what is already taken; resolve the chain position bef
 is encoded for it (a repair re-reads with the settings it records); encode; divert an invalid
 record to its dead letter; store the open object when the record starts a new one; open (or
 adopt) an object; append. The writer answers every step with an outcome, applied here to the
-partition and its consumer (`settle`): nothing below this calls back up.
+partition (`_settle`); each call answers the loop with what it decided (`Taken`): where the
+partition's consumer fetches next and whether it stopped. Only the loop moves the consumer.
 
 A sealed object is queued on the upload pool and the next one opens at its end; the outcomes
 of finished uploads are settled after each batch, in chain order, and at most
@@ -14,15 +15,18 @@ the oldest). A partition ends, or the run does, only once its uploads are settle
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from handler.chain.config import ChainConfig
 from handler.chain.outcomes import Outcome, Step
+from handler.config.values import PartitionRef
+from handler.engine.assignment import loss_message
 from handler.engine.budget import Budget
 from handler.engine.partition import Lifecycle, PartitionState
 from handler.format.envelope import Encoded
 from handler.format.layout import MAX_TIMESTAMP_MS, hour_bucket
-from handler.kafka.source import Source
 from handler.observe.logs import get_logger
 from handler.observe.report import RunReport
 from handler.record import Record
@@ -35,53 +39,80 @@ _MAX_UPLOADING = 2
 log = get_logger()
 
 
+@dataclass
+class Taken:
+    """What intake decided for one partition in one call: the loop moves the consumer by it."""
+
+    records: int = 0
+    """Records taken into objects or dead letters, or adopted past."""
+    seek_to: int | None = None
+    """Where the partition's consumer fetches next, when it must move (an adoption skipped
+    ahead, a lost race went back)."""
+    rewound: bool = False
+    """A lost race sent the consumer back before records already taken in this call."""
+    stopped: bool = False
+    """The partition stopped: its consumer pauses."""
+
+
+class Next(enum.Enum):
+    """What may follow a step within one batch."""
+
+    ON = "on"
+    REWOUND = "rewound"
+    """The consumer goes back: the batch's later records come again."""
+    STOPPED = "stopped"
+    """The partition stopped, or the record budget ran out."""
+
+
 class Intake:
     def __init__(
         self,
-        source: Source,
         config: ChainConfig,
         budget: Budget,
         report: RunReport,
         spool_memory_bytes: int,
         active_partitions: Callable[[], int],
+        fetch_position: Callable[[PartitionRef], int],
     ) -> None:
-        self.source = source
         self.config = config
         self.budget = budget
         self.report = report
         self._spool_memory_bytes = spool_memory_bytes
         self._active_partitions = active_partitions
+        self._fetch_position = fetch_position
+        """The offset a partition's consumer fetches next (read, never moved, here)."""
 
-    def take(self, part: PartitionState, records: list[Record]) -> None:
+    def take(self, part: PartitionState, records: list[Record]) -> Taken:
+        taken = Taken()
         index, count = 0, len(records)
         while index < count:
-            index = self._take_run(part, records, index)
+            index = self._take_run(part, records, index, taken)
             if index < count:
-                if not self._take_one(part, records[index]):
+                if self._take_one(part, records[index], taken) is not Next.ON:
                     break
                 index += 1
-        self.settle_uploads(part)
+        self._settle_uploads(part, taken)
+        return taken
 
-    def _take_run(self, part: PartitionState, records: list[Record], index: int) -> int:
+    def _take_run(
+        self, part: PartitionState, records: list[Record], index: int, taken: Taken
+    ) -> int:
         """The hot path: append records to the open object in one tight loop while nothing
         but appending is to be done, the counters kept in locals and added once; the index
         of the first record that needs more (none open, a repair, the end or the budget
         reached, an invalid record, a rotation), which `_take_one` then takes."""
         writer = part.writer
-        builder = writer.builder
-        if builder is None or writer.repair is not None or not part.active:
+        room = writer.room()
+        if room is None or not part.active:
             return index
-        if builder.records == 0:
-            return index  # an object's first record always lands: `_take_one` decides it
         left = self.budget.records_left()
         stop = len(records) if left is None else min(len(records), index + left)
         encode = writer.encoder.encode
-        room = self.config.rotation.room(builder, writer.companion)
         room_records, room_bytes, later_hour_ms = room.records, room.bytes, room.later_hour_ms
-        add = builder.add
+        add = writer.add
         end, consumed_to = part.end, part.consumed_to
         counts = self.report.counts
-        taken = bytes_in = bytes_encoded = 0
+        count = bytes_in = bytes_encoded = 0
         while index < stop:
             record = records[index]
             offset = record.offset
@@ -113,66 +144,77 @@ class Intake:
                     bytes_in += len(header)
             bytes_encoded += len(line)
             consumed_to = offset + 1
-            taken += 1
+            count += 1
             index += 1
-        if taken:
+        if count:
             part.consumed_to = consumed_to
-            part.records += taken
-            self.budget.take(taken)
+            part.records += count
+            taken.records += count
+            self.budget.take(count)
             report = self.report
-            report.records += taken
+            report.records += count
             report.bytes_in += bytes_in
             report.bytes_encoded += bytes_encoded
         return index
 
-    def settle_uploads(self, part: PartitionState, wait_until: int | None = None) -> bool:
-        """Apply the outcomes of the partition's finished uploads (with `wait_until`, first
-        wait until at most that many are in flight); False when the partition stopped or its
-        consumer was rewound."""
-        settled = True
-        for outcome in part.writer.completed(wait_until):
-            settled = self._settle(part, outcome, part.consumed_to) and settled
-        return settled and part.active
+    def settle(self, part: PartitionState, wait_until: int | None = None) -> Taken:
+        """Apply the outcomes of the partition's finished uploads; with `wait_until`, first
+        wait until at most that many are in flight."""
+        taken = Taken()
+        self._settle_uploads(part, taken, wait_until)
+        return taken
 
-    def _take_one(self, part: PartitionState, record: Record) -> bool:
-        """Put one record where it belongs; False when no later record of this batch can
-        follow (the partition stopped, the budget ran out, or the consumer was rewound)."""
+    def _settle_uploads(
+        self, part: PartitionState, taken: Taken, wait_until: int | None = None
+    ) -> Next:
+        flow = Next.ON
+        for outcome in part.writer.completed(wait_until):
+            settled = self._settle(part, outcome, part.consumed_to, taken)
+            if flow is Next.ON:
+                flow = settled
+        return flow if part.active else Next.STOPPED
+
+    def _take_one(self, part: PartitionState, record: Record, taken: Taken) -> Next:
+        """Put one record where it belongs; what may follow it in this batch."""
         writer = part.writer
         while True:
             if not part.active or record.offset >= part.end:
-                return False
+                return Next.STOPPED
             if record.offset < part.consumed_to:
-                return True
+                return Next.ON
             repairing = writer.repair is not None
             if not repairing and self.budget.records_left() == 0:
-                return False
+                return Next.STOPPED
             if writer.builder is None:
                 resolved = writer.resolve()
                 if resolved.step is Step.ADOPTED:
-                    self._settle(part, resolved, record.offset)
+                    self._settle(part, resolved, record.offset, taken)
                     continue
             encoded = writer.encoder.encode(record)
             invalid = bool(encoded.problems) and writer.shape.on_invalid != "keep"
             if invalid and writer.shape.on_invalid == "fail":
-                return self._refuse(part, record, encoded)
+                self._refuse(part, record, encoded, taken)
+                return Next.STOPPED
             line = encoded.line
             if writer.ends_before(record.offset, encoded.event_time, len(line)):
-                if not self._settle(part, writer.store_open(), record.offset):
-                    return False
-                if not self.settle_uploads(part, wait_until=_MAX_UPLOADING - 1):
-                    return False
+                flow = self._settle(part, writer.store_open(), record.offset, taken)
+                if flow is Next.ON:
+                    flow = self._settle_uploads(part, taken, wait_until=_MAX_UPLOADING - 1)
+                if flow is not Next.ON:
+                    return flow
                 continue
             if writer.builder is None:
                 opened = writer.open(encoded.event_time, self._spool_bytes())
                 if opened.step is Step.ADOPTED:
-                    self._settle(part, opened, record.offset)
+                    self._settle(part, opened, record.offset, taken)
                     continue
             if invalid:
                 writer.add_dead_letter(record, encoded)
             else:
                 writer.add(record, encoded)
             self._tally(part, record, encoded, repairing, invalid)
-            return True
+            taken.records += 1
+            return Next.ON
 
     def _tally(
         self, part: PartitionState, record: Record, encoded: Encoded, repair: bool, invalid: bool
@@ -198,57 +240,59 @@ class Intake:
         report.bytes_in += size
         report.bytes_encoded += len(encoded.line)
 
-    def _settle(self, part: PartitionState, outcome: Outcome, offset: int) -> bool:
-        """Apply a writer's outcome to the partition and its consumer; False when the record at
-        `offset` cannot be taken next (the partition stopped, or earlier records come first)."""
+    def _settle(self, part: PartitionState, outcome: Outcome, offset: int, taken: Taken) -> Next:
+        """Apply a writer's outcome to the partition; whether the record at `offset` may be
+        taken next."""
         if outcome.step is Step.FAILED:
             self.report.refused |= outcome.refused
-            self.stop(part, "failed", outcome.error)
-            return False
+            self._stop(part, "failed", outcome.error, taken)
+            return Next.STOPPED
         if outcome.step is Step.STORED:
-            self.report.objects += 1
-            self.report.bytes_out += outcome.size
-            self.report.dead_letters += outcome.dead_letters
-            part.dead_letters += outcome.dead_letters
-            counts = self.report.counts
-            if outcome.late_records:
-                counts["late_records"] = counts.get("late_records", 0) + outcome.late_records
-            for column, unfit in outcome.unfit.items():
-                if unfit:
-                    name = f"parquet_unfit {column}"
-                    counts[name] = counts.get(name, 0) + unfit
+            self._count_stored(part, outcome)
         elif outcome.step is Step.LOST_RACE:
             self.report.records -= outcome.records
             part.records -= outcome.records
             part.adopted_records += outcome.adopted
             self.budget.take(-outcome.records)
-            part.consumed_to = outcome.resume_at
-            self.source.seek(part.ref, outcome.resume_at)
+            part.consumed_to = taken.seek_to = outcome.resume_at
         elif outcome.step is Step.ADOPTED:
             part.adopted_records += outcome.records
             if outcome.resume_at > part.consumed_to:
-                part.consumed_to = outcome.resume_at
-                self.source.seek(part.ref, outcome.resume_at)
+                part.consumed_to = taken.seek_to = outcome.resume_at
         finished = part.writer.builder is None and not part.writer.uploading
         if part.active and part.position >= part.end and finished:
-            self.stop(part, "done")
-        rewound = outcome.step is Step.LOST_RACE and part.consumed_to < offset
-        return part.active and not rewound
+            self._stop(part, "done", None, taken)
+        if not part.active:
+            return Next.STOPPED
+        if outcome.step is Step.LOST_RACE and part.consumed_to < offset:
+            taken.rewound = True
+            return Next.REWOUND
+        return Next.ON
 
-    def _refuse(self, part: PartitionState, record: Record, encoded: Encoded) -> bool:
+    def _count_stored(self, part: PartitionState, outcome: Outcome) -> None:
+        report = self.report
+        report.objects += 1
+        report.bytes_out += outcome.size
+        report.dead_letters += outcome.dead_letters
+        part.dead_letters += outcome.dead_letters
+        bump(report.counts, "late_records", outcome.late_records)
+        for column, unfit in outcome.unfit.items():
+            bump(report.counts, f"parquet_unfit {column}", unfit)
+
+    def _refuse(self, part: PartitionState, record: Record, encoded: Encoded, taken: Taken) -> None:
         """KAFKA_BEAT_ON_INVALID=fail: store what came before the record, then stop there."""
         problem = encoded.problems[0]
         at = f" at byte {problem.byte}" if problem.byte is not None else ""
         count_oddities(self.report.counts, record, encoded)
-        self.close_object(part)
-        self.stop(
+        self._close(part, taken)
+        self._stop(
             part,
             "invalid",
             f"{record.topic}:{record.partition} offset {record.offset}: {problem.field} is "
             f"invalid ({problem.error}{at}); fix the producer, or set "
             "KAFKA_BEAT_ON_INVALID=dead_letter or keep",
+            taken,
         )
-        return False
 
     def _spool_bytes(self) -> int:
         """Memory an open object may keep before spilling to disk: the setting, shared out so
@@ -256,24 +300,47 @@ class Intake:
         active = max(1, self._active_partitions())
         return max(_MIN_SPOOL_BYTES, min(self._spool_memory_bytes, _SPOOL_BUDGET // active))
 
-    def close_object(self, part: PartitionState, assigned: bool = True) -> bool:
-        """Store the open object (a repair only if its range was read whole) and wait for
-        every upload of the partition; False when the partition stopped or its consumer was
-        rewound."""
-        queued = self.queue_close(part, assigned)
-        return self.settle_uploads(part, wait_until=0) and queued
+    # -- closing objects -----------------------------------------------------------------------
 
-    def queue_close(self, part: PartitionState, assigned: bool = True) -> bool:
+    def close_object(self, part: PartitionState, assigned: bool = True) -> Taken:
+        """Store the open object (a repair only if its range was read whole) and wait for
+        every upload of the partition."""
+        taken = Taken()
+        self._close(part, taken, assigned)
+        return taken
+
+    def _close(self, part: PartitionState, taken: Taken, assigned: bool = True) -> Next:
+        queued = self._queue_close(part, taken, assigned)
+        settled = self._settle_uploads(part, taken, wait_until=0)
+        return queued if queued is not Next.ON else settled
+
+    def queue_close(self, part: PartitionState) -> Taken:
         """Hand the open object to the upload pool without waiting (several partitions'
         last objects then upload together); `close_object` without the wait."""
+        taken = Taken()
+        self._queue_close(part, taken)
+        return taken
+
+    def _queue_close(self, part: PartitionState, taken: Taken, assigned: bool = True) -> Next:
         fetched_to = part.consumed_to
         if part.writer.repair is not None and assigned:
-            fetched_to = max(fetched_to, self.source.position(part.ref))
-        return self._settle(part, part.writer.flush(fetched_to), part.consumed_to)
+            # Where the consumer fetches next: where this call has already sent it, if it has.
+            position = taken.seek_to
+            if position is None:
+                position = self._fetch_position(part.ref)
+            fetched_to = max(fetched_to, position)
+        return self._settle(part, part.writer.flush(fetched_to), part.consumed_to, taken)
 
-    # -- ending partitions and the run ----------------------------------------------------------
+    # -- ending partitions -------------------------------------------------------------------
 
-    def stop(self, part: PartitionState, status: Lifecycle, error: str | None = None) -> None:
+    def stop(self, part: PartitionState, status: Lifecycle, error: str | None = None) -> Taken:
+        taken = Taken()
+        self._stop(part, status, error, taken)
+        return taken
+
+    def _stop(
+        self, part: PartitionState, status: Lifecycle, error: str | None, taken: Taken
+    ) -> None:
         part.status = status
         if error:
             part.error = error
@@ -281,20 +348,34 @@ class Intake:
             log.error(error, extra={"topic": part.ref.topic, "partition": part.ref.partition})
         if status not in ("done", "budget"):
             part.writer.discard()
-        self.source.pause(part.ref)
+        taken.stopped = True
+
+    def data_lost(self, part: PartitionState, offset: int, log_start: int, skip: bool) -> Taken:
+        """Retention deleted [offset, log_start) before it was read: store what is open, then
+        stop the partition there, or (`skip`) go on from the log start, the gap recorded."""
+        taken = Taken()
+        part.lost_offsets += log_start - offset
+        closed = self._close(part, taken)
+        if not skip:
+            self._stop(part, "data_loss", loss_message(part.ref, offset, log_start), taken)
+        elif closed is Next.ON:
+            part.writer.skip_to(log_start)
+            part.consumed_to = taken.seek_to = log_start
+        return taken
+
+
+def bump(counts: dict[str, int], name: str, by: int = 1) -> None:
+    if by:
+        counts[name] = counts.get(name, 0) + by
 
 
 def count_oddities(counts: dict[str, int], record: Record, encoded: Encoded) -> None:
     """Tally what the run summary reports about unusual records."""
-
-    def bump(name: str) -> None:
-        counts[name] = counts.get(name, 0) + 1
-
     for problem in encoded.problems:
-        bump(f"invalid {problem.reason()}")
+        bump(counts, f"invalid {problem.reason()}")
     if record.value is None:
-        bump("tombstones")
+        bump(counts, "tombstones")
     if hour_bucket(encoded.event_time) is None:
-        bump("unknown_time")
+        bump(counts, "unknown_time")
     if encoded.time_from_field is False:
-        bump("time_field_missing")
+        bump(counts, "time_field_missing")
