@@ -1,13 +1,15 @@
 """The command line: `python -m handler` runs one collection and prints its summary.
 
 Exit codes: 0 done, 1 the run failed (what succeeded is committed; nothing is lost),
-2 configuration or usage error (nothing consumed).
+2 configuration or usage error (nothing consumed), 3 Kafka, the store or AWS refused the
+run's identity or permissions (nothing consumed past what was stored).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import traceback
 import uuid
 from collections.abc import Sequence
@@ -17,18 +19,28 @@ import orjson
 
 from handler import __version__
 from handler.config.loading import load_settings
-from handler.config.settings import Settings, env_name
+from handler.config.reference import settings_reference
 from handler.errors import EXIT_AUTH, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, KafkaBeatError
 from handler.observe import logs
 from handler.observe.report import RunReport
 
 
 def _settings_reference() -> str:
+    """The settings as docs/configuration.md lists them (one source: config/reference.py)."""
     lines = ["settings (environment variables, or a .env file in the working directory):"]
-    for name, info in Settings.model_fields.items():
-        default = "required" if info.is_required() else f"default: {info.get_default()!r}"
-        description = " ".join((info.description or "").split())
-        lines.append(f"  {env_name(name)}  ({default})\n      {description}")
+    for item in settings_reference():
+        default = item.default if item.default == "required" else f"default: {item.default}"
+        lines.append(f"  {item.variable}  ({item.kind}; {default})")
+        lines.extend(
+            textwrap.wrap(
+                item.description,
+                94,
+                initial_indent=" " * 6,
+                subsequent_indent=" " * 6,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
     return "\n".join(lines)
 
 
@@ -41,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
         "`decode LOCATION` (print stored records back).",
         epilog=_settings_reference()
         + "\n\nexit codes: 0 done; 1 the run failed (what succeeded is committed); "
-        "2 configuration or usage error.",
+        "2 configuration or usage error; 3 Kafka, the store or AWS refused the run's identity "
+        "or permissions.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"kafka-beat {__version__}")

@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     """Topics to collect, comma-separated (group mode: partitions are split among runs)."""
 
     topic_pattern: str | None = None
-    """Regular expression of topics to collect instead of a fixed list (group mode)."""
+    """Regular expression of topics to collect instead of a fixed list (group mode); it must
+    match the whole topic name (orders does not match orders-dlq)."""
 
     partitions: Annotated[tuple[PartitionRef, ...], NoDecode] = ()
     """Explicit partitions, e.g. auth:0,auth:2-3: assigned without a group join (fan-out);
@@ -67,8 +68,8 @@ class Settings(BaseSettings):
 
     kafka_client: Literal["kafka-python", "confluent"] = "kafka-python"
     """The Kafka client: kafka-python (pure Python, always installed) or confluent
-    (confluent-kafka on librdkafka, about 5x less CPU per record; pip install
-    'kafka-beat[librdkafka]')."""
+    (confluent-kafka on librdkafka: a run takes about two thirds of kafka-python's CPU; needs
+    pip install 'kafka-beat[librdkafka]', refused without it). Same guarantee either way."""
 
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     """Where a partition with no committed offset starts."""
@@ -80,7 +81,8 @@ class Settings(BaseSettings):
     """Stop after this many records in all (default: no record budget)."""
 
     max_seconds: float | None = Field(default=None, gt=0)
-    """Stop consuming after this many seconds, then store and commit (default: no time budget)."""
+    """Time budget of the run: consuming stops early enough for storing the open objects and
+    the commit to fit within it (default: no time budget)."""
 
     destination: str = "./kafka-beat-data"
     """s3://bucket/prefix, gs://bucket/prefix, az://container/prefix, file:///dir or a plain
@@ -94,7 +96,8 @@ class Settings(BaseSettings):
     """Compression of each object (JSON lines: gzip, zstd or none; Parquet pages: any)."""
 
     compression_level: int | None = Field(default=None, ge=1, le=22)
-    """Compression level (gzip 1-9, zstd 1-22); default: the codec's own default."""
+    """Compression level (gzip 1-9, zstd 1-22); default: the codec's own (for JSON lines,
+    gzip 6 and zstd 3)."""
 
     max_object_records: int = Field(default=500_000, gt=0)
     """Rotate an object after this many records."""
@@ -107,8 +110,9 @@ class Settings(BaseSettings):
     consuming thread, one object at a time)."""
 
     spool_memory_bytes: int = Field(default=2 * 1024 * 1024, ge=0)
-    """Compressed bytes an open object keeps in memory before spilling to a temporary file
-    (every partition has one open object: memory stays bounded with 64 partitions too)."""
+    """Compressed bytes an open object keeps in memory before spilling to a temporary file.
+    Every partition has one open object: with many open, each keeps its share of 32 MiB if
+    that is less, and never less than 256 KiB."""
 
     parquet_fields: str = ""
     """JSON fields of the values promoted into typed Parquet columns, e.g.
@@ -149,7 +153,7 @@ class Settings(BaseSettings):
     """Server-side encryption of each object (default: the bucket's default encryption)."""
 
     s3_kms_key_id: str | None = None
-    """KMS key id, ARN or alias for s3_sse=aws:kms (default: the AWS managed key)."""
+    """KMS key id, ARN or alias for KAFKA_BEAT_S3_SSE=aws:kms (default: the AWS managed key)."""
 
     s3_expected_bucket_owner: str | None = None
     """AWS account id that must own the bucket: a typo in the bucket name then fails instead
@@ -160,7 +164,7 @@ class Settings(BaseSettings):
     enabled)."""
 
     s3_object_lock_days: int | None = Field(default=None, gt=0)
-    """Days of Object Lock retention, with s3_object_lock_mode."""
+    """Days of Object Lock retention, with KAFKA_BEAT_S3_OBJECT_LOCK_MODE."""
 
     gcs_endpoint_url: str | None = None
     """Endpoint of a GCS-compatible server, e.g. an emulator at http://127.0.0.1:4443 (used
@@ -183,7 +187,8 @@ class Settings(BaseSettings):
     """Attempts per offset commit on transient failures."""
 
     kafka_timeout_seconds: float = Field(default=30.0, gt=1, le=300)
-    """Timeout of one Kafka request (metadata, offsets, commit)."""
+    """Timeout of one Kafka request (metadata, offsets, commit); also how long an unreachable
+    broker is retried at start (a refused TLS or SASL login ends the run at once)."""
 
     session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
     """Group mode: how long the group waits for a member that stopped heartbeating (a killed
@@ -215,7 +220,7 @@ class Settings(BaseSettings):
     sasl_mechanism: (
         Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "AWS_MSK_IAM"] | None
     ) = None
-    """SASL mechanism, with security_protocol SASL_SSL (or SASL_PLAINTEXT)."""
+    """SASL mechanism, with KAFKA_BEAT_SECURITY_PROTOCOL SASL_SSL (or SASL_PLAINTEXT)."""
 
     sasl_username: str | None = None
     """User for PLAIN and SCRAM."""

@@ -1,4 +1,6 @@
-"""S3 (and S3-compatible stores) as the destination; the only module that imports boto3.
+"""S3 (and S3-compatible stores) as the destination; the only store module that imports boto3
+(the Secrets Manager lookup, `config/secrets_manager.py`, and the MSK IAM region lookup for
+confluent-kafka, `kafka/confluent_options.py`, import it too, lazily, outside the stores).
 
 Create-only writes use `PutObject` with `IfNoneMatch="*"`: S3 answers 412 when the key exists.
 botocore's own retries are off so that tenacity alone decides, with one policy: retry what can
