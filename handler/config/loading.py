@@ -12,7 +12,8 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from handler.config import secrets_manager
-from handler.config.settings import ENV_PREFIX, SECRET_FIELDS, Settings, env_name
+from handler.config.settings import SECRET_FIELDS, Settings
+from handler.config.values import ENV_PREFIX, env_name
 from handler.errors import ConfigError
 
 # Variables that share the prefix but belong to the dev tooling, not to a run.

@@ -25,7 +25,8 @@ import annotated_types
 from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 
-from handler.config.settings import Settings, env_name
+from handler.config.settings import Settings
+from handler.config.values import env_name
 
 PAGE = Path("docs/configuration.md")
 # The flags `python -m handler` takes to override a setting for one run (handler/commands/cli.py;

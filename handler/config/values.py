@@ -99,3 +99,11 @@ def parse_destination(value: str) -> Destination:
     if not str(path):
         raise ValueError("the directory path is empty")
     return Destination("local", "", "", path)
+
+
+ENV_PREFIX = "KAFKA_BEAT_"
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a setting: `KAFKA_BEAT_<FIELD>`."""
+    return f"{ENV_PREFIX}{field.upper()}"

@@ -24,7 +24,8 @@ from typing import Any
 import boto3
 import pytest
 
-from handler.config.settings import Settings, env_name
+from handler.config.settings import Settings
+from handler.config.values import env_name
 from handler.observe.metrics import emf_line
 from handler.observe.report import RunReport
 from tests.infra.template_model import ROOT, TEMPLATE_PATH, Resolved

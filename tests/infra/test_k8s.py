@@ -15,7 +15,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from handler.config.settings import Settings, env_name
+from handler.config.settings import Settings
+from handler.config.values import env_name
 
 K8S = Path(__file__).resolve().parents[2] / "infra" / "k8s"
 # The oldest Kubernetes the manifests are for (CronJob timeZone is GA from 1.27).

@@ -1,6 +1,6 @@
 """The source read with confluent-kafka on librdkafka (KAFKA_BEAT_KAFKA_CLIENT=confluent); see
 handler/kafka/source.py for the rules every source keeps. confluent-kafka is imported only
-in this folder (`errors.py` beside this module).
+in this folder (`bootstrap.py` starts the consumer, `errors.py` translates its errors).
 
 librdkafka differs from kafka-python in ways this module absorbs:
 
@@ -35,10 +35,10 @@ from confluent_kafka import (
 
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
-from handler.errors import AuthError, SourceError, TransientError
-from handler.kafka.confluent.diagnosis import ClientLog, RefusalWitness, librdkafka_advice
+from handler.errors import AuthError, TransientError
+from handler.kafka.confluent.bootstrap import start_consumer
 from handler.kafka.confluent.errors import NOT_FETCHING, commit_error, translate
-from handler.kafka.confluent.options import TokenCallback, consumer_config
+from handler.kafka.confluent.options import consumer_config
 from handler.kafka.security import warn_if_hostname_unchecked
 from handler.kafka.source import PollResult
 from handler.kafka.topics import require_partitions, select
@@ -81,17 +81,7 @@ class ConfluentSource:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         warn_if_hostname_unchecked(settings)
-        config = consumer_config(settings)
-        token = config.get("oauth_cb")
-        if isinstance(token, TokenCallback):
-            # A failing token command ends the start now: confluent-kafka would wait 10 s
-            # for a token before saying only that none came.
-            token.prefetch()
-        self._witness: RefusalWitness | None = RefusalWitness(settings)
-        config["error_cb"] = self._client_error
-        client_log = ClientLog(get_logger().getChild("librdkafka"))
-        client_log.witness = self._witness
-        config["logger"] = client_log
+        self._consumer = start_consumer(settings, consumer_config(settings))
         self._wanted: set[PartitionRef] = set()
         """Explicit-partition mode: the partitions this run assigned itself."""
         self._started: set[PartitionRef] = set()
@@ -102,59 +92,6 @@ class ConfluentSource:
         """Per partition, the offset after the last record handed over, or the one sought."""
         self._paused: set[PartitionRef] = set()
         self._subscribed = False
-        try:
-            try:
-                self._consumer = Consumer(config)
-            except KafkaException as exc:
-                # A configuration librdkafka refuses at once: an unreadable key or certificate.
-                text = exc.args[0].str() if exc.args else str(exc)
-                found = librdkafka_advice(text, settings, {})
-                if found is not None:
-                    raise AuthError(found) from None
-                raise SourceError(f"starting the Kafka client failed: {text}") from None
-            self._bootstrap()
-        finally:
-            client_log.witness = self._witness = None
-
-    def _client_error(self, error: KafkaError) -> None:
-        """librdkafka's error callback: evidence while starting, a log line after."""
-        if self._witness is not None:
-            self._witness.said(error.str())
-        else:
-            log.warning("Kafka client error", extra={"error": error.str()})
-
-    # -- starting -----------------------------------------------------------------------------
-
-    def _bootstrap(self) -> None:
-        """Wait for the cluster's metadata; end at once when every bootstrap server refused
-        us in a way no retry changes (TLS, SASL), after the timeout when none answered."""
-        settings = self._settings
-        witness = self._witness
-        assert witness is not None
-        started = time.monotonic()
-        deadline = started + settings.kafka_timeout_seconds
-        while True:
-            self._consumer.poll(0)  # serves the error and log callbacks (and oauth_cb)
-            left = deadline - time.monotonic()
-            try:
-                self._consumer.list_topics(timeout=max(0.1, min(0.5, left)))
-                return
-            except KafkaException as exc:
-                last = exc.args[0].str() if exc.args else str(exc)
-            self._consumer.poll(0)
-            refused = witness.refusal()
-            if refused is not None:
-                self.close()
-                raise refused
-            if time.monotonic() >= deadline:
-                self.close()
-                raise SourceError(
-                    f"no Kafka broker answered at {','.join(settings.bootstrap_servers)}: "
-                    f"unreachable, tried for {time.monotonic() - started:.0f} s "
-                    f"(KAFKA_BEAT_KAFKA_TIMEOUT_SECONDS); the last attempt failed with "
-                    f"{witness.last_cause or last}; check KAFKA_BEAT_BOOTSTRAP_SERVERS and that "
-                    "the brokers are reachable"
-                )
 
     def start(self) -> list[str]:
         settings = self._settings

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from handler.config.settings import SECRET_FIELDS, Settings, env_name
-from handler.engine.failpoints import STEPS
+from handler.config.settings import SECRET_FIELDS, Settings
+from handler.config.values import env_name
+from handler.failpoints import STEPS
 from tests.unit.docs.markdown import DOCS, ROOT, code_spans, manual, prose, split_fences
 
 SETTINGS = {env_name(name) for name in Settings.model_fields}
