@@ -13,9 +13,8 @@ from collections import deque
 from concurrent.futures import Future
 from dataclasses import replace
 
-from handler.chain.builder import SealedObject
 from handler.chain.outcomes import Outcome, Step
-from handler.chain.storing import Gaps, ObjectStorer
+from handler.chain.storing import ObjectStorer, StoreJob
 from handler.chain.uploads import UploadPool
 
 
@@ -30,25 +29,17 @@ class UploadLane:
         """Uploads whose outcome has not been handed back yet."""
         return len(self._jobs)
 
-    def submit(self, sealed: SealedObject, letters: SealedObject | None, gaps: Gaps) -> None:
+    def submit(self, job: StoreJob) -> None:
         previous = self._jobs[-1][0] if self._jobs else None
-        job = self._pool.submit(self._store_after, previous, sealed, letters, gaps)
-        self._jobs.append((job, sealed.records))
+        self._jobs.append((self._pool.submit(self._store_after, previous, job), job.sealed.records))
 
-    def _store_after(
-        self,
-        previous: Future[Outcome] | None,
-        sealed: SealedObject,
-        letters: SealedObject | None,
-        gaps: Gaps,
-    ) -> Outcome:
+    def _store_after(self, previous: Future[Outcome] | None, job: StoreJob) -> Outcome:
         """An upload job: store once the one before it stored, never past one that did not."""
         if previous is not None and previous.result().step is not Step.STORED:
-            for body in (sealed, letters):
-                if body is not None:
-                    body.close()
+            job.close()
+            sealed = job.sealed
             return Outcome(Step.NOTHING, sealed.start, sealed.records, key=sealed.key)
-        return self._storer.store_object(sealed, letters, None, gaps, None)
+        return self._storer.store_object(job)
 
     def finished(self, wait_until: int | None = None) -> list[Outcome]:
         """The outcomes of finished uploads, in chain order; with `wait_until`, first wait

@@ -14,14 +14,13 @@ isolation level), compaction or retention can make a later run miss what stands 
 
 from __future__ import annotations
 
-import io
 from dataclasses import asdict, dataclass
 
 import orjson
 
 from handler.errors import ChainError
 from handler.format.layout import position_key
-from handler.stores.base import PutOutcome, Store
+from handler.stores.base import NewObject, PutOutcome, Store
 
 _FORMAT = 1
 
@@ -65,7 +64,7 @@ def claim(store: Store, record: PositionRecord) -> PutOutcome:
     """Create the position record; EXISTS when another (or an earlier) write made it first."""
     body = record.body()
     key = position_key(store.prefix, record.topic, record.partition, record.start)
-    return store.put_if_absent(key, io.BytesIO(body), len(body), {}, "application/json")
+    return store.put_if_absent(NewObject.of_bytes(key, body, "application/json"))
 
 
 def read_position(

@@ -9,7 +9,7 @@ consuming thread. The bodies it is given are closed whatever happens.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from handler.chain import positions
 from handler.chain.builder import SealedObject
@@ -24,42 +24,49 @@ from handler.failpoints import Failpoints
 from handler.format.layout import META_DEAD_LETTERS, META_GAP_FROM, dead_letters_key
 from handler.format.reading import stored_records
 from handler.observe.logs import get_logger
-from handler.stores.base import PutOutcome, Store
+from handler.stores.base import NewObject, PutOutcome, Store
 
 log = get_logger()
 
 Gaps = tuple[tuple[int, int], ...]
 
 
+@dataclass(frozen=True)
+class StoreJob:
+    """One sealed object to store, with what its claim and checkpoint record."""
+
+    sealed: SealedObject
+    letters: SealedObject | None
+    """The range's dead letters, stored in its companion just before the data object."""
+    repair: PositionRecord | None
+    """The claim this object repairs (it was made by another writer), or None."""
+    gaps: Gaps
+    """The chain's accepted data-loss gaps once it is stored, for the checkpoint."""
+    gap_from: int | None
+    """Where accepted data loss ending at this object began, for its metadata."""
+
+    def close(self) -> None:
+        for body in (self.sealed, self.letters):
+            if body is not None:
+                body.close()
+
+
+@dataclass(frozen=True)
 class ObjectStorer:
     """Stores one partition's sealed objects, each with its claim, companion and checkpoint."""
 
-    def __init__(
-        self,
-        ref: PartitionRef,
-        store: Store,
-        config: ChainConfig,
-        run_id: str,
-        failpoints: Failpoints,
-    ) -> None:
-        self.ref = ref
-        self.store = store
-        self.config = config
-        self.run_id = run_id
-        self.failpoints = failpoints
+    ref: PartitionRef
+    store: Store
+    config: ChainConfig
+    run_id: str
+    failpoints: Failpoints
 
-    def store_object(
-        self,
-        sealed: SealedObject,
-        letters: SealedObject | None,
-        repair: PositionRecord | None,
-        gaps: Gaps,
-        gap_from: int | None,
-    ) -> Outcome:
+    def store_object(self, job: StoreJob) -> Outcome:
         """STORED, LOST_RACE (another writer claimed the position first) or FAILED."""
         started = time.monotonic()
+        sealed = job.sealed
         try:
-            outcome = self._steps(sealed, letters, repair, gaps, gap_from)
+            outcome = self._steps(job)
         except KafkaBeatError as exc:
             outcome = Outcome(
                 Step.FAILED,
@@ -70,9 +77,7 @@ class ObjectStorer:
                 refused=isinstance(exc, AuthError),
             )
         finally:
-            for body in (sealed, letters):
-                if body is not None:
-                    body.close()
+            job.close()
         uploads = self.config.uploads
         return replace(
             outcome,
@@ -80,16 +85,9 @@ class ObjectStorer:
             uploads_running=uploads.running if uploads is not None else 0,
         )
 
-    def _steps(
-        self,
-        sealed: SealedObject,
-        letters: SealedObject | None,
-        repair: PositionRecord | None,
-        gaps: Gaps,
-        gap_from: int | None,
-    ) -> Outcome:
-        if repair is not None:
-            gap_from = repair.gap_from
+    def _steps(self, job: StoreJob) -> Outcome:
+        sealed, letters, repair, gaps = job.sealed, job.letters, job.repair, job.gaps
+        gap_from = repair.gap_from if repair is not None else job.gap_from
         self.failpoints.reach("before_store")
         if repair is None:
             lost_to = self._claim(sealed, letters, gap_from)
@@ -169,12 +167,9 @@ class ObjectStorer:
             return sum(1 for _ in stored_records(key, raw))
 
     def _put(self, sealed: SealedObject, metadata: dict[str, str]) -> PutOutcome:
+        body = self.failpoints.wrap_body(sealed.content.body)
         return self.store.put_if_absent(
-            sealed.key,
-            self.failpoints.wrap_body(sealed.content.body),
-            sealed.content.size,
-            metadata,
-            sealed.content_type,
+            NewObject(sealed.key, body, sealed.content.size, metadata, sealed.content_type)
         )
 
     def _check_found(self, sealed: SealedObject) -> None:

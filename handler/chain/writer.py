@@ -33,7 +33,7 @@ from handler.chain.lane import UploadLane
 from handler.chain.outcomes import Outcome, Step
 from handler.chain.positions import PositionRecord, Shape
 from handler.chain.resolution import legacy_object, standing_at
-from handler.chain.storing import Gaps, ObjectStorer
+from handler.chain.storing import Gaps, ObjectStorer, StoreJob
 from handler.config.values import PartitionRef
 from handler.errors import ChainError
 from handler.failpoints import Failpoints
@@ -282,11 +282,9 @@ class ChainWriter:
         if self._lane is None or repair is not None or self.gap_from is not None:
             if self.uploading:
                 raise ChainError("a repair or a gap is stored with uploads still in flight")
-            gaps = self._gaps_with(sealed.start)
-            return self._apply(
-                self._storer.store_object(sealed, letters, repair, gaps, self.gap_from)
-            )
-        self._lane.submit(sealed, letters, self.gaps)
+            job = StoreJob(sealed, letters, repair, self._gaps_with(sealed.start), self.gap_from)
+            return self._apply(self._storer.store_object(job))
+        self._lane.submit(StoreJob(sealed, letters, None, self.gaps, None))
         self._head = sealed.next
         return Outcome(Step.QUEUED, sealed.next, sealed.records, key=sealed.key)
 

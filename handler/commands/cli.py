@@ -89,19 +89,24 @@ def _fail(exc: KafkaBeatError) -> int:
     return exc.exit_code
 
 
-def _decode(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m handler decode",
-        description="Print the records stored in an object, a directory or a bucket prefix.",
-    )
-    parser.add_argument(
-        "location", help="a file, a directory, or s3://, gs://, az:// with a key or prefix"
-    )
-    parser.add_argument("--raw", action="store_true", help="print each value's bytes instead")
+def _storage_parser(command: str, description: str, location: str) -> argparse.ArgumentParser:
+    """A command that reads storage, not Kafka: a location, and the store's endpoint."""
+    parser = argparse.ArgumentParser(prog=f"python -m handler {command}", description=description)
+    parser.add_argument("location", help=location)
     parser.add_argument(
         "--endpoint-url",
         help="endpoint of an S3-compatible store or GCS emulator; for az://, the account URL",
     )
+    return parser
+
+
+def _decode(argv: Sequence[str]) -> int:
+    parser = _storage_parser(
+        "decode",
+        "Print the records stored in an object, a directory or a bucket prefix.",
+        "a file, a directory, or s3://, gs://, az:// with a key or prefix",
+    )
+    parser.add_argument("--raw", action="store_true", help="print each value's bytes instead")
     arguments = parser.parse_args(argv)
     from handler.commands.decode import write
 
@@ -157,17 +162,13 @@ def _status(argv: Sequence[str]) -> int:
 
 
 def _verify(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m handler verify",
-        description="Audit stored objects per partition: hashes, chain gaps and overlaps. "
+    parser = _storage_parser(
+        "verify",
+        "Audit stored objects per partition: hashes, chain gaps and overlaps. "
         "Exit 0 only if everything holds.",
+        "a directory, or s3://, gs://, az:// with a prefix",
     )
-    parser.add_argument("location", help="a directory, or s3://, gs://, az:// with a prefix")
     parser.add_argument("--json", action="store_true", help="one JSON document")
-    parser.add_argument(
-        "--endpoint-url",
-        help="endpoint of an S3-compatible store or GCS emulator; for az://, the account URL",
-    )
     arguments = parser.parse_args(argv)
     from handler.commands.verify import audit, report
 

@@ -37,15 +37,21 @@ from handler.stores.base import Store
 
 @dataclass
 class PartitionAudit:
+    """What one partition's chain in storage holds, and what is wrong with it."""
+
     topic: str
     partition: int
     objects: int = 0
     records: int = 0
     dead_letters: int = 0
+    """Invalid records of the chain's ranges, in their companion objects."""
     first_offset: int | None = None
     end_offset: int | None = None
+    """Where the chain ends: the last object's `next`."""
     gaps: list[list[int]] = field(default_factory=list)
+    """Offset ranges [from, to) no object covers, past accepted data loss."""
     known_gaps: list[list[int]] = field(default_factory=list)
+    """Gaps recorded as accepted data loss (KAFKA_BEAT_ON_DATA_LOSS=skip)."""
     overlaps: list[list[int]] = field(default_factory=list)
     hash_mismatches: list[str] = field(default_factory=list)
     content_errors: list[str] = field(default_factory=list)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from handler.chain.checkpoints import verified_checkpoint
@@ -12,7 +12,7 @@ from handler.config.settings import Settings
 from handler.config.values import PartitionRef
 from handler.engine.partition import PartitionState
 from handler.failpoints import Failpoints
-from handler.kafka.source import Source
+from handler.kafka.source import PollResult, Source
 from handler.observe.logs import get_logger
 from handler.stores.base import Store
 
@@ -54,51 +54,41 @@ def decide_start(
     return StartDecision(resumed, resumed, 0)
 
 
+@dataclass(frozen=True)
 class Joiner:
     """Builds the state of each partition that joins the run, and says where its consumer
     starts (the loop moves it)."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        source: Source,
-        store: Store,
-        config: ChainConfig,
-        run_id: str,
-        failpoints: Failpoints,
-    ) -> None:
-        self._settings = settings
-        self._source = source
-        self._store = store
-        self._config = config
-        self._run_id = run_id
-        self._failpoints = failpoints
+    settings: Settings
+    source: Source
+    store: Store
+    config: ChainConfig
+    run_id: str
+    failpoints: Failpoints
 
     def join(
-        self,
-        refs: Collection[PartitionRef],
-        seek_all: bool,
-        no_offset: Collection[PartitionRef] = (),
-        out_of_range: Mapping[PartitionRef, int] | None = None,
+        self, refs: Collection[PartitionRef], seek_all: bool, polled: PollResult | None = None
     ) -> list[tuple[PartitionState, int | None]]:
         """Each partition's state, with the offset its consumer must be sought to (None:
-        it fetches from the group's committed offset already)."""
-        bounds = self._source.log_bounds(sorted(refs))
+        it fetches from the group's committed offset already). `polled`: the poll that
+        assigned them, which names those without a committed offset or past retention."""
+        polled = polled or PollResult()
+        bounds = self.source.log_bounds(sorted(refs))
         joined = []
         for ref in sorted(refs):
             log_start, end = bounds[ref]
-            committed = None if ref in no_offset else self._source.committed(ref)
-            if out_of_range and ref in out_of_range:
-                committed = out_of_range[ref]
+            committed = None if ref in polled.without_offset else self.source.committed(ref)
+            if ref in polled.out_of_range:
+                committed = polled.out_of_range[ref]
             joined.append(self._start(ref, committed, log_start, end, seek_all))
         return joined
 
     def _start(
         self, ref: PartitionRef, committed: int | None, log_start: int, end: int, seek: bool
     ) -> tuple[PartitionState, int | None]:
-        checkpoint = verified_checkpoint(self._store, ref.topic, ref.partition)
+        checkpoint = verified_checkpoint(self.store, ref.topic, ref.partition)
         resume = checkpoint.next if checkpoint else None
-        decision = decide_start(committed, resume, log_start, end, self._settings.auto_offset_reset)
+        decision = decide_start(committed, resume, log_start, end, self.settings.auto_offset_reset)
         if decision.resumed_from != committed:
             log.info(
                 "resuming from the storage checkpoint, ahead of the group's committed offset",
@@ -110,15 +100,15 @@ class Joiner:
                 },
             )
         start, lost = decision.start, decision.lost
-        refuse = lost > 0 and self._settings.on_data_loss == "fail"
+        refuse = lost > 0 and self.settings.on_data_loss == "fail"
         if refuse:  # the chain stays where the lost records were: nothing is skipped
             start = decision.resumed_from or 0
         writer = ChainWriter(
             ref,
-            self._store,
-            self._config,
-            self._run_id,
-            self._failpoints,
+            self.store,
+            self.config,
+            self.run_id,
+            self.failpoints,
             start,
             gaps=checkpoint.gaps if checkpoint else (),
         )

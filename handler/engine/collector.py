@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 
 from handler.chain.checkpoints import checkpointed_topics
 from handler.chain.config import ChainConfig
@@ -184,19 +184,15 @@ class Collector:
             ref for ref in assigned if ref not in self.parts or self.parts[ref].status == "revoked"
         }
         if new:
-            self._join(new, False, result.without_offset, result.out_of_range)
+            self._join(new, False, result)
         for ref, offset in result.out_of_range.items():
             if ref not in new and ref in self.parts and self.parts[ref].active:
                 self._data_lost_midway(self.parts[ref], offset)
 
     def _join(
-        self,
-        refs: Collection[PartitionRef],
-        seek_all: bool,
-        no_offset: Collection[PartitionRef] = (),
-        out_of_range: Mapping[PartitionRef, int] | None = None,
+        self, refs: Collection[PartitionRef], seek_all: bool, polled: PollResult | None = None
     ) -> None:
-        for part, seek_to in self._joiner.join(refs, seek_all, no_offset, out_of_range):
+        for part, seek_to in self._joiner.join(refs, seek_all, polled):
             self.parts[part.ref] = part
             if seek_to is not None:
                 self.source.seek(part.ref, seek_to)

@@ -64,23 +64,17 @@ class Next(enum.Enum):
     """The partition stopped, or the record budget ran out."""
 
 
+@dataclass(frozen=True)
 class Intake:
-    def __init__(
-        self,
-        config: ChainConfig,
-        budget: Budget,
-        report: RunReport,
-        spool_memory_bytes: int,
-        active_partitions: Callable[[], int],
-        fetch_position: Callable[[PartitionRef], int],
-    ) -> None:
-        self.config = config
-        self.budget = budget
-        self.report = report
-        self._spool_memory_bytes = spool_memory_bytes
-        self._active_partitions = active_partitions
-        self._fetch_position = fetch_position
-        """The offset a partition's consumer fetches next (read, never moved, here)."""
+    config: ChainConfig
+    budget: Budget
+    report: RunReport
+    spool_memory_bytes: int
+    """What an open object may keep in memory, before its share of the spool budget."""
+    active_partitions: Callable[[], int]
+    """How many partitions the run carries now (read from the loop, to share memory out)."""
+    fetch_position: Callable[[PartitionRef], int]
+    """The offset a partition's consumer fetches next (read from the loop, never moved here)."""
 
     def take(self, part: PartitionState, records: list[Record]) -> Taken:
         taken = Taken()
@@ -297,8 +291,8 @@ class Intake:
     def _spool_bytes(self) -> int:
         """Memory an open object may keep before spilling to disk: the setting, shared out so
         that all partitions' open objects together stay within a fixed budget."""
-        active = max(1, self._active_partitions())
-        return max(_MIN_SPOOL_BYTES, min(self._spool_memory_bytes, _SPOOL_BUDGET // active))
+        active = max(1, self.active_partitions())
+        return max(_MIN_SPOOL_BYTES, min(self.spool_memory_bytes, _SPOOL_BUDGET // active))
 
     # -- closing objects -----------------------------------------------------------------------
 
@@ -327,7 +321,7 @@ class Intake:
             # Where the consumer fetches next: where this call has already sent it, if it has.
             position = taken.seek_to
             if position is None:
-                position = self._fetch_position(part.ref)
+                position = self.fetch_position(part.ref)
             fetched_to = max(fetched_to, position)
         return self._settle(part, part.writer.flush(fetched_to), part.consumed_to, taken)
 

@@ -49,12 +49,41 @@ class JsonFormatter(logging.Formatter):
         return redact(orjson.dumps(entry, default=str).decode())
 
 
+# What a Kafka client says at WARNING that is expected and recovered from without anyone
+# acting: the group coordinator moving or still loading while a group forms on a fresh broker
+# (kafka-python looks it up again), and a step of kafka-python's event loop taking over 0.1 s
+# on a busy machine. A newcomer reads either as a failure; at DEBUG they are still shown.
+_EXPECTED_CHATTER = (
+    ("kafka.coordinator", "Marking the coordinator dead"),
+    ("kafka.net.selector", "threshold). It is blocking the event loop"),
+)
+
+
+class ClientChatter(logging.Filter):
+    """Expected client warnings as DEBUG lines: shown at KAFKA_BEAT_LOG_LEVEL=DEBUG, else not."""
+
+    def __init__(self, show: bool) -> None:
+        super().__init__()
+        self._show = show
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING or not record.name.startswith("kafka."):
+            return True
+        text = str(record.msg)
+        for logger, words in _EXPECTED_CHATTER:
+            if record.name.startswith(logger) and words in text:
+                record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+                return self._show
+        return True
+
+
 def configure(run_id: str, level: str, secrets: list[str] | None = None) -> logging.Logger:
     """Route Kafka Beat's and the libraries' warnings to stderr as JSON lines, scrubbed of
     `secrets`."""
     register_secrets(secrets or [])
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(run_id))
+    handler.addFilter(ClientChatter(show=level == "DEBUG"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)

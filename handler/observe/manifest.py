@@ -6,7 +6,6 @@ One create-only JSON object per run under the state folder (`format/layout.manif
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -14,7 +13,7 @@ import orjson
 
 from handler.format.layout import manifest_key
 from handler.observe.report import PartitionReport
-from handler.stores.base import Store
+from handler.stores.base import NewObject, Store
 
 
 def write_manifest(
@@ -44,5 +43,5 @@ def write_manifest(
     }
     body = orjson.dumps(manifest, option=orjson.OPT_INDENT_2)
     key = manifest_key(store.prefix, run_id)
-    store.put_if_absent(key, io.BytesIO(body), len(body), {}, "application/json")
+    store.put_if_absent(NewObject.of_bytes(key, body, "application/json"))
     return key

@@ -16,7 +16,6 @@ the `kb-*` names back.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any, TypeVar
@@ -26,20 +25,17 @@ from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettin
 from pydantic import SecretStr
 
 from handler.config.settings import Settings
-from handler.errors import (
-    AuthError,
-    ConfigError,
-    KafkaBeatError,
-    StoreError,
-    TransientError,
-)
-from handler.stores.base import ObjectHead, PutOutcome
-from handler.stores.remote import request, require_tls, rewound, spool
+from handler.errors import AuthError, ConfigError, KafkaBeatError, StoreError, TransientError
+from handler.stores.base import NewObject, ObjectHead, PutOutcome
+from handler.stores.remote import StoreCalls, downloaded, require_tls
 
 T = TypeVar("T")
 
 _TRANSIENT_STATUS = frozenset({408, 429})
 _TRANSIENT_CODES = frozenset({"ServerBusy", "InternalError", "OperationTimedOut"})
+_ERRORS = (azure_exceptions.AzureError,)
+_REFUSAL = azure_exceptions.HttpResponseError
+"""An answer of the service (with an error code), rather than a failure to reach it."""
 _EXISTS_CODES = frozenset({"BlobAlreadyExists", "ConditionNotMet"})
 _ABSENT_CODES = frozenset({"BlobNotFound"})
 
@@ -107,7 +103,6 @@ class AzureBlobStore:
         container: ContainerClient,
         prefix: str,
         attempts: int = 6,
-        max_backoff_seconds: float = 10.0,
     ) -> None:
         self._container = container
         self.container = container.container_name
@@ -115,8 +110,7 @@ class AzureBlobStore:
         self.prefix = prefix
         # A token credential (DefaultAzureCredential), not a key or SAS from a connection string.
         self._uses_token = hasattr(container.credential, "get_token")
-        self._attempts = attempts
-        self._max_backoff_seconds = max_backoff_seconds
+        self._calls = StoreCalls(_ERRORS, _REFUSAL, self._translate, attempts)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AzureBlobStore:
@@ -135,40 +129,6 @@ class AzureBlobStore:
     def describe(self) -> str:
         return f"az://{self.container}/{self.prefix}".rstrip("/") + f" (account {self.account})"
 
-    def _request(
-        self,
-        action: str,
-        key: str,
-        call: Callable[[], T],
-        expected: tuple[frozenset[str], T] | None = None,
-    ) -> T:
-        """`call`, one Azure request, under the one retry policy and with its errors translated.
-
-        `expected` is a refusal that answers the question rather than fails it: the Azure
-        error codes that mean it (the name is taken, nothing is there) and the answer."""
-
-        answer = None
-        if expected is not None:
-            codes, value = expected
-            answer = (lambda exc: _code(exc) in codes, value)
-        return request(
-            call,
-            lambda: self._translating(action, key),
-            azure_exceptions.HttpResponseError,
-            answer,
-            self._attempts,
-            self._max_backoff_seconds,
-        )
-
-    @contextlib.contextmanager
-    def _translating(self, action: str, key: str) -> Iterator[None]:
-        try:
-            yield
-        except KafkaBeatError:
-            raise
-        except azure_exceptions.AzureError as exc:
-            raise self._translate(exc, action, key) from exc
-
     def check(self) -> None:
         def first() -> str | None:
             names = self._container.list_blob_names(
@@ -176,37 +136,32 @@ class AzureBlobStore:
             )
             return next(iter(names), None)
 
-        self._request("ListBlobs", "", first)
+        self._calls.run("ListBlobs", "", first)
 
-    def put_if_absent(
-        self,
-        key: str,
-        body: IO[bytes],
-        size: int,
-        metadata: Mapping[str, str],
-        content_type: str,
-    ) -> PutOutcome:
-        stored = to_azure_metadata(metadata)
+    def put_if_absent(self, new: NewObject) -> PutOutcome:
+        stored = to_azure_metadata(new.metadata)
 
         def create() -> PutOutcome:
-            body.seek(0)
+            new.body.seek(0)
             # validate_content: an MD5 per request, which Azure checks before it stores.
             self._container.upload_blob(
-                key,
-                body,
-                length=size,
+                new.key,
+                new.body,
+                length=new.size,
                 overwrite=False,
                 metadata=stored,
-                content_settings=ContentSettings(content_type=content_type),
+                content_settings=ContentSettings(content_type=new.content_type),
                 validate_content=True,
                 max_concurrency=1,
             )
             return PutOutcome.CREATED
 
-        return self._request("PutBlob", key, create, (_EXISTS_CODES, PutOutcome.EXISTS))
+        return self._calls.run(
+            "PutBlob", new.key, create, (_coded(_EXISTS_CODES), PutOutcome.EXISTS)
+        )
 
     def replace(self, key: str, data: bytes) -> None:
-        self._request(
+        self._calls.run(
             "PutBlob",
             key,
             lambda: self._container.upload_blob(
@@ -222,30 +177,24 @@ class AzureBlobStore:
             properties = self._container.get_blob_client(key).get_blob_properties()
             return ObjectHead(key, properties.size, from_azure_metadata(properties.metadata))
 
-        return self._request("GetBlobProperties", key, fetch, (_ABSENT_CODES, None))
+        return self._calls.run("GetBlobProperties", key, fetch, (_coded(_ABSENT_CODES), None))
 
     def read(self, key: str) -> bytes | None:
         def fetch() -> bytes | None:
             return self._container.download_blob(key, max_concurrency=1).readall()
 
-        return self._request("GetBlob", key, fetch, (_ABSENT_CODES, None))
+        return self._calls.run("GetBlob", key, fetch, (_coded(_ABSENT_CODES), None))
 
     def open(self, key: str) -> IO[bytes]:
         """The blob's bytes, downloaded whole into a spooled file under the retry policy."""
 
         def fetch() -> IO[bytes]:
-            file = spool()
-            try:
-                self._container.download_blob(key, max_concurrency=1).readinto(file)
-            except BaseException:
-                file.close()
-                raise
-            return rewound(file)
+            return downloaded(self._container.download_blob(key, max_concurrency=1).readinto)
 
-        return self._request("GetBlob", key, fetch)
+        return self._calls.run("GetBlob", key, fetch)
 
     def list_keys(self, prefix: str) -> Iterator[str]:
-        with self._translating("ListBlobs", prefix):
+        with self._calls.translating("ListBlobs", prefix):
             yield from self._container.list_blob_names(name_starts_with=prefix or None)
 
     def _translate(self, exc: azure_exceptions.AzureError, action: str, key: str) -> KafkaBeatError:
@@ -292,6 +241,11 @@ class AzureBlobStore:
                 "KAFKA_BEAT_AZURE_CONNECTION_STRING or the identity DefaultAzureCredential uses"
             )
         return StoreError(f"{action} on {where} answered {status} {code}: {exc.reason}")
+
+
+def _coded(codes: frozenset[str]) -> Callable[[azure_exceptions.HttpResponseError], bool]:
+    """A refusal with one of these Azure error codes."""
+    return lambda exc: _code(exc) in codes
 
 
 def _code(exc: azure_exceptions.HttpResponseError) -> str:

@@ -7,6 +7,7 @@ already exists at that key. That single primitive is what makes the chain safe w
 from __future__ import annotations
 
 import enum
+import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Protocol
@@ -26,6 +27,24 @@ class ObjectHead:
     directory), so the chain reads the facts from the content instead."""
 
 
+@dataclass(frozen=True)
+class NewObject:
+    """What a create-only write stores."""
+
+    key: str
+    body: IO[bytes]
+    """Read from where it stands; a write that is retried rewinds it first."""
+    size: int
+    metadata: Mapping[str, str]
+    content_type: str
+
+    @classmethod
+    def of_bytes(
+        cls, key: str, data: bytes, content_type: str, metadata: Mapping[str, str] | None = None
+    ) -> NewObject:
+        return cls(key, io.BytesIO(data), len(data), metadata or {}, content_type)
+
+
 class Store(Protocol):
     prefix: str
     """Key prefix under which this destination keeps every object."""
@@ -38,15 +57,8 @@ class Store(Protocol):
         """Fail fast, before consuming, if the destination cannot be written."""
         ...
 
-    def put_if_absent(
-        self,
-        key: str,
-        body: IO[bytes],
-        size: int,
-        metadata: Mapping[str, str],
-        content_type: str,
-    ) -> PutOutcome:
-        """Create `key` from `body` unless an object already exists there."""
+    def put_if_absent(self, new: NewObject) -> PutOutcome:
+        """Create the object unless one already exists at its key."""
         ...
 
     def head(self, key: str) -> ObjectHead | None: ...

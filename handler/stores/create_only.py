@@ -7,11 +7,9 @@ could both "win". The probe writes the same key twice; the second write must be 
 
 from __future__ import annotations
 
-import io
-
 from handler.errors import ConfigError
 from handler.format.layout import META_PROBE, probe_key
-from handler.stores.base import PutOutcome, Store
+from handler.stores.base import NewObject, PutOutcome, Store
 
 
 def verify_create_only(store: Store) -> bool:
@@ -20,7 +18,7 @@ def verify_create_only(store: Store) -> bool:
     body = b"Kafka Beat checks here that this store refuses to overwrite an object.\n"
     for _ in range(2):
         outcome = store.put_if_absent(
-            key, io.BytesIO(body), len(body), {META_PROBE: "1"}, "text/plain"
+            NewObject.of_bytes(key, body, "text/plain", {META_PROBE: "1"})
         )
     return outcome is PutOutcome.EXISTS
 

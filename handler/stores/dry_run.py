@@ -6,10 +6,10 @@ run would, and reports what it would have written on top.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import IO
 
-from handler.stores.base import ObjectHead, PutOutcome, Store
+from handler.stores.base import NewObject, ObjectHead, PutOutcome, Store
 
 
 class DryRunStore:
@@ -24,17 +24,10 @@ class DryRunStore:
     def check(self) -> None:
         self._inner.check()
 
-    def put_if_absent(
-        self,
-        key: str,
-        body: IO[bytes],
-        size: int,
-        metadata: Mapping[str, str],
-        content_type: str,
-    ) -> PutOutcome:
-        if self._inner.head(key) is not None:
+    def put_if_absent(self, new: NewObject) -> PutOutcome:
+        if self._inner.head(new.key) is not None:
             return PutOutcome.EXISTS
-        self.would_write.append(key)
+        self.would_write.append(new.key)
         return PutOutcome.CREATED
 
     def head(self, key: str) -> ObjectHead | None:

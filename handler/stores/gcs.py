@@ -12,8 +12,7 @@ application-default login, or the attached service account); an emulator on this
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import IO, Any, TypeVar
 
 import google.auth
@@ -25,20 +24,23 @@ from google.cloud import storage
 from google.cloud.storage import exceptions as storage_exceptions
 
 from handler.config.settings import Settings
-from handler.errors import (
-    AuthError,
-    ConfigError,
-    KafkaBeatError,
-    StoreError,
-    TransientError,
-)
-from handler.stores.base import ObjectHead, PutOutcome
-from handler.stores.remote import is_local_http, request, require_tls, rewound, spool
+from handler.errors import AuthError, ConfigError, KafkaBeatError, StoreError, TransientError
+from handler.stores.base import NewObject, ObjectHead, PutOutcome
+from handler.stores.remote import StoreCalls, downloaded, is_local_http, require_tls
 
 T = TypeVar("T")
 
 _SCOPE = "https://www.googleapis.com/auth/devstorage.read_write"
 _TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
+_ERRORS = (
+    api_exceptions.GoogleAPIError,
+    auth_exceptions.GoogleAuthError,
+    storage_exceptions.InvalidResponse,
+    storage_exceptions.DataCorruption,
+    requests.RequestException,
+)
+_REFUSAL = api_exceptions.GoogleAPICallError
+"""An answer of the service (with an HTTP status), rather than a failure to reach it."""
 _TRANSIENT_STATUS = frozenset({408, 429})
 
 # IAM permissions behind each JSON API call (an overwrite, as `replace` does, also needs
@@ -78,14 +80,12 @@ class GCSStore:
         bucket: str,
         prefix: str,
         attempts: int = 6,
-        max_backoff_seconds: float = 10.0,
     ) -> None:
         self._client = client
         self._bucket = client.bucket(bucket)
         self.bucket = bucket
         self.prefix = prefix
-        self._attempts = attempts
-        self._max_backoff_seconds = max_backoff_seconds
+        self._calls = StoreCalls(_ERRORS, _REFUSAL, self._translate, attempts)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GCSStore:
@@ -104,50 +104,10 @@ class GCSStore:
     def describe(self) -> str:
         return f"gs://{self.bucket}/{self.prefix}".rstrip("/")
 
-    def _request(
-        self,
-        action: str,
-        key: str,
-        call: Callable[[], T],
-        expected: tuple[int, T] | None = None,
-    ) -> T:
-        """`call`, one GCS request, under the one retry policy and with its errors translated.
-
-        `expected` is a refusal that answers the question rather than fails it: the HTTP status
-        (412: the name is taken; 404: nothing there) and the answer it stands for."""
-
-        answer = None
-        if expected is not None:
-            status, value = expected
-            answer = (lambda exc: exc.code == status, value)
-        return request(
-            call,
-            lambda: self._translating(action, key),
-            api_exceptions.GoogleAPICallError,
-            answer,
-            self._attempts,
-            self._max_backoff_seconds,
-        )
-
-    @contextlib.contextmanager
-    def _translating(self, action: str, key: str) -> Iterator[None]:
-        try:
-            yield
-        except KafkaBeatError:
-            raise
-        except (
-            api_exceptions.GoogleAPIError,
-            auth_exceptions.GoogleAuthError,
-            storage_exceptions.InvalidResponse,
-            storage_exceptions.DataCorruption,
-            requests.RequestException,
-        ) as exc:
-            raise self._translate(exc, action, key) from exc
-
     def check(self) -> None:
         # Listing needs only storage.objects.list, which a run needs anyway (a bucket-level
         # GET would need storage.buckets.get, which object roles do not grant).
-        self._request("objects.list", "", lambda: self._first_key(self.prefix))
+        self._calls.run("objects.list", "", lambda: self._first_key(self.prefix))
 
     def _first_key(self, prefix: str) -> str | None:
         listing = self._client.list_blobs(
@@ -155,33 +115,26 @@ class GCSStore:
         )
         return next((blob.name for blob in listing), None)
 
-    def put_if_absent(
-        self,
-        key: str,
-        body: IO[bytes],
-        size: int,
-        metadata: Mapping[str, str],
-        content_type: str,
-    ) -> PutOutcome:
+    def put_if_absent(self, new: NewObject) -> PutOutcome:
         def create() -> PutOutcome:
-            body.seek(0)
-            blob = self._bucket.blob(key)
-            blob.metadata = dict(metadata)
+            new.body.seek(0)
+            blob = self._bucket.blob(new.key)
+            blob.metadata = dict(new.metadata)
             # The library sends the body's CRC32C, which GCS checks before it stores anything.
             blob.upload_from_file(
-                body,
-                size=size,
-                content_type=content_type,
+                new.body,
+                size=new.size,
+                content_type=new.content_type,
                 if_generation_match=0,
                 retry=None,
                 timeout=_TIMEOUT,
             )
             return PutOutcome.CREATED
 
-        return self._request("objects.insert", key, create, (412, PutOutcome.EXISTS))
+        return self._calls.run("objects.insert", new.key, create, (_status(412), PutOutcome.EXISTS))
 
     def replace(self, key: str, data: bytes) -> None:
-        self._request(
+        self._calls.run(
             "objects.insert (overwrite)",
             key,
             lambda: self._bucket.blob(key).upload_from_string(
@@ -196,31 +149,28 @@ class GCSStore:
                 return None
             return ObjectHead(key, int(blob.size or 0), dict(blob.metadata or {}))
 
-        return self._request("objects.get", key, fetch)
+        return self._calls.run("objects.get", key, fetch)
 
     def read(self, key: str) -> bytes | None:
         def fetch() -> bytes | None:
             data: bytes = self._bucket.blob(key).download_as_bytes(retry=None, timeout=_TIMEOUT)
             return data
 
-        return self._request("objects.get", key, fetch, (404, None))
+        return self._calls.run("objects.get", key, fetch, (_status(404), None))
 
     def open(self, key: str) -> IO[bytes]:
         """The object's bytes, downloaded whole into a spooled file under the retry policy."""
 
         def fetch() -> IO[bytes]:
-            file = spool()
-            try:
-                self._bucket.blob(key).download_to_file(file, retry=None, timeout=_TIMEOUT)
-            except BaseException:
-                file.close()
-                raise
-            return rewound(file)
+            blob = self._bucket.blob(key)
+            return downloaded(
+                lambda file: blob.download_to_file(file, retry=None, timeout=_TIMEOUT)
+            )
 
-        return self._request("objects.get", key, fetch)
+        return self._calls.run("objects.get", key, fetch)
 
     def list_keys(self, prefix: str) -> Iterator[str]:
-        with self._translating("objects.list", prefix):
+        with self._calls.translating("objects.list", prefix):
             for blob in self._client.list_blobs(
                 self._bucket, prefix=prefix, retry=None, timeout=_TIMEOUT
             ):
@@ -267,3 +217,8 @@ class GCSStore:
 def _first_line(exc: api_exceptions.GoogleAPICallError) -> str:
     message: Any = exc.message
     return str(message).splitlines()[0] if message else type(exc).__name__
+
+
+def _status(code: int) -> Callable[[api_exceptions.GoogleAPICallError], bool]:
+    """A refusal with this HTTP status (412: the name is taken; 404: nothing there)."""
+    return lambda exc: exc.code == code

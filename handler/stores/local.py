@@ -12,12 +12,12 @@ import io
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
 from handler.errors import StoreError
-from handler.stores.base import ObjectHead, PutOutcome
+from handler.stores.base import NewObject, ObjectHead, PutOutcome
 
 _TEMP_DIR = ".kafka-beat-tmp"
 
@@ -51,15 +51,8 @@ class LocalStore:
             raise StoreError(f"key '{key}' would leave the destination directory")
         return path
 
-    def put_if_absent(
-        self,
-        key: str,
-        body: IO[bytes],
-        size: int,
-        metadata: Mapping[str, str],
-        content_type: str,
-    ) -> PutOutcome:
-        created = self._place(key, body, os.link)
+    def put_if_absent(self, new: NewObject) -> PutOutcome:
+        created = self._place(new.key, new.body, os.link)
         return PutOutcome.CREATED if created else PutOutcome.EXISTS
 
     def replace(self, key: str, data: bytes) -> None:

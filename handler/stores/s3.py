@@ -10,8 +10,7 @@ succeed on retry (throttling, 5xx, timeouts, dropped connections), fail at once 
 from __future__ import annotations
 
 import base64
-import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -29,16 +28,10 @@ from botocore.exceptions import (
 )
 
 from handler.config.settings import Settings
-from handler.errors import (
-    AuthError,
-    ConfigError,
-    KafkaBeatError,
-    StoreError,
-    TransientError,
-)
+from handler.errors import AuthError, ConfigError, KafkaBeatError, StoreError, TransientError
 from handler.format.layout import META_SHA256
-from handler.stores.base import ObjectHead, PutOutcome
-from handler.stores.remote import request, require_tls
+from handler.stores.base import NewObject, ObjectHead, PutOutcome
+from handler.stores.remote import StoreCalls, require_tls
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -61,6 +54,10 @@ _TRANSIENT_CODES = frozenset(
 )
 
 
+_ERRORS = (ClientError, BotoCoreError)
+"""What boto3 raises: an answer of S3 (ClientError, with a code), or a failure to reach it."""
+
+
 class S3Store:
     def __init__(
         self,
@@ -70,17 +67,15 @@ class S3Store:
         attempts: int = 6,
         sse: str | None = None,
         kms_key_id: str | None = None,
-        max_backoff_seconds: float = 10.0,
         expected_owner: str | None = None,
         object_lock: tuple[str, int] | None = None,
     ) -> None:
         self._client = client
         self.bucket = bucket
         self.prefix = prefix
-        self._attempts = attempts
         self._sse = sse
         self._kms_key_id = kms_key_id
-        self._max_backoff_seconds = max_backoff_seconds
+        self._calls = StoreCalls(_ERRORS, ClientError, self._translate, attempts)
         self._owner: dict[str, Any] = (
             {"ExpectedBucketOwner": expected_owner} if expected_owner else {}
         )
@@ -129,77 +124,41 @@ class S3Store:
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
 
-    def _request(
-        self,
-        action: str,
-        key: str,
-        call: Callable[[], T],
-        expected: tuple[Callable[[ClientError], bool], T] | None = None,
-    ) -> T:
-        """`call`, one boto3 request, under the one retry policy and with its errors translated.
-
-        `expected` is a refusal that answers the question rather than fails it (the key
-        exists, the key is absent): how to recognise it, and the answer it stands for."""
-
-        answer = expected
-        return request(
-            call,
-            lambda: self._translating(action, key),
-            ClientError,
-            answer,
-            self._attempts,
-            self._max_backoff_seconds,
-        )
-
-    @contextlib.contextmanager
-    def _translating(self, action: str, key: str) -> Iterator[None]:
-        try:
-            yield
-        except (ClientError, BotoCoreError) as exc:
-            raise self._translate(exc, action, key) from exc
-
     def check(self) -> None:
-        self._request(
+        self._calls.run(
             "HeadBucket", "", lambda: self._client.head_bucket(Bucket=self.bucket, **self._owner)
         )
 
-    def put_if_absent(
-        self,
-        key: str,
-        body: IO[bytes],
-        size: int,
-        metadata: Mapping[str, str],
-        content_type: str,
-    ) -> PutOutcome:
+    def put_if_absent(self, new: NewObject) -> PutOutcome:
         extra = self._encryption() | self._retention()
         # S3 recomputes the SHA-256 of what arrives and refuses the object on a mismatch:
         # the hash is the one taken while the body was written, so it vouches end to end.
-        digest = metadata.get(META_SHA256)
+        digest = new.metadata.get(META_SHA256)
         if digest:
             extra["ChecksumAlgorithm"] = "SHA256"  # Object Lock requires it named
             extra["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(digest)).decode()
 
         def create() -> PutOutcome:
-            body.seek(0)
+            new.body.seek(0)
             self._client.put_object(
                 Bucket=self.bucket,
-                Key=key,
-                Body=body,
-                ContentLength=size,
-                ContentType=content_type,
+                Key=new.key,
+                Body=new.body,
+                ContentLength=new.size,
+                ContentType=new.content_type,
                 IfNoneMatch="*",
-                Metadata=dict(metadata),
+                Metadata=dict(new.metadata),
                 **extra,
                 **self._owner,
             )
             return PutOutcome.CREATED
 
-        return self._request("PutObject", key, create, (_key_exists, PutOutcome.EXISTS))
+        return self._calls.run("PutObject", new.key, create, (_key_exists, PutOutcome.EXISTS))
 
     def replace(self, key: str, data: bytes) -> None:
         extra = self._encryption()
 
-        self._request(
+        self._calls.run(
             "PutObject",
             key,
             lambda: self._client.put_object(
@@ -219,7 +178,7 @@ class S3Store:
             # retried, when transient) like a failure of the GET itself.
             return answer["Body"].read()
 
-        return self._request("GetObject", key, fetch, (_key_absent, None))
+        return self._calls.run("GetObject", key, fetch, (_key_absent, None))
 
     def _retention(self) -> dict[str, Any]:
         if self._object_lock is None:
@@ -242,18 +201,18 @@ class S3Store:
             return ObjectHead(key, answer["ContentLength"], dict(answer.get("Metadata", {})))
 
         # A HEAD answer has no body, hence no error code: only the status says "absent".
-        return self._request("HeadObject", key, fetch, (lambda exc: _status(exc) == 404, None))
+        return self._calls.run("HeadObject", key, fetch, (lambda exc: _status(exc) == 404, None))
 
     def open(self, key: str) -> IO[bytes]:
         def fetch() -> IO[bytes]:
             answer = self._client.get_object(Bucket=self.bucket, Key=key, **self._owner)
             return answer["Body"]  # type: ignore[return-value]
 
-        return self._request("GetObject", key, fetch)
+        return self._calls.run("GetObject", key, fetch)
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         paginator = self._client.get_paginator("list_objects_v2")
-        with self._translating("ListObjectsV2", prefix):
+        with self._calls.translating("ListObjectsV2", prefix):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, **self._owner):
                 for item in page.get("Contents", []):
                     yield item["Key"]

@@ -15,7 +15,6 @@ moto checks conditional writes check-then-act, so its S3 here is the single-thre
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import random
 import threading
@@ -26,7 +25,7 @@ import pytest
 
 from handler.errors import ConfigError
 from handler.format import layout
-from handler.stores.base import PutOutcome, Store
+from handler.stores.base import NewObject, PutOutcome, Store
 from handler.stores.create_only import verify_create_only
 from tests.support.fixtures import unique
 
@@ -104,9 +103,7 @@ def place(request, tmp_path) -> Place:
 
 
 def put(store: Store, key: str, body: bytes, metadata=None) -> PutOutcome:
-    return store.put_if_absent(
-        key, io.BytesIO(body), len(body), metadata or {}, "application/octet-stream"
-    )
+    return store.put_if_absent(NewObject.of_bytes(key, body, "application/octet-stream", metadata))
 
 
 def key_of(store: Store, *parts: str) -> str:

@@ -5,14 +5,14 @@ for thousands of random interleavings; every behaviour they model is also tested
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
 from handler.config.values import PartitionRef
 from handler.kafka.source import PollResult
 from handler.record import Record
-from handler.stores.base import ObjectHead, PutOutcome
+from handler.stores.base import NewObject, ObjectHead, PutOutcome
 
 
 def event_value(offset: int) -> bytes:
@@ -164,15 +164,13 @@ class MemoryStore:
     def check(self) -> None:
         pass
 
-    def put_if_absent(
-        self, key: str, body: IO[bytes], size: int, metadata: Mapping[str, str], content_type: str
-    ) -> PutOutcome:
-        self.before_put(key)
-        stored = _Stored(body.read(), dict(metadata))
+    def put_if_absent(self, new: NewObject) -> PutOutcome:
+        self.before_put(new.key)
+        stored = _Stored(new.body.read(), dict(new.metadata))
         # One atomic step, as S3's conditional write: uploads of several threads race here.
-        if self.objects.setdefault(key, stored) is not stored:
+        if self.objects.setdefault(new.key, stored) is not stored:
             return PutOutcome.EXISTS
-        self.after_put(key)
+        self.after_put(new.key)
         return PutOutcome.CREATED
 
     def head(self, key: str) -> ObjectHead | None:

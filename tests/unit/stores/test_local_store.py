@@ -1,16 +1,15 @@
-import io
 import os
 import stat
 
-from handler.stores.base import PutOutcome
+from handler.stores.base import NewObject, PutOutcome
 from handler.stores.local import LocalStore
 
 
 def test_create_only_and_private(tmp_path) -> None:
     store = LocalStore(tmp_path / "root")
     key = "topic/dt=2026-01-01/hour=00/topic+0+00000000000000000000.jsonl"
-    first = store.put_if_absent(key, io.BytesIO(b"one\n"), 4, {}, "x")
-    second = store.put_if_absent(key, io.BytesIO(b"two\n"), 4, {}, "x")
+    first = store.put_if_absent(NewObject.of_bytes(key, b"one\n", "x"))
+    second = store.put_if_absent(NewObject.of_bytes(key, b"two\n", "x"))
     assert (first, second) == (PutOutcome.CREATED, PutOutcome.EXISTS)
     with store.open(key) as body:
         assert body.read() == b"one\n"
