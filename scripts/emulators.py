@@ -4,7 +4,7 @@ for Azure Blob Storage, both in memory, and SeaweedFS, a real S3-compatible serv
 its Go module, in a temporary directory). Azurite and SeaweedFS are cached like the Kafka jars,
 in ~/.cache/kafka-beat/.
 
-    python scripts/emulators.py install   # Azurite (npm) and SeaweedFS (go build, ~10 min once)
+    python -m scripts.emulators install   # Azurite (npm) and SeaweedFS (go build, ~10 min once)
 
 Library use: `with FakeGCS(log_path) as gcs: gcs.endpoint`,
 `with Azurite(log_path) as azurite: azurite.connection_string` and
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from kafka_broker import free_port
+from scripts.kafka_broker import free_port
 
 HOST = "127.0.0.1"
 AZURITE_VERSION = "3.37.0"
@@ -293,6 +293,6 @@ class SeaweedFS(_Server):
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["install"]:
-        raise SystemExit("usage: emulators.py install")
+        raise SystemExit("usage: python -m scripts.emulators install")
     print(install_azurite())
     print(install_seaweedfs())

@@ -1,12 +1,5 @@
-import sys
-from pathlib import Path
-
 import pytest
 from hypothesis import settings
-
-ROOT = Path(__file__).resolve().parent.parent
-# The broker harness lives in scripts/ so the dev commands and the tests share one copy.
-sys.path.insert(0, str(ROOT / "scripts"))
 
 # The real parts (broker, S3 server) and the factories every test folder shares.
 pytest_plugins = ["tests.support.fixtures"]

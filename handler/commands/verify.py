@@ -42,7 +42,9 @@ class PartitionAudit:
     topic: str
     partition: int
     objects: int = 0
+    """Data objects of the chain (their dead letters' companions not counted)."""
     records: int = 0
+    """Records the data objects hold."""
     dead_letters: int = 0
     """Invalid records of the chain's ranges, in their companion objects."""
     first_offset: int | None = None

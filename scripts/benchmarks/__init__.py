@@ -22,7 +22,7 @@ The figures are medians over the repetitions; the Markdown goes to stdout (and -
 samples to JSON (--json). Repetitions interleave the runs so drift on a shared machine hits
 every column alike.
 
-Run it as `scripts/bench` (which runs `python -m benchmarks` with scripts/ on the path). The
+Run it as `scripts/bench` (which runs `python -m scripts.benchmarks` from the repository root). The
 modules, in the order a run uses them: workloads (what is measured), payloads and topics
 (filling the topics), services (the broker, moto and latency_proxy in front of it), processes
 and machine (spawning the measured processes, the kernel's figures for them, and the CPU others
@@ -38,9 +38,6 @@ from pathlib import Path
 
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = SCRIPTS_DIR.parent
-# kafka_broker sits beside this package in scripts/, the moto server under tests/support/.
-sys.path.insert(0, str(SCRIPTS_DIR))
-sys.path.insert(0, str(REPO_ROOT))
 
 
 class BenchError(RuntimeError):

@@ -1,4 +1,4 @@
-"""`python -m benchmarks`, as scripts/bench runs it."""
+"""`python -m scripts.benchmarks`, as scripts/bench runs it."""
 
 import sys
 

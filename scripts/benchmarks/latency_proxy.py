@@ -8,8 +8,9 @@ server closes its side after every response; the proxy then connects again, on l
 `Expect: 100-continue` (boto3 sends it on PutObject) is answered here, and the header dropped
 upstream, so the client's wait for "100 Continue" is not a second delay.
 
-Run as `python -m benchmarks.latency_proxy UPSTREAM DELAY_MS` (scripts/ on the path): prints
-its own endpoint, http://127.0.0.1:PORT, on the first line of stdout, then serves until killed.
+Run as `python -m scripts.benchmarks.latency_proxy UPSTREAM DELAY_MS` from the repository root:
+prints its own endpoint, http://127.0.0.1:PORT, on the first line of stdout, then serves until
+killed.
 Standard library only, one thread per client connection.
 """
 
@@ -264,5 +265,7 @@ def serve(upstream_url: str, delay_ms: float) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:
-        raise SystemExit("usage: python -m benchmarks.latency_proxy http://HOST:PORT DELAY_MS")
+        raise SystemExit(
+            "usage: python -m scripts.benchmarks.latency_proxy http://HOST:PORT DELAY_MS"
+        )
     serve(sys.argv[1], float(sys.argv[2]))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import kafka_broker
+from scripts import kafka_broker
 
 
 def machine() -> dict[str, Any]:

@@ -2,7 +2,7 @@
 in-memory source of the benchmark's log lines into a temporary local directory, its CPU
 seconds (every thread) per record, and with `--profile` the top of a cProfile.
 
-    PYTHONPATH=scripts:. .venv/bin/python -m benchmarks.own_cost --profile
+    .venv/bin/python -m scripts.benchmarks.own_cost --profile
 
 What kafka-python costs on top (the raw loop's CPU per record) is measured by the benchmark.
 """

@@ -11,7 +11,7 @@ import sys
 import uuid
 from pathlib import Path
 
-import kafka_broker
+from scripts import kafka_broker
 
 from . import progress
 from .parsing import count_lines

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import kafka_broker
+from scripts import kafka_broker
 
-from . import SCRIPTS_DIR, BenchError, progress
+from . import REPO_ROOT, BenchError, progress
 from .machine import listening_pid
 
 BUCKET = "kafka-beat-bench"
@@ -79,10 +79,10 @@ def latency_proxy(
     if upstream is None or not delay_ms:
         yield None, None
         return
-    env = {**os.environ, "PYTHONPATH": str(SCRIPTS_DIR)}
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     with (work_dir / "latency-proxy.log").open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.latency_proxy", upstream, str(delay_ms)],
+            [sys.executable, "-m", "scripts.benchmarks.latency_proxy", upstream, str(delay_ms)],
             stdout=subprocess.PIPE,
             stderr=log,
             env=env,

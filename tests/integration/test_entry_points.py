@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from kafka_broker import free_port
 
 from handler.errors import ConfigError
 from handler.lambda_function import RunFailed, lambda_handler
 from handler.stores.local import LocalStore
+from scripts.kafka_broker import free_port
 from tests.integration.test_collect import log_lines
 from tests.support.reconcile import committed, produce, reconcile, stored_records
 

@@ -282,7 +282,8 @@ def test_broker_killed_and_restarted_in_the_middle_of_a_run(
 ) -> None:
     """The broker dies (SIGKILL) and comes back while a run consumes and commits."""
     from kafka import KafkaAdminClient, KafkaProducer
-    from kafka_broker import KafkaBroker
+
+    from scripts.kafka_broker import KafkaBroker
 
     with KafkaBroker(data_dir=tmp_path_factory.mktemp("restarting")) as broker:
         admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)

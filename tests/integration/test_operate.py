@@ -9,11 +9,11 @@ import sys
 import pytest
 from kafka.admin import OffsetSpec
 from kafka.structs import TopicPartition
-from kafka_broker import free_port
 from prometheus_client.parser import text_string_to_metric_families
 
 from handler.engine.collector import run
 from handler.stores.local import LocalStore
+from scripts.kafka_broker import free_port
 from tests.integration.test_collect import log_lines
 from tests.support import runs
 from tests.support.fault_proxy import FaultProxy, every

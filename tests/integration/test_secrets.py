@@ -9,9 +9,9 @@ import sys
 
 import boto3
 import pytest
-from kafka_broker import free_port
 
 from handler.config.loading import load_settings
+from scripts.kafka_broker import free_port
 from tests.integration.test_collect import log_lines
 from tests.support import runs
 from tests.support.fixtures import over_clients
@@ -163,7 +163,7 @@ def test_no_output_carries_the_azure_key(
 ) -> None:
     """The Azure connection string (from the environment and from a file) through a run,
     check, status and the refusals; neither it nor its AccountKey is printed."""
-    from emulators import AZURITE_KEY
+    from scripts.emulators import AZURITE_KEY
 
     topic = topic_factory(partitions=1)
     produce(producer, topic, log_lines(20, 1))

@@ -18,8 +18,6 @@ import hashlib
 import os
 import random
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
 
@@ -27,9 +25,8 @@ from handler.errors import ConfigError
 from handler.format import layout
 from handler.stores.base import NewObject, PutOutcome, Store
 from handler.stores.create_only import verify_create_only
-from tests.support.fixtures import unique
+from tests.support.destinations import KINDS, Place, place_for
 
-KINDS = ["local", "s3", "seaweedfs", "gcs", "azure"]
 RACERS = 8
 # Bodies above what each store sends in one request: GCS switches to a resumable upload above
 # 8 MiB (the library's threshold); the Azure stores below are built to upload in 256 KiB blocks.
@@ -43,63 +40,13 @@ EVERY_KB_NAME = {
 }
 
 
-@dataclass
-class Place:
-    """A bucket (or container, or directory) and a way to open a fresh store on it, as a
-    separate process would: each racing thread gets its own client."""
-
-    kind: str
-    open: Callable[[], Store]
-    missing: Callable[[], Store] | None
-    """A store whose bucket or container does not exist (None: the local directory is made)."""
-
-
 @pytest.fixture(params=KINDS)
-def place(request, tmp_path) -> Place:
-    kind = request.param
-    if kind == "local":
-        from handler.stores.local import LocalStore
-
-        return Place(kind, lambda: LocalStore(tmp_path / "out"), None)
-    if kind in ("s3", "seaweedfs"):
-        import boto3
-
-        from handler.stores.s3 import S3Store
-
-        server = request.getfixturevalue("serial_s3_server" if kind == "s3" else "seaweedfs")
-
-        def client():
-            return boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1")
-
-        bucket = unique("contract")
-        client().create_bucket(Bucket=bucket)
-        return Place(
-            kind,
-            lambda: S3Store(client(), bucket, "p", attempts=2),
-            lambda: S3Store(client(), unique("absent"), "p", attempts=2),
-        )
-    if kind == "gcs":
-        from handler.stores.gcs import GCSStore, gcs_client
-
-        endpoint = request.getfixturevalue("gcs_server").endpoint
-        bucket = request.getfixturevalue("gcs_bucket_factory")()
-        return Place(
-            kind,
-            lambda: GCSStore(gcs_client(endpoint), bucket, "p", attempts=2),
-            lambda: GCSStore(gcs_client(endpoint), unique("absent"), "p", attempts=2),
-        )
-    from pydantic import SecretStr
-
-    from handler.stores.azure import AzureBlobStore, azure_service
-
-    secret = SecretStr(request.getfixturevalue("azurite").connection_string)
-    container = request.getfixturevalue("azure_container_factory")()
-
-    def store(name: str) -> Store:
-        service = azure_service(None, secret, block_bytes=AZURE_BLOCK)
-        return AzureBlobStore(service.get_container_client(name), "p", attempts=2)
-
-    return Place(kind, lambda: store(container), lambda: store(unique("absent")))
+def place(request) -> Place:
+    """A fresh place of each kind, its S3 on the serialized moto server (whose conditional
+    writes are atomic); few retries, so refusals show quickly."""
+    return place_for(
+        request.param, request, "p", serial_s3=True, attempts=2, azure_block_bytes=AZURE_BLOCK
+    )
 
 
 def put(store: Store, key: str, body: bytes, metadata=None) -> PutOutcome:
@@ -313,11 +260,11 @@ def test_azure_keeps_kb_names_as_identifiers_and_gives_them_back(
 
 
 def test_azure_refusing_the_key_is_an_auth_error(azurite, azure_container_factory) -> None:
-    from emulators import AZURITE_KEY
     from pydantic import SecretStr
 
     from handler.errors import AuthError
     from handler.stores.azure import AzureBlobStore, azure_service
+    from scripts.emulators import AZURITE_KEY
 
     wrong = "S2ItV3JvbmctS2V5" + AZURITE_KEY[16:]  # valid base64, not the account's key
     service = azure_service(None, SecretStr(azurite.connection_string.replace(AZURITE_KEY, wrong)))

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from kafka.admin import ACLOperation, ResourceType
 from kafka.errors import CoordinatorNotAvailableError
-from kafka_broker import HOST, free_port
 
 from handler.config.settings import Settings
 from handler.engine.collector import run
 from handler.kafka.clients import open_source
+from scripts.kafka_broker import HOST, free_port
 from tests.support import runs
 from tests.support.fixtures import over_clients, unique
 from tests.support.secure_broker import SecureBroker, unsecured_jwt

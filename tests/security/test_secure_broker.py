@@ -30,8 +30,8 @@ from kafka.admin import ACLOperation, ResourceType
 from kafka.consumer import KafkaConsumer
 from kafka.net import KafkaNetClient
 from kafka.structs import OffsetAndMetadata, TopicPartition
-from kafka_broker import HOST, free_port
 
+from scripts.kafka_broker import HOST, free_port
 from tests.security.conftest import Access
 from tests.support.fixtures import unique
 from tests.support.secure_broker import (

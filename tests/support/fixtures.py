@@ -16,11 +16,11 @@ from typing import Any
 
 import boto3
 import pytest
-from emulators import Azurite, FakeGCS, SeaweedFS
 from kafka import KafkaAdminClient, KafkaProducer
-from kafka_broker import KafkaBroker
 
 from handler.config.settings import Settings
+from scripts.emulators import Azurite, FakeGCS, SeaweedFS
+from scripts.kafka_broker import KafkaBroker
 from tests.support.s3_server import MotoS3Server
 
 _counter = itertools.count()

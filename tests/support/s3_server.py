@@ -19,7 +19,7 @@ class MotoS3Server:
     def __init__(self, single_thread: bool = False, log_path: Path | None = None) -> None:
         # Imported here: the server process runs this file as a script, without scripts/ on
         # its path, and needs no port of its own.
-        from kafka_broker import free_port
+        from scripts.kafka_broker import free_port
 
         self.port = free_port()
         self.single_thread = single_thread

@@ -52,8 +52,8 @@ from kafka.admin import (
 )
 from kafka.net.sasl.oauth import AbstractTokenProvider
 from kafka.producer import KafkaProducer
-from kafka_broker import HOST, KafkaBroker, KafkaBrokerError, free_port, port_in_use
 
+from scripts.kafka_broker import HOST, KafkaBroker, KafkaBrokerError, free_port, port_in_use
 from tests.support.fixtures import unique
 
 USER = "kafkabeat"

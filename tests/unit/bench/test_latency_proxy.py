@@ -9,7 +9,8 @@ import threading
 import time
 
 import pytest
-from benchmarks.latency_proxy import (
+
+from scripts.benchmarks.latency_proxy import (
     CONTINUE,
     FramingError,
     Message,

@@ -9,12 +9,13 @@ from types import ModuleType
 
 import pytest
 import zstandard
-from benchmarks import cli, peers
-from benchmarks.figures import targets
-from benchmarks.markdown import run_title
-from benchmarks.parsing import count_lines
-from benchmarks.peers import properties_text, sink_properties, worker_properties
-from benchmarks.workloads import KCAT_PIPES, MAIN_BEATS, S3_ZSTD_SLOW, workloads
+
+from scripts.benchmarks import cli, peers
+from scripts.benchmarks.figures import targets
+from scripts.benchmarks.markdown import run_title
+from scripts.benchmarks.parsing import count_lines
+from scripts.benchmarks.peers import properties_text, sink_properties, worker_properties
+from scripts.benchmarks.workloads import KCAT_PIPES, MAIN_BEATS, S3_ZSTD_SLOW, workloads
 
 PROGRAMS = Path(__file__).resolve().parents[3] / "scripts" / "benchmarks" / "programs"
 
