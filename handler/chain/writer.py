@@ -20,6 +20,9 @@ Steps 3 to 5 are store I/O (`storing.py`), on the upload pool's lane (`lane.py`)
 object fills, or here for a repair and the first object after accepted data loss. The position
 never moves backwards: an attempt raises, since it would store records twice. Every step
 answers with an `Outcome`; the caller moves its consumer by `resume_at`.
+
+Over 300 lines because it is the one owner of the position: every step that moves it (resolve,
+open, store, apply, skip) is here, and the I/O of each step is in its own module.
 """
 
 from __future__ import annotations

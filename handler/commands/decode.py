@@ -14,6 +14,7 @@ from handler.errors import ConfigError
 from handler.format.envelope import decode_line
 from handler.format.layout import is_state_key
 from handler.format.reading import is_object_key, stored_lines
+from handler.stores import open_for_reading
 from handler.stores.base import Store
 from handler.stores.local import LocalStore
 
@@ -32,7 +33,7 @@ def open_location(location: str, endpoint_url: str | None) -> tuple[Store, list[
     except ValueError as exc:
         raise ConfigError(f"cannot read '{location}': {exc}") from exc
     if target.kind != "local":
-        store = _cloud_store(target.kind, target.bucket, endpoint_url)
+        store = open_for_reading(target.kind, target.bucket, endpoint_url)
         head = store.head(target.prefix) if _is_object(target.prefix) else None
         keys = [target.prefix] if head else list(store.list_keys(target.prefix))
     else:
@@ -46,25 +47,6 @@ def open_location(location: str, endpoint_url: str | None) -> tuple[Store, list[
         else:
             raise ConfigError(f"'{path}' is neither a file nor a directory")
     return store, [key for key in keys if _is_object(key)]
-
-
-def _cloud_store(kind: str, bucket: str, endpoint_url: str | None) -> Store:
-    if kind == "gcs":
-        from handler.stores.gcs import GCSStore
-
-        return GCSStore.for_reading(bucket, "", endpoint_url)
-    if kind == "azure":
-        if endpoint_url is None:
-            raise ConfigError(
-                "reading az:// needs --endpoint-url https://ACCOUNT.blob.core.windows.net "
-                "(the storage account, read with DefaultAzureCredential)"
-            )
-        from handler.stores.azure import AzureBlobStore
-
-        return AzureBlobStore.for_reading(bucket, "", endpoint_url)
-    from handler.stores.s3 import S3Store
-
-    return S3Store.for_reading(bucket, "", endpoint_url)
 
 
 def lines(store: Store, keys: list[str]) -> Iterator[bytes]:

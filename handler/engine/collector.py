@@ -18,6 +18,10 @@ The ordering invariant, in the order a record meets it:
    position, never the consumer's position (markers and compaction gaps move that elsewhere).
 5. A partition whose store fails is stopped and not committed; the others go on; the run ends
    with status failed (exit 1). Nothing is lost: the next run starts where the chain ends.
+
+Over 300 lines because it is the loop and the only code that moves the consumer: every event
+of a run (a poll, an assignment, a revocation, data lost midway, the tail of the time budget)
+ends here; what to do about each is decided in intake, assignment and the committer.
 """
 
 from __future__ import annotations

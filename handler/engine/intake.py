@@ -11,6 +11,10 @@ A sealed object is queued on the upload pool and the next one opens at its end; 
 of finished uploads are settled after each batch, in chain order, and at most
 `_MAX_UPLOADING` objects of one partition are in flight (then the consuming thread waits for
 the oldest). A partition ends, or the run does, only once its uploads are settled.
+
+Over 300 lines because taking a record and settling what the writer answered are one state
+machine over one partition (which record may follow which outcome); the loop, the joining and
+the committing live in their own modules.
 """
 
 from __future__ import annotations

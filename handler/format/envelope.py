@@ -12,6 +12,10 @@ A JSON document that would not come back as the same value (integers beyond 64 b
 with more digits than a double holds, duplicate object keys, NaN/Infinity, lone surrogates,
 nesting deeper than the encoder allows) is stored as `utf8` instead. Header values are stored as
 `utf8` or `base64` only: they are identifiers and types, rarely documents.
+
+Over 300 lines because the format is one rule read two ways: what the encoder embeds as JSON
+and what the decoder rebuilds from it must agree, so both halves and the lossless JSON check
+between them are kept together.
 """
 
 from __future__ import annotations

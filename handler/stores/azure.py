@@ -124,6 +124,11 @@ class AzureBlobStore:
 
     @classmethod
     def for_reading(cls, container: str, prefix: str, account_url: str | None) -> AzureBlobStore:
+        if account_url is None:
+            raise ConfigError(
+                "reading az:// needs --endpoint-url https://ACCOUNT.blob.core.windows.net "
+                "(the storage account, read with DefaultAzureCredential)"
+            )
         return cls(azure_service(account_url, None).get_container_client(container), prefix)
 
     def describe(self) -> str:
