@@ -10,6 +10,7 @@ min and max timestamps.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from handler.format.bodies import Body
 from handler.format.envelope import Encoded
@@ -45,8 +46,31 @@ class Rotation:
         records = builder.records + (companion.records if companion else 0)
         raw_bytes = builder.raw_bytes + (companion.raw_bytes if companion else 0)
         return Room(
-            self.max_records - records, self.max_bytes - raw_bytes, (builder.hour + 1) * _HOUR_MS
+            self.max_records - records,
+            self.max_bytes - raw_bytes,
+            (builder.hour + 1) * _HOUR_MS,
+            builder.hour_start_ms,
         )
+
+
+class Run(Protocol):
+    """A run of records the native encoder took (`kafka_beat_native.Taken`), as the builder
+    counts it."""
+
+    @property
+    def records(self) -> int: ...
+    @property
+    def first_offset(self) -> int: ...
+    @property
+    def last_offset(self) -> int: ...
+    @property
+    def bytes_encoded(self) -> int: ...
+    @property
+    def min_event_time(self) -> int: ...
+    @property
+    def max_event_time(self) -> int: ...
+    @property
+    def late(self) -> int: ...
 
 
 @dataclass
@@ -56,6 +80,9 @@ class Room:
     later_hour_ms: int
     """Records from this time on belong to a later hour than the object's folder (for the
     unknown folder: every dated record)."""
+    hour_start_ms: int | None
+    """Where the folder's hour begins: records before it are late (None for the unknown
+    folder, where none is)."""
 
     def later(self, event_time: int) -> bool:
         return self.later_hour_ms <= event_time < MAX_TIMESTAMP_MS
@@ -163,6 +190,31 @@ class ObjectBuilder:
         start = self._hour_start_ms
         if start is not None and not start <= moment < MAX_TIMESTAMP_MS:
             self.late_records += 1
+
+    def add_run(self, lines: memoryview, run: Run) -> None:
+        """Append a run of records the native encoder took, their `lines` end to end, counted
+        as `add` counts each."""
+        if run.first_offset < self.range_end:
+            raise ValueError(
+                f"records {self.topic}/{self.partition}@{run.first_offset} on are out of order "
+                f"for the object starting at {self.start} (last offset {self.last_offset})"
+            )
+        self._body.add_lines(lines)
+        if self.records == 0:
+            self.first_offset = run.first_offset
+        self.records += run.records
+        self.raw_bytes += run.bytes_encoded
+        self.last_offset = run.last_offset
+        self.range_end = run.last_offset + 1
+        self.min_timestamp = min(self.min_timestamp, run.min_event_time)
+        self.max_timestamp = max(self.max_timestamp, run.max_event_time)
+        self.late_records += run.late
+
+    @property
+    def hour_start_ms(self) -> int | None:
+        """Where the folder's hour begins; None for the unknown folder (nothing is late
+        there)."""
+        return self._hour_start_ms
 
     def cover(self, offset: int) -> None:
         """Take `offset` into the object's range without a line: its record is a dead letter,

@@ -13,6 +13,7 @@ from handler.format.bodies import JsonLines, ObjectFormat, Parquet, format_of_ex
 from handler.format.compression import CODECS
 from handler.format.envelope import Encoder
 from handler.format.layout import parse_object_name
+from handler.format.native import BatchEncoder, chosen_encoder
 from handler.format.reading import EXTENSIONS
 
 
@@ -26,6 +27,9 @@ class ChainConfig:
     encoder: Encoder
     uploads: UploadPool | None = None
     """Stores sealed objects off the consuming thread; None: on it."""
+    batch_encoder: BatchEncoder | None = None
+    """Encodes a whole poll batch natively, for objects of JSON lines; None: `encoder` encodes
+    each record."""
 
     @classmethod
     def from_settings(
@@ -43,13 +47,22 @@ class ChainConfig:
             )
         else:
             chosen = JsonLines(CODECS[settings.compression], settings.compression_level, worker)
+        batch = None
+        if chosen_encoder(settings.encoder, settings.format) == "native":
+            batch = BatchEncoder(shape.key_format, shape.value_format, shape.time_field)
         return cls(
             chosen,
             Rotation(settings.max_object_records, settings.max_object_bytes),
             shape,
             encoder_for(shape),
             uploads,
+            batch,
         )
+
+    @property
+    def encoder_name(self) -> str:
+        """What encodes the run's records, for its summary: native or python."""
+        return "python" if self.batch_encoder is None else "native"
 
     def extensions(self) -> list[str]:
         """Every format's and codec's name, the configured one first: a crashed run may have

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from handler.chain.builder import ObjectBuilder, Room
+from handler.chain.builder import ObjectBuilder, Room, Run
 from handler.chain.checkpoints import read_checkpoint
 from handler.chain.config import ChainConfig, encoder_for
 from handler.chain.lane import UploadLane
@@ -236,6 +236,11 @@ class ChainWriter:
     def add(self, record: Record, encoded: Encoded) -> None:
         assert self.builder is not None, "open an object first"
         self.builder.add(record, encoded)
+
+    def add_run(self, lines: memoryview, run: Run) -> None:
+        """Append a run of records the native encoder took (their lines end to end)."""
+        assert self.builder is not None, "open an object first"
+        self.builder.add_run(lines, run)
 
     def add_dead_letter(self, record: Record, encoded: Encoded) -> None:
         """Take an invalid record into the open object's range; its line goes to the range's

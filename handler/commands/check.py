@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
 from handler.errors import AuthError, KafkaBeatError
+from handler.format.native import chosen_encoder
 from handler.kafka.clients import open_source
 from handler.kafka.topics import select
 from handler.stores import open_store
@@ -40,8 +41,21 @@ def _attempt(name: str, action: Callable[[], str]) -> Step:
         return Step(name, "FAIL", str(exc), isinstance(exc, AuthError))
 
 
+def _encoder(settings: Settings) -> str:
+    if chosen_encoder(settings.encoder, settings.format) == "native":
+        return "records encoded by the native encoder"
+    if settings.encoder == "python":
+        return "records encoded by the pure-Python encoder (KAFKA_BEAT_ENCODER=python)"
+    if settings.format != "jsonl":
+        return "records encoded by the pure-Python encoder (Parquet rows are not native yet)"
+    return (
+        "records encoded by the pure-Python encoder: the native one is not built here "
+        "(run scripts/setup with Rust's cargo on PATH)"
+    )
+
+
 def run_checks(settings: Settings) -> list[Step]:
-    steps = [Step("settings", "PASS", "every KAFKA_BEAT_* value is valid")]
+    steps = [Step("settings", "PASS", f"every KAFKA_BEAT_* value is valid; {_encoder(settings)}")]
     store = open_store(settings)
 
     def destination() -> str:

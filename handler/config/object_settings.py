@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib.util
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from handler.config.parquet_fields import ParquetField, parse_fields
 
@@ -57,6 +57,24 @@ class ObjectSettings(BaseModel):
     time_field: str | None = None
     """Field of JSON values whose time (ISO-8601 or epoch) places a record in its time folder,
     e.g. @timestamp or event.created; records without it use the Kafka timestamp."""
+
+    encoder: Literal["auto", "native", "python"] = "auto"
+    """How records become lines: auto (the native batch encoder where this install has it
+    built, else the pure-Python one; the run summary and check name the one used), native
+    (refused where it is not built) or python (the reference encoder, byte for byte the same
+    lines, several times the CPU)."""
+
+    @field_validator("encoder")
+    @classmethod
+    def _encoder_built(cls, value: str) -> str:
+        # find_spec, not an import: the module is loaded only by format/native.py.
+        if value == "native" and importlib.util.find_spec("kafka_beat_native") is None:
+            raise ValueError(
+                "native: the native encoder is not built in this install; run scripts/setup "
+                "with Rust's cargo on PATH (or pip install ./native), or set "
+                "KAFKA_BEAT_ENCODER=auto"
+            )
+        return value
 
     @model_validator(mode="after")
     def _format(self) -> ObjectSettings:

@@ -87,6 +87,7 @@ class Collector:
         self._worker = CompressionWorker()
         self._uploads = UploadPool(settings.upload_threads) if settings.upload_threads else None
         self._config = ChainConfig.from_settings(settings, self._worker, self._uploads)
+        self.report.encoder = self._config.encoder_name
         self._joiner = Joiner(settings, source, store, self._config, self.run_id, failpoints)
         self._committer = Committer(source, settings.commit_attempts, self.run_id, failpoints)
         self._intake = Intake(

@@ -20,17 +20,25 @@ the committing live in their own modules.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from handler.chain.config import ChainConfig
 from handler.chain.outcomes import Outcome, Step
 from handler.config.values import PartitionRef
+from handler.engine.appending import (
+    Appended,
+    append_native,
+    append_records,
+    bump,
+    count_oddities,
+)
 from handler.engine.assignment import loss_message
 from handler.engine.budget import Budget
 from handler.engine.partition import Lifecycle, PartitionState
 from handler.format.envelope import Encoded
-from handler.format.layout import MAX_TIMESTAMP_MS, hour_bucket
+from handler.format.layout import MAX_TIMESTAMP_MS
 from handler.observe.logs import get_logger
 from handler.observe.report import RunReport
 from handler.record import Record
@@ -80,11 +88,19 @@ class Intake:
     fetch_position: Callable[[PartitionRef], int]
     """The offset a partition's consumer fetches next (read from the loop, never moved here)."""
 
-    def take(self, part: PartitionState, records: list[Record]) -> Taken:
+    def take(self, part: PartitionState, records: Sequence[Record]) -> Taken:
         taken = Taken()
+        batch_encoder = self.config.batch_encoder
+        # One native call for the whole batch, under the run's formats: the hot path appends
+        # its lines; a record it deferred, or any that needs more than appending, is taken
+        # one by one (and encoded in Python) by `_take_one`.
+        native = batch_encoder.encode(records) if batch_encoder is not None else None
         index, count = 0, len(records)
         while index < count:
-            index = self._take_run(part, records, index, taken)
+            if native is not None:
+                index = self._take_native_run(part, native, index, taken)
+            else:
+                index = self._take_run(part, records, index, taken)
             if index < count:
                 if self._take_one(part, records[index], taken) is not Next.ON:
                     break
@@ -92,68 +108,40 @@ class Intake:
         self._settle_uploads(part, taken)
         return taken
 
+    def _take_native_run(self, part: PartitionState, native: Any, index: int, taken: Taken) -> int:
+        appended = append_native(part, native, index, self._stop_at(index, native.count))
+        self._count(part, appended, taken, self.report.counts)
+        return appended.next_index
+
     def _take_run(
-        self, part: PartitionState, records: list[Record], index: int, taken: Taken
+        self, part: PartitionState, records: Sequence[Record], index: int, taken: Taken
     ) -> int:
-        """The hot path: append records to the open object in one tight loop while nothing
-        but appending is to be done, the counters kept in locals and added once; the index
-        of the first record that needs more (none open, a repair, the end or the budget
-        reached, an invalid record, a rotation), which `_take_one` then takes."""
-        writer = part.writer
-        room = writer.room()
-        if room is None or not part.active:
-            return index
-        left = self.budget.records_left()
-        stop = len(records) if left is None else min(len(records), index + left)
-        encode = writer.encoder.encode
-        room_records, room_bytes, later_hour_ms = room.records, room.bytes, room.later_hour_ms
-        add = writer.add
-        end, consumed_to = part.end, part.consumed_to
         counts = self.report.counts
-        count = bytes_in = bytes_encoded = 0
-        while index < stop:
-            record = records[index]
-            offset = record.offset
-            if offset >= end or offset < consumed_to:
-                break
-            encoded = encode(record)
-            line = encoded.line
-            moment = encoded.event_time
-            if (
-                encoded.problems
-                or room_records <= 0
-                or len(line) > room_bytes
-                or later_hour_ms <= moment < MAX_TIMESTAMP_MS
-            ):
-                break  # re-encoded there: rare, against the calls per record saved here
-            room_records -= 1
-            room_bytes -= len(line)
-            add(record, encoded)
-            value, key, headers = record.value, record.key, record.headers
-            if (
-                value is None
-                or encoded.time_from_field is False
-                or not 0 <= moment < MAX_TIMESTAMP_MS
-            ):
-                count_oddities(counts, record, encoded)
-            bytes_in += (len(value) if value else 0) + (len(key) if key else 0)
-            for _, header in headers:
-                if header:
-                    bytes_in += len(header)
-            bytes_encoded += len(line)
-            consumed_to = offset + 1
-            count += 1
-            index += 1
-        if count:
-            part.consumed_to = consumed_to
-            part.records += count
-            taken.records += count
-            self.budget.take(count)
-            report = self.report
-            report.records += count
-            report.bytes_in += bytes_in
-            report.bytes_encoded += bytes_encoded
-        return index
+        stop = self._stop_at(index, len(records))
+        appended = append_records(part, records, index, stop, counts)
+        self._count(part, appended, taken, counts)
+        return appended.next_index
+
+    def _stop_at(self, index: int, count: int) -> int:
+        """Where the record budget ends a run that starts at `index`."""
+        left = self.budget.records_left()
+        return count if left is None else min(count, index + left)
+
+    def _count(
+        self, part: PartitionState, appended: Appended, taken: Taken, counts: dict[str, int]
+    ) -> None:
+        if not appended.records:
+            return
+        part.consumed_to = appended.consumed_to
+        part.records += appended.records
+        taken.records += appended.records
+        self.budget.take(appended.records)
+        report = self.report
+        report.records += appended.records
+        report.bytes_in += appended.bytes_in
+        report.bytes_encoded += appended.bytes_encoded
+        for name, count in appended.oddities:
+            bump(counts, name, count)
 
     def settle(self, part: PartitionState, wait_until: int | None = None) -> Taken:
         """Apply the outcomes of the partition's finished uploads; with `wait_until`, first
@@ -360,20 +348,3 @@ class Intake:
             part.writer.skip_to(log_start)
             part.consumed_to = taken.seek_to = log_start
         return taken
-
-
-def bump(counts: dict[str, int], name: str, by: int = 1) -> None:
-    if by:
-        counts[name] = counts.get(name, 0) + by
-
-
-def count_oddities(counts: dict[str, int], record: Record, encoded: Encoded) -> None:
-    """Tally what the run summary reports about unusual records."""
-    for problem in encoded.problems:
-        bump(counts, f"invalid {problem.reason()}")
-    if record.value is None:
-        bump(counts, "tombstones")
-    if hour_bucket(encoded.event_time) is None:
-        bump(counts, "unknown_time")
-    if encoded.time_from_field is False:
-        bump(counts, "time_field_missing")

@@ -38,6 +38,11 @@ _MIN_ROW_GROUP_BYTES = 256 * 1024
 class Body(Protocol):
     def add(self, record: Record, encoded: Encoded) -> None: ...
 
+    def add_lines(self, lines: memoryview) -> None:
+        """Append the lines of records already counted by the chain builder (the native
+        encoder's run); only JSON-lines bodies take lines as they are."""
+        ...
+
     def seal(self) -> SealedBody: ...
 
     def discard(self) -> None: ...
@@ -130,19 +135,30 @@ class JsonLinesBody:
         )
 
     def add(self, record: Record, encoded: Encoded) -> None:
-        self._pending += encoded.line
-        if len(self._pending) >= _CHUNK_BYTES:
-            self._compress_pending()
+        self.add_lines(memoryview(encoded.line))
+
+    def add_lines(self, lines: memoryview) -> None:
+        pending = self._pending
+        pending += lines
+        # Chunks of exactly _CHUNK_BYTES, however the lines came (one by one or a run at a
+        # time), so an object's bytes do not depend on which encoder made its lines.
+        while len(pending) >= _CHUNK_BYTES:
+            chunk = pending[:_CHUNK_BYTES]
+            del pending[:_CHUNK_BYTES]
+            self._hand_over(chunk)
 
     def _compress_pending(self) -> None:
         if self._pending:
             chunk, self._pending = self._pending, bytearray()
-            if self._worker is None:
-                self._compress(chunk)
-                return
-            self._queued.append(self._worker.submit(self._compress, chunk))
-            while self._queued and self._queued[0].done():
-                self._queued.popleft().result()  # raises what the worker raised
+            self._hand_over(chunk)
+
+    def _hand_over(self, chunk: bytearray) -> None:
+        if self._worker is None:
+            self._compress(chunk)
+            return
+        self._queued.append(self._worker.submit(self._compress, chunk))
+        while self._queued and self._queued[0].done():
+            self._queued.popleft().result()  # raises what the worker raised
 
     def _compress(self, chunk: bytes | bytearray) -> None:
         self._write(self._compressor.compress(chunk))
@@ -199,6 +215,9 @@ class ParquetBody:
 
     def add(self, record: Record, encoded: Encoded) -> None:
         self._writer.add(record, encoded)
+
+    def add_lines(self, lines: memoryview) -> None:
+        raise TypeError("a Parquet body takes rows, not lines (the native encoder is jsonl's)")
 
     def seal(self) -> SealedBody:
         return self._writer.seal()

@@ -10,7 +10,9 @@ Every implementation keeps the same rules:
    the run id as metadata, synchronously.
 3. `log_bounds` gives the end offset as the broker sees it now (the last stable offset under
    read_committed), so the run's budget is fixed at start.
-4. Records come out as `handler.record.Record`, byte for byte as the broker returned them.
+4. Records come out byte for byte as the broker returned them: a `RecordBatch` of the client's
+   own record objects per partition, each read as a `handler.record.Record` where Python needs
+   one (the native encoder reads the client's objects itself).
 
 This module is the protocol alone: it imports no client. kafka-python is imported only in
 `kafka_python/`, confluent-kafka only in `confluent/` (`confluent/options.py` and
@@ -19,7 +21,7 @@ This module is the protocol alone: it imports no client. kafka-python is importe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -34,7 +36,7 @@ class CommitRejected(SourceError):
 
 @dataclass
 class PollResult:
-    records: dict[PartitionRef, list[Record]] = field(default_factory=dict)
+    records: dict[PartitionRef, Sequence[Record]] = field(default_factory=dict)
     without_offset: set[PartitionRef] = field(default_factory=set)
     """Partitions with no committed offset: the run decides where they start."""
     out_of_range: dict[PartitionRef, int] = field(default_factory=dict)

@@ -47,6 +47,8 @@ class RunReport:
     status: RunStatus = "ok"
     kafka_client: str = "kafka-python"
     """The client that read Kafka (KAFKA_BEAT_KAFKA_CLIENT)."""
+    encoder: str = "python"
+    """What encoded the records: native (the batch encoder) or python (KAFKA_BEAT_ENCODER)."""
     dry_run: bool = False
     refused: bool = False
     """Kafka or AWS refused the run's identity or permissions (exit 3)."""

@@ -43,7 +43,7 @@ from handler.kafka.security import warn_if_hostname_unchecked
 from handler.kafka.source import PollResult
 from handler.kafka.topics import require_partitions, select
 from handler.observe.logs import get_logger
-from handler.record import Record
+from handler.record import Record, RecordBatch
 
 _BATCH = 10_000
 """Records asked of one consume(): librdkafka hands over what it has prefetched."""
@@ -182,19 +182,23 @@ class ConfluentSource:
             messages = self._consumer.consume(count, max(0.0, timeout_seconds))
         except KafkaException as exc:
             raise translate(exc, self._settings, "fetching from Kafka") from exc
-        records = result.records
+        # Grouped by (topic, partition) as plain tuples, made refs once per partition: a
+        # consume() hands over thousands of messages, mostly of one partition in a row.
+        grouped: dict[tuple[str | None, int | None], list[Message]] = {}
         for message in messages:
             error = message.error()
             if error is None:
-                ref = PartitionRef(message.topic() or "", message.partition() or 0)
-                batch = records.get(ref)
+                where = (message.topic(), message.partition())
+                batch = grouped.get(where)
                 if batch is None:
-                    batch = records[ref] = []
-                batch.append(_record(message))
+                    batch = grouped[where] = []
+                batch.append(message)
             else:
                 self._poll_error(message, error, result)
-        for ref, batch in records.items():
-            self._next[ref] = batch[-1].offset + 1
+        for (topic, partition), batch in grouped.items():
+            ref = PartitionRef(topic or "", partition or 0)
+            result.records[ref] = RecordBatch(batch, "confluent", _record)
+            self._next[ref] = (batch[-1].offset() or 0) + 1
         return result
 
     def _poll_error(self, message: Message, error: KafkaError, result: PollResult) -> None:

@@ -25,7 +25,7 @@ from handler.kafka.kafka_python.options import consumer_options
 from handler.kafka.security import warn_if_hostname_unchecked
 from handler.kafka.source import CommitRejected, PollResult
 from handler.kafka.topics import require_partitions, select
-from handler.record import Record
+from handler.record import Record, RecordBatch
 
 _TIMESTAMP_TYPES = {0: "create", 1: "log_append"}
 
@@ -131,7 +131,7 @@ class KafkaPythonSource:
         except kafka_errors.KafkaError as exc:
             raise self._translate(exc, "fetching from Kafka") from exc
         for tp, raws in batches.items():
-            result.records[_ref(tp)] = [_record(raw) for raw in raws]
+            result.records[_ref(tp)] = RecordBatch(raws, "kafka-python", _record)
         return result
 
     def committed(self, ref: PartitionRef) -> int | None:
