@@ -1,0 +1,215 @@
+//! A key or value under its format, exactly as `_encode_field` in handler/format/envelope.py
+//! encodes it, or None (defer) wherever the exact Python answer is not certain here.
+//!
+//! The order of the branches is Python's: the first-byte test, orjson's parse, `_embeddable`'s
+//! two branches, then the strict parser. Which text orjson accepts is what serde_json accepts
+//! (the walk in analysis.rs); what Python does after its strict parser is only followed where
+//! it cannot go wrong: a duplicate key is always refused there (the text kept as `utf8`), and a
+//! document without floats comes back as orjson writes it (compact.rs).
+
+use memchr::memmem;
+
+use crate::analysis::{Facts, Failure, TimePath, Top, analyze};
+use crate::compact::compact;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Auto,
+    Json,
+    Text,
+    Bytes,
+}
+
+impl Format {
+    pub fn parse(name: &str) -> Option<Format> {
+        Some(match name {
+            "auto" => Format::Auto,
+            "json" => Format::Json,
+            "text" => Format::Text,
+            "bytes" => Format::Bytes,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Field<'a> {
+    /// JSON embedded as it came.
+    Json(&'a [u8]),
+    /// JSON written again (compact).
+    Compact(Vec<u8>),
+    Utf8(&'a str),
+    Base64(&'a [u8]),
+}
+
+/// The field and, when it is stored as JSON, what its walk found (the time field reads it).
+pub type Encoded<'a> = (Field<'a>, Option<Facts>);
+
+/// `_JSON_START`: the bytes a JSON text can start with.
+fn json_start(byte: u8) -> bool {
+    matches!(
+        byte,
+        b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n' | b' ' | b'\t' | b'\r' | b'\n'
+    )
+}
+
+/// `_raw`: UTF-8 text if it is, else base64.
+fn raw(data: &[u8]) -> Field<'_> {
+    match std::str::from_utf8(data) {
+        Ok(text) => Field::Utf8(text),
+        Err(_) => Field::Base64(data),
+    }
+}
+
+pub fn encode_field<'a>(
+    data: &'a [u8],
+    format: Format,
+    time: Option<&TimePath>,
+) -> Option<Encoded<'a>> {
+    match format {
+        Format::Bytes => return Some((Field::Base64(data), None)),
+        Format::Text => {
+            // Invalid UTF-8 is a problem Python writes into the line.
+            return std::str::from_utf8(data)
+                .ok()
+                .map(|text| (Field::Utf8(text), None));
+        }
+        Format::Auto if data.first().is_none_or(|&byte| !json_start(byte)) => {
+            return Some((raw(data), None));
+        }
+        Format::Auto | Format::Json => {}
+    }
+    match analyze(data, time) {
+        Ok(facts) => embeddable(data, facts),
+        Err(Failure::Rejected) if format == Format::Auto => Some((raw(data), None)),
+        // Under `json` Python tells an invalid text from a valid one kept as a string.
+        Err(_) => None,
+    }
+}
+
+/// `_embeddable`, with the strict parser's answer where it returns None.
+fn embeddable(data: &[u8], facts: Facts) -> Option<Encoded<'_>> {
+    let one_line = memchr::memchr2(b'\n', b'\r', data).is_none();
+    if facts.top == Top::Object && facts.top_flat {
+        if facts.top_neg_zero {
+            return None; // `-0` (an int: this branch) or `-0.0` (a float: the next)?
+        }
+        if key_colons(data) != facts.top_keys {
+            return strict(data, facts);
+        }
+        return written(data, facts, one_line);
+    }
+    if long_number(data) {
+        return strict(data, facts);
+    }
+    if facts.top != Top::Scalar
+        && (facts.duplicate
+            || memmem::find(data, b"\\u").is_some()
+            || facts.keys + facts.string_colons != key_colons(data))
+    {
+        // A duplicate always lands here: every key of the text has its `":`, orjson writes
+        // one per distinct key (the walk counts only those when there is none).
+        return strict(data, facts);
+    }
+    written(data, facts, one_line)
+}
+
+/// What `_embeddable` returns: the text itself on one line, else orjson's compact form.
+fn written(data: &[u8], facts: Facts, one_line: bool) -> Option<Encoded<'_>> {
+    if one_line {
+        return Some((Field::Json(data), Some(facts)));
+    }
+    if facts.duplicate || facts.float {
+        return None;
+    }
+    Some((Field::Compact(compact(data)?), Some(facts)))
+}
+
+/// The strict parser on a text orjson accepted: it refuses duplicates (kept as the text), and
+/// takes any document without floats as orjson parsed it, written compact.
+fn strict(data: &[u8], facts: Facts) -> Option<Encoded<'_>> {
+    if facts.duplicate {
+        return std::str::from_utf8(data)
+            .ok()
+            .map(|text| (Field::Utf8(text), None));
+    }
+    if facts.float {
+        return None; // its digits rule, then orjson's float spelling
+    }
+    Some((Field::Compact(compact(data)?), Some(facts)))
+}
+
+/// `_key_colons`: `":` once whitespace is gone, i.e. quotes whose next non-whitespace byte is
+/// a colon.
+fn key_colons(data: &[u8]) -> usize {
+    let mut count = 0;
+    for at in memchr::memchr_iter(b'"', data) {
+        let next = data[at + 1..]
+            .iter()
+            .find(|&&byte| !matches!(byte, b' ' | b'\t' | b'\r' | b'\n'));
+        if next == Some(&b':') {
+            count += 1;
+        }
+    }
+    count
+}
+
+/// `_long_number`: a run of 18 or more bytes from `0123456789.`.
+fn long_number(data: &[u8]) -> bool {
+    let mut run = 0;
+    for &byte in data {
+        if byte.is_ascii_digit() || byte == b'.' {
+            run += 1;
+            if run >= 18 {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(data: &[u8], format: Format) -> Option<Field<'_>> {
+        encode_field(data, format, None).map(|(field, _)| field)
+    }
+
+    #[test]
+    fn common_cases() {
+        let line = br#"{"a":1,"b":"x"}"#;
+        assert_eq!(field(line, Format::Auto), Some(Field::Json(line)));
+        assert_eq!(field(b"host-1", Format::Auto), Some(Field::Utf8("host-1")));
+        assert_eq!(field(b"", Format::Auto), Some(Field::Utf8("")));
+        assert_eq!(field(b"\xff", Format::Auto), Some(Field::Base64(b"\xff")));
+        assert_eq!(
+            field(b"2026-12-01 10:00 sshd", Format::Auto),
+            Some(Field::Utf8("2026-12-01 10:00 sshd"))
+        );
+        assert_eq!(field(b"{", Format::Json), None);
+        assert_eq!(field(b"\xff", Format::Text), None);
+    }
+
+    #[test]
+    fn written_again() {
+        assert_eq!(
+            field(b"{\"a\":\n1}", Format::Auto),
+            Some(Field::Compact(br#"{"a":1}"#.to_vec()))
+        );
+        assert_eq!(
+            field(br#"{"a":1,"a":2}"#, Format::Auto),
+            Some(Field::Utf8(r#"{"a":1,"a":2}"#))
+        );
+        assert_eq!(field(b"[1.5,\n2]", Format::Auto), None);
+    }
+
+    #[test]
+    fn scans() {
+        assert_eq!(key_colons(b"{\"a\" :1, \"b\\\" :\"\n:2}"), 3);
+        assert!(long_number(b"[123456789.12345678]"));
+        assert!(!long_number(b"[12345678901234567]"));
+    }
+}
