@@ -66,6 +66,12 @@ pub struct Facts {
     pub keys: usize,
     /// `":` inside decoded strings, keys included.
     pub string_colons: usize,
+    /// Keys as written, duplicates included.
+    pub key_occurrences: usize,
+    /// Quotes inside strings (the opening one included) that `_key_colons` counts: followed by
+    /// a colon once spaces are gone. Exact where the text has no `\u` escape (see
+    /// `colon_quotes`).
+    pub colon_quotes: usize,
     pub duplicate: bool,
     /// Any float anywhere (integer literals beyond 64 bits included: orjson reads them as floats).
     pub float: bool,
@@ -91,6 +97,8 @@ pub fn analyze(data: &[u8], time: Option<&TimePath>) -> Result<Facts, Failure> {
             top_neg_zero: false,
             keys: 0,
             string_colons: 0,
+            key_occurrences: 0,
+            colon_quotes: 0,
             duplicate: false,
             float: false,
             time: [None, None],
@@ -171,6 +179,23 @@ fn colons(text: &str) -> usize {
     memchr::memmem::find_iter(text.as_bytes(), b"\":").count()
 }
 
+/// The quotes of one string's raw text whose next byte but spaces is a colon, from its decoded
+/// text. Without `\u` escapes in the text, every `"` inside a string was written `\"`, and
+/// spaces and colons as themselves (raw tabs and newlines are not allowed in strings), so the
+/// raw quotes are the opening one and one per decoded `"`, each followed by what follows it
+/// decoded. `escaped`: the string had escapes (else it holds no `"`).
+fn colon_quotes(text: &str, escaped: bool) -> usize {
+    let bytes = text.as_bytes();
+    let colon_next = |from: usize| bytes[from..].iter().find(|&&byte| byte != b' ') == Some(&b':');
+    let mut count = usize::from(colon_next(0));
+    if escaped {
+        for at in memchr::memchr_iter(b'"', bytes) {
+            count += usize::from(colon_next(at + 1));
+        }
+    }
+    count
+}
+
 /// One value: `top` for the root, `dotted` the index of the time path's part its keys are
 /// matched against (if it is an object on the path), `capture` where its value goes.
 struct Node<'w, 't, 'de> {
@@ -225,6 +250,7 @@ impl<'de> Visitor<'de> for Node<'_, '_, 'de> {
 
     fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Kind, E> {
         // Borrowed: no escape in it, so no quote either, so no `":`.
+        self.walk.facts.colon_quotes += colon_quotes(text, false);
         self.walk
             .capture(self.capture, || Found::Str(text.to_owned()));
         Ok(Kind::Other)
@@ -232,6 +258,7 @@ impl<'de> Visitor<'de> for Node<'_, '_, 'de> {
 
     fn visit_str<E>(self, text: &str) -> Result<Kind, E> {
         self.walk.facts.string_colons += colons(text);
+        self.walk.facts.colon_quotes += colon_quotes(text, true);
         self.walk
             .capture(self.capture, || Found::Str(text.to_owned()));
         Ok(Kind::Other)
@@ -349,11 +376,15 @@ impl<'de> Visitor<'de> for Key<'_> {
     }
 
     fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
+        self.facts.key_occurrences += 1;
+        self.facts.colon_quotes += colon_quotes(text, false);
         Ok(Cow::Borrowed(text))
     }
 
     fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+        self.facts.key_occurrences += 1;
         self.facts.string_colons += colons(text);
+        self.facts.colon_quotes += colon_quotes(text, true);
         Ok(Cow::Owned(text.to_owned()))
     }
 }

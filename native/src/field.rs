@@ -90,11 +90,22 @@ pub fn encode_field<'a>(
 /// `_embeddable`, with the strict parser's answer where it returns None.
 fn embeddable(data: &[u8], facts: Facts) -> Option<Encoded<'_>> {
     let one_line = memchr::memchr2(b'\n', b'\r', data).is_none();
+    // Python: `b"\\" in data and b"\\u" in data`.
+    let escapes = memmem::find(data, b"\\u").is_some();
+    let key_colons = || {
+        if escapes {
+            key_colons(data)
+        } else {
+            let counted = facts.key_occurrences + facts.colon_quotes;
+            debug_assert_eq!(counted, key_colons(data));
+            counted
+        }
+    };
     if facts.top == Top::Object && facts.top_flat {
         if facts.top_neg_zero {
             return None; // `-0` (an int: this branch) or `-0.0` (a float: the next)?
         }
-        if key_colons(data) != facts.top_keys {
+        if key_colons() != facts.top_keys {
             return strict(data, facts);
         }
         return written(data, facts, one_line);
@@ -103,9 +114,7 @@ fn embeddable(data: &[u8], facts: Facts) -> Option<Encoded<'_>> {
         return strict(data, facts);
     }
     if facts.top != Top::Scalar
-        && (facts.duplicate
-            || memmem::find(data, b"\\u").is_some()
-            || facts.keys + facts.string_colons != key_colons(data))
+        && (escapes || facts.duplicate || facts.keys + facts.string_colons != key_colons())
     {
         // A duplicate always lands here: every key of the text has its `":`, orjson writes
         // one per distinct key (the walk counts only those when there is none).
@@ -154,18 +163,22 @@ fn key_colons(data: &[u8]) -> usize {
     count
 }
 
-/// `_long_number`: a run of 18 or more bytes from `0123456789.`.
+/// `_long_number`: a run of 18 or more bytes from `0123456789.`. Any 18 consecutive positions
+/// hold exactly one that is 17 modulo 18, so only those bytes are probed, and a run measured
+/// only around a probe that is numeric.
 fn long_number(data: &[u8]) -> bool {
-    let mut run = 0;
-    for &byte in data {
-        if byte.is_ascii_digit() || byte == b'.' {
-            run += 1;
-            if run >= 18 {
+    const RUN: usize = 18;
+    let numeric = |byte: u8| byte.is_ascii_digit() || byte == b'.';
+    let mut probe = RUN - 1;
+    while probe < data.len() {
+        if numeric(data[probe]) {
+            let before = data[..probe].iter().rev().take_while(|&&byte| numeric(byte)).count();
+            let after = data[probe + 1..].iter().take_while(|&&byte| numeric(byte)).count();
+            if before + 1 + after >= RUN {
                 return true;
             }
-        } else {
-            run = 0;
         }
+        probe += RUN;
     }
     false
 }
@@ -207,9 +220,26 @@ mod tests {
     }
 
     #[test]
+    fn key_colons_from_the_walk() {
+        let texts: [&[u8]; 6] = [
+            br#"{"a" : ":x", "b":"  :", "c\" :":1}"#,
+            br#"[" \" : \":", {"k":{" ":"\"\""}}]"#,
+            br#"{"":"","  ":" ","\\":"\\\":"}"#,
+            b"{\"a\"\n:\n\"b\" }",
+            br#"":""#,
+            br#"{"x":[":",{"\" :":": "}]}"#,
+        ];
+        for text in texts {
+            let facts = analyze(text, None).unwrap();
+            assert_eq!(facts.key_occurrences + facts.colon_quotes, key_colons(text));
+        }
+    }
+
+    #[test]
     fn scans() {
         assert_eq!(key_colons(b"{\"a\" :1, \"b\\\" :\"\n:2}"), 3);
         assert!(long_number(b"[123456789.12345678]"));
         assert!(!long_number(b"[12345678901234567]"));
     }
 }
+
