@@ -75,6 +75,9 @@ pub struct Facts {
     pub duplicate: bool,
     /// Any float anywhere (integer literals beyond 64 bits included: orjson reads them as floats).
     pub float: bool,
+    /// Ints of 18 digits or more (each one run of `_long_number`'s bytes as written: JSON
+    /// writes ints without leading zeros).
+    pub long_ints: usize,
     /// The value at the whole name and at the dotted path (None: not there).
     pub time: [Option<Found>; 2],
 }
@@ -101,6 +104,7 @@ pub fn analyze(data: &[u8], time: Option<&TimePath>) -> Result<Facts, Failure> {
             colon_quotes: 0,
             duplicate: false,
             float: false,
+            long_ints: 0,
             time: [None, None],
         },
         keys: Vec::new(),
@@ -149,6 +153,9 @@ enum Kind {
     NegZero,
     Other,
 }
+
+/// The smallest int of 18 digits.
+const LONG_INT: u64 = 100_000_000_000_000_000;
 
 const WHOLE: u8 = 1;
 const DOTTED: u8 = 2;
@@ -227,12 +234,14 @@ impl<'de> Visitor<'de> for Node<'_, '_, 'de> {
     }
 
     fn visit_i64<E>(self, number: i64) -> Result<Kind, E> {
+        self.walk.facts.long_ints += usize::from(number.unsigned_abs() >= LONG_INT);
         self.walk
             .capture(self.capture, || Found::Int(number.into()));
         Ok(Kind::Other)
     }
 
     fn visit_u64<E>(self, number: u64) -> Result<Kind, E> {
+        self.walk.facts.long_ints += usize::from(number >= LONG_INT);
         self.walk
             .capture(self.capture, || Found::Int(number.into()));
         Ok(Kind::Other)

@@ -58,12 +58,11 @@ pub fn write_str(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
 }
 
-/// An integer in decimal, as orjson writes a Python int of 64 bits.
+/// An integer in decimal, as orjson writes a Python int of 64 bits (from -2^63 to 2^64 - 1).
 pub fn write_int(out: &mut Vec<u8>, number: i128) {
-    let mut digits = [0u8; 40];
+    let mut digits = [0u8; 21];
     let mut at = digits.len();
-    let negative = number < 0;
-    let mut rest = number.unsigned_abs();
+    let mut rest = u64::try_from(number.unsigned_abs()).expect("an int of 64 bits");
     loop {
         at -= 1;
         digits[at] = b'0' + (rest % 10) as u8;
@@ -72,7 +71,7 @@ pub fn write_int(out: &mut Vec<u8>, number: i128) {
             break;
         }
     }
-    if negative {
+    if number < 0 {
         at -= 1;
         digits[at] = b'-';
     }

@@ -5,7 +5,7 @@
 //! two branches, then the strict parser. Which text orjson accepts is what serde_json accepts
 //! (the walk in analysis.rs); what Python does after its strict parser is only followed where
 //! it cannot go wrong: a duplicate key is always refused there (the text kept as `utf8`), and a
-//! document without floats comes back as orjson writes it (compact.rs).
+//! document whose numbers all pass its digit rule comes back as orjson writes it (compact.rs).
 
 use memchr::memmem;
 
@@ -128,24 +128,37 @@ fn written(data: &[u8], facts: Facts, one_line: bool) -> Option<Encoded<'_>> {
     if one_line {
         return Some((Field::Json(data), Some(facts)));
     }
-    if facts.duplicate || facts.float {
-        return None;
+    if facts.duplicate {
+        return None; // orjson kept the last value (never reached: see `embeddable`)
     }
-    Some((Field::Compact(compact(data)?), Some(facts)))
+    Some((Field::Compact(compact(data)?.text), Some(facts)))
 }
 
-/// The strict parser on a text orjson accepted: it refuses duplicates (kept as the text), and
-/// takes any document without floats as orjson parsed it, written compact.
+/// The strict parser on a text orjson accepted: it refuses duplicates (the text is kept as
+/// `utf8`), and numbers beyond 64 bits or with more than 17 digits (where that cannot be ruled
+/// out, the record is deferred); anything else it takes as orjson did, written compact.
 fn strict(data: &[u8], facts: Facts) -> Option<Encoded<'_>> {
     if facts.duplicate {
         return std::str::from_utf8(data)
             .ok()
             .map(|text| (Field::Utf8(text), None));
     }
+    let written = compact(data)?;
     if facts.float {
-        return None; // its digits rule, then orjson's float spelling
+        let unfit = unfit_runs(data);
+        // Without `\u` escapes a string's runs are the same in the text and decoded (every
+        // other escape is a backslash and a letter or sign, decoded to a non-digit).
+        let in_strings = if memmem::find(data, b"\\u").is_none() {
+            written.unfit_runs_in_strings
+        } else {
+            0
+        };
+        // Ints of 18 digits or more are each one unfit run, and the strict parser takes them.
+        if unfit > in_strings + facts.long_ints {
+            return None;
+        }
     }
-    Some((Field::Compact(compact(data)?), Some(facts)))
+    Some((Field::Compact(written.text), Some(facts)))
 }
 
 /// `_key_colons`: `":` once whitespace is gone, i.e. quotes whose next non-whitespace byte is
@@ -172,8 +185,15 @@ fn long_number(data: &[u8]) -> bool {
     let mut probe = RUN - 1;
     while probe < data.len() {
         if numeric(data[probe]) {
-            let before = data[..probe].iter().rev().take_while(|&&byte| numeric(byte)).count();
-            let after = data[probe + 1..].iter().take_while(|&&byte| numeric(byte)).count();
+            let before = data[..probe]
+                .iter()
+                .rev()
+                .take_while(|&&byte| numeric(byte))
+                .count();
+            let after = data[probe + 1..]
+                .iter()
+                .take_while(|&&byte| numeric(byte))
+                .count();
             if before + 1 + after >= RUN {
                 return true;
             }
@@ -181,6 +201,21 @@ fn long_number(data: &[u8]) -> bool {
         probe += RUN;
     }
     false
+}
+
+/// Runs of 18 or more bytes from `0123456789.` that fail `_parse_float`'s rule (at most 17
+/// significant digits). The rule holds for every float literal of a text where no run but
+/// those in its strings fails: a float's digits before its exponent are such a run whole (a
+/// `-`, `e`, `E`, separator or space bounds it), and a shorter run has at most 17 digits. An
+/// int beyond 64 bits (a float to serde_json) has 20 digits: it fails too.
+pub fn unfit_runs(data: &[u8]) -> usize {
+    let numeric = |byte: &u8| byte.is_ascii_digit() || *byte == b'.';
+    data.split(|byte| !numeric(byte))
+        .filter(|run| {
+            let digits = run.iter().filter(|&&byte| byte != b'.');
+            run.len() >= 18 && digits.skip_while(|&&byte| byte == b'0').count() > 17
+        })
+        .count()
 }
 
 #[cfg(test)]
@@ -216,7 +251,21 @@ mod tests {
             field(br#"{"a":1,"a":2}"#, Format::Auto),
             Some(Field::Utf8(r#"{"a":1,"a":2}"#))
         );
-        assert_eq!(field(b"[1.5,\n2]", Format::Auto), None);
+        assert_eq!(
+            field(b"[1.5,\n2]", Format::Auto),
+            Some(Field::Compact(b"[1.5,2]".to_vec()))
+        );
+        assert_eq!(field(b"[-0,\n2]", Format::Auto), None);
+        let precise = br#"{"a":[0.30000000000000004]}"#; // a long run, 17 digits: strict takes it
+        assert_eq!(
+            field(precise, Format::Auto),
+            Some(Field::Compact(precise.to_vec()))
+        );
+        assert_eq!(field(br#"[0.300000000000000044]"#, Format::Auto), None);
+        let id = br#"{"id":"123456789012345678901","f":[1.5]}"#; // the unfit run is a string's
+        assert_eq!(field(id, Format::Auto), Some(Field::Compact(id.to_vec())));
+        let escaped = br#"{"id":"\u0031234567890123456789","f":[1.5]}"#;
+        assert_eq!(field(escaped, Format::Auto), None);
     }
 
     #[test]
@@ -242,4 +291,3 @@ mod tests {
         assert!(!long_number(b"[12345678901234567]"));
     }
 }
-
