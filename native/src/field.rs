@@ -125,11 +125,11 @@ fn embeddable(data: &[u8], facts: Facts) -> Option<Encoded<'_>> {
 
 /// What `_embeddable` returns: the text itself on one line, else orjson's compact form.
 fn written(data: &[u8], facts: Facts, one_line: bool) -> Option<Encoded<'_>> {
-    if one_line {
-        return Some((Field::Json(data), Some(facts)));
-    }
     if facts.duplicate {
         return None; // orjson kept the last value (never reached: see `embeddable`)
+    }
+    if one_line {
+        return Some((Field::Json(data), Some(facts)));
     }
     Some((Field::Compact(compact(data)?.text), Some(facts)))
 }

@@ -89,6 +89,8 @@ fn encode(inputs: &Inputs, config: &Config) -> (Vec<u8>, Vec<Slot>) {
     (lines, slots)
 }
 
+/// Kafka Beat's native batch encoder: each line byte-identical to `Encoder.encode(record).line`
+/// (handler/format/envelope.py); a record it cannot encode exactly is deferred to that encoder.
 #[pymodule]
 fn kafka_beat_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(encode_batch, module)?)?;

@@ -344,21 +344,21 @@ impl<'py> Reader<'py> {
         Ok(layout)
     }
 
-    /// A str's UTF-8, kept alive.
+    /// A str's UTF-8, kept alive (a subclass is left to Python).
     fn text(&mut self, object: &Bound<'py, PyAny>) -> Read<Buf> {
-        let text = object.cast::<PyString>().map_err(|_| Bad::Defer)?;
+        let text = object.cast_exact::<PyString>().map_err(|_| Bad::Defer)?;
         // A lone surrogate has no UTF-8 (orjson refuses it too: Python decides what happens).
         let buf = Buf::of(text.to_str().map_err(|_| Bad::Defer)?.as_bytes());
         self.keep.push(object.clone());
         Ok(buf)
     }
 
-    /// bytes or None, kept alive.
+    /// bytes or None, kept alive (a subclass, a bytearray or a memoryview is left to Python).
     fn bytes(&mut self, object: &Bound<'py, PyAny>) -> Read<Option<Buf>> {
         if object.is_none() {
             return Ok(None);
         }
-        let bytes = object.cast::<PyBytes>().map_err(|_| Bad::Defer)?;
+        let bytes = object.cast_exact::<PyBytes>().map_err(|_| Bad::Defer)?;
         let buf = Buf::of(bytes.as_bytes());
         self.keep.push(object.clone());
         Ok(Some(buf))

@@ -320,10 +320,25 @@ def test_base64_is_pythons(data: bytes) -> None:
     assert_same([rec], "auto", "auto")
 
 
-def test_strings_python_cannot_write_are_deferred() -> None:
+class _Str(str):
+    pass
+
+
+class _Bytes(bytes):
+    pass
+
+
+def test_values_of_unexpected_types_are_left_to_python() -> None:
     # A lone surrogate has no UTF-8: the Python encoder raises; the native one leaves it to it.
     rec = Record("t\ud800", 0, 0, 0, "create", None, None)
     assert native.encode_batch([rec], "record", "auto", "auto", None).deferred == [0]
+    subclasses = [
+        record(bytearray(b"{}")),  # type: ignore[arg-type]
+        record(_Bytes(b"{}")),
+        record(b"{}", topic=_Str("t")),
+        record(b"{}", headers=(("h", memoryview(b"v")),)),  # type: ignore[arg-type]
+    ]
+    assert native.encode_batch(subclasses, "record", "auto", "auto", None).deferred == [0, 1, 2, 3]
     odd = [record(b"v", key="k"), record(b"v", partition=True), record(b"v", offset=2**64)]  # type: ignore[arg-type]
     assert native.encode_batch(odd, "record", "auto", "auto", None).deferred == [0, 1, 2]
 
