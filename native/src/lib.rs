@@ -3,7 +3,7 @@
 //! reference. Where the exact Python answer is not certain here, the record is deferred: the
 //! caller encodes it with the Python encoder. Deferring is always correct; it only costs time.
 //!
-//! The records are read with the GIL held (records.rs), then encoded with it released.
+//! The records are read with the GIL held (reading.rs), then encoded with it released.
 
 mod analysis;
 mod batch;
@@ -12,7 +12,9 @@ mod escape;
 mod event_time;
 mod field;
 mod line;
+mod reading;
 mod records;
+mod walk;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -22,7 +24,8 @@ use crate::analysis::TimePath;
 use crate::batch::{Batch, Slot, Taken};
 use crate::field::Format;
 use crate::line::{Config, write_line};
-use crate::records::{Inputs, Kind, Reader};
+use crate::reading::Reader;
+use crate::records::{Inputs, Kind};
 
 fn format(which: &str, name: &str) -> PyResult<Format> {
     Format::parse(name).ok_or_else(|| {
