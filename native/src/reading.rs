@@ -264,29 +264,36 @@ impl<'py> Reader<'py> {
         if object.is_none() {
             return Ok(start..start);
         }
-        let items: Vec<Bound<'py, PyAny>> = if let Ok(list) = object.cast::<PyList>() {
-            list.iter().collect()
+        if let Ok(list) = object.cast::<PyList>() {
+            for item in list.iter() {
+                self.header(&item)?;
+            }
         } else if let Ok(tuple) = object.cast::<PyTuple>() {
-            tuple.iter().collect()
+            for item in tuple.iter() {
+                self.header(&item)?;
+            }
         } else {
             return Err(Bad::Shape(format!("headers are a {}", type_name(object))));
-        };
-        for item in items {
-            let pair: Vec<Bound<'py, PyAny>> = if let Ok(tuple) = item.cast::<PyTuple>() {
-                tuple.iter().collect()
-            } else if let Ok(list) = item.cast::<PyList>() {
-                list.iter().collect()
-            } else {
-                return Err(Bad::Shape(format!("a header is a {}", type_name(&item))));
-            };
-            let [name, value] = &pair[..] else {
-                return Err(Bad::Shape(format!("a header of {} items", pair.len())));
-            };
-            let name = self.text(name)?;
-            let value = self.bytes(value)?;
-            self.inputs.headers.push(Header { name, value });
         }
         Ok(start..self.inputs.headers.len())
+    }
+
+    /// One `(name, value)` header, a tuple or a list.
+    fn header(&mut self, item: &Bound<'py, PyAny>) -> Read<()> {
+        let (length, name, value) = if let Ok(tuple) = item.cast::<PyTuple>() {
+            (tuple.len(), tuple.get_item(0), tuple.get_item(1))
+        } else if let Ok(list) = item.cast::<PyList>() {
+            (list.len(), list.get_item(0), list.get_item(1))
+        } else {
+            return Err(Bad::Shape(format!("a header is a {}", type_name(item))));
+        };
+        let (2, Ok(name), Ok(value)) = (length, name, value) else {
+            return Err(Bad::Shape(format!("a header of {length} items")));
+        };
+        let name = self.text(&name)?;
+        let value = self.bytes(&value)?;
+        self.inputs.headers.push(Header { name, value });
+        Ok(())
     }
 }
 
