@@ -3,6 +3,9 @@ wheels for the Lambda runtime's Python version and architecture (pydantic-core, 
 zstandard and crc32c are compiled, so the wheels must match the runtime, not this machine).
 
 Run through `scripts/build_lambda_zip`; `infra/aws/deploy` calls it for the stack's runtime.
+The native encoder goes in as its manylinux2014 abi3 wheel (`scripts/native_wheel.py`, built
+with zig for the runtime's architecture, one wheel for every Python it supports); `--no-native`
+leaves it out, and the function then encodes with the pure-Python encoder.
 Dependency versions are pinned to the ones installed next to this interpreter (the versions the
 test suite ran with) unless `--no-pin` is given. boto3 ships in the zip too: the runtime's copy
 lags behind and the S3 store needs `IfNoneMatch` on PutObject, so the tested version goes along.
@@ -154,6 +157,26 @@ def install_dependencies(
         )
 
 
+def install_native(target: Path, arch: str) -> str:
+    """Unpack the native encoder's wheel for `arch` into `target`; its file name."""
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.native_wheel", "--arch", arch],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise BuildError(
+            f"{result.stderr.strip()}\n(or build the zip without it: --no-native, and the "
+            "function encodes with the pure-Python encoder)"
+        )
+    wheel = Path(result.stdout.strip())
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(target)
+    return wheel.name
+
+
 def trim(target: Path) -> int:
     """Remove what a run never loads from the installed packages; the bytes removed."""
     removed = 0
@@ -219,7 +242,12 @@ def default_zip_path(python_version: str, arch: str, extras: Sequence[str] = ())
 
 
 def build(
-    output: Path, python_version: str, arch: str, pin: bool = True, extras: Sequence[str] = ()
+    output: Path,
+    python_version: str,
+    arch: str,
+    pin: bool = True,
+    extras: Sequence[str] = (),
+    native: bool = True,
 ) -> dict[str, object]:
     """Build the zip at `output`; what went into it (also stored in the zip as BUILD_INFO)."""
     if arch not in ARCHITECTURES:
@@ -235,6 +263,7 @@ def build(
     with tempfile.TemporaryDirectory() as scratch:
         target = Path(scratch) / "package"
         install_dependencies(target, python_version, arch, pin, extras)
+        native_wheel = install_native(target, arch) if native else None
         trim(target)
         copy_package(target)
         info: dict[str, object] = {
@@ -244,6 +273,7 @@ def build(
             "commit": git_commit(),
             "pinned_to_tested_versions": pin,
             "extras": sorted(extras),
+            "native_encoder": native_wheel,
             "distributions": distribution_versions(target),
         }
         (target / BUILD_INFO).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
@@ -277,6 +307,11 @@ def main(argv: list[str] | None = None) -> int:
         help="take the newest allowed dependency versions instead of the tested ones",
     )
     parser.add_argument(
+        "--no-native",
+        action="store_true",
+        help="leave the native encoder out (no Rust toolchain here): the pure-Python one runs",
+    )
+    parser.add_argument(
         "--extra",
         action="append",
         default=[],
@@ -293,11 +328,20 @@ def main(argv: list[str] | None = None) -> int:
             arguments.arch,
             pin=not arguments.no_pin,
             extras=arguments.extra,
+            native=not arguments.no_native,
         )
     except BuildError as exc:
         print(f"build_lambda_zip: {exc}", file=sys.stderr)
         return 1
-    shown = ("zip", "bytes", "unzipped_bytes", "sha256", "python_version", "extras")
+    shown = (
+        "zip",
+        "bytes",
+        "unzipped_bytes",
+        "sha256",
+        "python_version",
+        "extras",
+        "native_encoder",
+    )
     print(json.dumps({k: result[k] for k in shown}))
     return 0
 

@@ -4,7 +4,7 @@ and the share of records it defers to the Python encoder. The best of several re
 (the machine may be shared); the native figure includes reading the records and, when the
 batch has deferred records, the Python encoder on those.
 
-    PYTHONPATH=scripts:. .venv/bin/python -m benchmarks.native_encoder [--records 20000]
+    .venv/bin/python -m scripts.benchmarks.native_encoder [--records 20000]
 """
 
 from __future__ import annotations

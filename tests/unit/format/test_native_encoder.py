@@ -718,7 +718,7 @@ def test_kafka_python_records_read_as_the_source_reads_them(
 ) -> None:
     from kafka.consumer.fetcher import ConsumerRecord
 
-    from handler.kafka.python_source import _record
+    from handler.kafka.kafka_python.source import _record
 
     raws = [
         ConsumerRecord(
@@ -732,7 +732,7 @@ def test_kafka_python_records_read_as_the_source_reads_them(
 
 def test_confluent_messages_read_as_the_source_reads_them() -> None:
     confluent_kafka = pytest.importorskip("confluent_kafka")
-    from handler.kafka.confluent_source import _record
+    from handler.kafka.confluent.source import _record
 
     message = confluent_kafka.Message
     messages = [
