@@ -62,26 +62,30 @@ SEAWEEDFS_STEPS = ["after_claim:2", "mid_upload:2", "after_store:1", "after_stor
 # Parquet objects take the same chain.
 FORMATS = {"jsonl": {}, "parquet": {"format": "parquet", "compression": "zstd"}}
 PY, CK = "kafka-python", "confluent"
+AUTO = "auto"  # the native encoder where it is built
 
 
 @pytest.mark.parametrize(
-    ("destination", "failpoint", "object_format", "kafka_client"),
-    [(kind, step, "jsonl", PY) for kind in ("local", "s3") for step in STEPS]
-    + [("seaweedfs", step, "jsonl", PY) for step in SEAWEEDFS_STEPS]
-    + [(kind, step, "jsonl", PY) for kind in ("gcs", "azure") for step in CLOUD_STEPS]
+    ("destination", "failpoint", "object_format", "kafka_client", "encoder"),
+    [(kind, step, "jsonl", PY, AUTO) for kind in ("local", "s3") for step in STEPS]
+    + [("seaweedfs", step, "jsonl", PY, AUTO) for step in SEAWEEDFS_STEPS]
+    + [(kind, step, "jsonl", PY, AUTO) for kind in ("gcs", "azure") for step in CLOUD_STEPS]
     # Parquet: every step on the local store; on S3 the upload cut short and the stored-but-
     # uncommitted object, where S3 differs.
-    + [("local", step, "parquet", PY) for step in STEPS]
-    + [("s3", step, "parquet", PY) for step in ("mid_upload:2", "after_store:1")]
+    + [("local", step, "parquet", PY, AUTO) for step in STEPS]
+    + [("s3", step, "parquet", PY, AUTO) for step in ("mid_upload:2", "after_store:1")]
     # confluent: every step on the local store, and the mid-upload kill on S3.
-    + [("local", step, "jsonl", CK) for step in STEPS]
-    + [("s3", "mid_upload:2", "jsonl", CK)],
+    + [("local", step, "jsonl", CK, AUTO) for step in STEPS]
+    + [("s3", "mid_upload:2", "jsonl", CK, AUTO)]
+    # The pure-Python encoder, the fallback where no native one is built: every step.
+    + [("local", step, "jsonl", PY, "python") for step in STEPS],
     indirect=["destination"],
 )
 def test_killed_at_a_step_then_rerun(
     failpoint,
     object_format,
     kafka_client,
+    encoder,
     destination,
     topic_factory,
     producer,
@@ -98,6 +102,7 @@ def test_killed_at_a_step_then_rerun(
         max_object_records=400,
         **FORMATS[object_format],
         kafka_client=kafka_client,
+        encoder=encoder,
         **target,
     )
 

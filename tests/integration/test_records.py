@@ -14,7 +14,7 @@ import pytest
 from handler.engine.collector import run
 from handler.stores.local import LocalStore
 from tests.support import runs
-from tests.support.fixtures import over_clients
+from tests.support.fixtures import over_clients, over_encoders
 from tests.support.reconcile import Produced, committed, produce, reconcile, stored_records
 
 HOUR = 3_600_000
@@ -44,6 +44,7 @@ def split(produced: dict) -> tuple[dict, dict]:
     return good, {pos: item for pos, item in produced.items() if pos not in good}
 
 
+@over_encoders
 def test_dead_letters_with_the_reason(topic_factory, producer, settings_factory, admin) -> None:
     topic = topic_factory(partitions=1)
     produced = produce(producer, topic, [(0, item) for item in MIXED])
@@ -76,6 +77,7 @@ def dead_letter_lines(store: LocalStore) -> list[bytes]:
     return list(lines(store, keys))
 
 
+@over_encoders
 def test_keep_stores_invalid_records_raw_in_the_stream(
     topic_factory, producer, settings_factory
 ) -> None:
@@ -99,6 +101,7 @@ def dead_letter_free_lines(store: LocalStore) -> list[bytes]:
     return list(lines(store, keys))
 
 
+@over_encoders
 def test_fail_stops_before_the_record_and_names_it(
     topic_factory, producer, settings_factory, admin
 ) -> None:
@@ -115,6 +118,7 @@ def test_fail_stops_before_the_record_and_names_it(
     assert [r.offset for r in stored_records(LocalStore(settings.target().path))] == [0]
 
 
+@over_encoders
 def test_text_format_and_key_format(topic_factory, producer, settings_factory) -> None:
     topic = topic_factory(partitions=1)
     items = [Produced(b"\xffkey", b'{"json": "as text"}'), Produced(b"k", b"\xc3\x28 bad")]
@@ -130,14 +134,16 @@ def test_text_format_and_key_format(topic_factory, producer, settings_factory) -
     reconcile({k: v for k, v in produced.items() if k[2] == 0}, stored_records(store))
 
 
+@over_encoders
 @over_clients
 def test_dead_letters_stored_once_through_a_kill(
-    kafka_client, topic_factory, producer, bootstrap, tmp_path
+    kafka_client, encoder, topic_factory, producer, bootstrap, tmp_path
 ) -> None:
     topic = topic_factory(partitions=1)
     produced = produce(producer, topic, [(0, item) for item in MIXED * 50])
     settings = dict(
         kafka_client=kafka_client,
+        encoder=encoder,
         bootstrap_servers=bootstrap,
         group_id=f"g-{topic}",
         partitions=f"{topic}:0",
@@ -156,6 +162,7 @@ def test_dead_letters_stored_once_through_a_kill(
     reconcile(bad, stored_records(store, dead_letters=True))
 
 
+@over_encoders
 @over_clients
 def test_large_records_land_whole(topic_factory, settings_factory, bootstrap) -> None:
     from kafka import KafkaProducer
@@ -179,6 +186,7 @@ def test_large_records_land_whole(topic_factory, settings_factory, bootstrap) ->
     reconcile(produced, stored_records(LocalStore(settings.target().path)))
 
 
+@over_encoders
 def test_time_field_places_records(topic_factory, producer, settings_factory, tmp_path) -> None:
     topic = topic_factory(partitions=1)
     items = [
@@ -204,6 +212,7 @@ def test_time_field_places_records(topic_factory, producer, settings_factory, tm
     assert report_other.counts["late_records"] == 1
 
 
+@over_encoders
 @over_clients
 def test_absurd_and_interleaved_timestamps(topic_factory, producer, settings_factory) -> None:
     topic = topic_factory(partitions=1, configs={"message.timestamp.after.max.ms": str(2**62)})
@@ -233,6 +242,7 @@ def test_absurd_and_interleaved_timestamps(topic_factory, producer, settings_fac
     assert report.counts["unknown_time"] == 1
 
 
+@over_encoders
 def test_decode_prints_records_back(topic_factory, producer, settings_factory) -> None:
     topic = topic_factory(partitions=2)
     produce(producer, topic, [(n % 2, Produced(b"k", b'{"n": %d}' % n)) for n in range(10)])

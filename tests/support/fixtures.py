@@ -32,6 +32,18 @@ the way the store contract runs over every store."""
 
 over_clients = pytest.mark.parametrize("kafka_client", CLIENTS)
 
+ENCODERS = ("native", "python")
+"""Every KAFKA_BEAT_ENCODER that encodes: the native batch encoder and the Python reference. A
+test module whose runs' lines are what it proves runs over both (`over_encoders`); the other
+runs take `auto`, the native one where it is built (CI builds it)."""
+over_encoders = pytest.mark.parametrize("encoder", ENCODERS)
+
+
+@pytest.fixture
+def encoder() -> str:
+    """The encoder a test's runs use: `auto`, unless the test is parametrized over ENCODERS."""
+    return "auto"
+
 
 @pytest.fixture
 def kafka_client() -> str:
@@ -131,13 +143,16 @@ def producer(bootstrap: str) -> Iterator[KafkaProducer]:
 
 
 @pytest.fixture
-def settings_factory(bootstrap: str, tmp_path: Path, kafka_client: str) -> Callable[..., Settings]:
-    """Settings for a run against the session broker with the test's client; the local
-    destination by default."""
+def settings_factory(
+    bootstrap: str, tmp_path: Path, kafka_client: str, encoder: str
+) -> Callable[..., Settings]:
+    """Settings for a run against the session broker with the test's client and encoder; the
+    local destination by default."""
 
     def build(**values: Any) -> Settings:
         values.setdefault("bootstrap_servers", bootstrap)
         values.setdefault("kafka_client", kafka_client)
+        values.setdefault("encoder", encoder)
         values.setdefault("group_id", unique("group"))
         values.setdefault("destination", str(tmp_path / "out"))
         values.setdefault("kafka_timeout_seconds", 15)

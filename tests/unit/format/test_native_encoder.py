@@ -495,7 +495,7 @@ def test_texts_without_digits_are_no_time_natively() -> None:
 
 
 def _payloads(kind: str, count: int) -> list[bytes]:
-    from benchmarks.payloads import document, log_line
+    from scripts.benchmarks.payloads import document, log_line
 
     rng = random.Random(20261125)
     if kind == "doc-floats":  # full-precision floats: 18 bytes of digits and a dot
