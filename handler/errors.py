@@ -12,6 +12,9 @@ EXIT_OK = 0
 EXIT_RUN_FAILED = 1
 EXIT_USAGE = 2
 EXIT_AUTH = 3
+EXIT_SIGNAL_BASE = 128
+"""A run stopped by signal N (SIGTERM, SIGINT) exits 128 + N, as the shells report a process a
+signal ended: 143 for SIGTERM, 130 for SIGINT (see `engine/stopping.py`)."""
 
 
 class KafkaBeatError(Exception):

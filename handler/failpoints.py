@@ -3,7 +3,8 @@ purpose, to prove that a crash or an error at exactly that step loses and duplic
 
 `KAFKA_BEAT_FAILPOINT=STEP[:N[:ACTION]]` acts the Nth time (default 1st) the run reaches STEP:
 `kill` (SIGKILL itself, the default), `stop` (SIGSTOP itself until a SIGCONT, to play a paused
-writer) or `error` (raise a TransientError there, to play a failing store or commit).
+writer), `error` (raise a TransientError there, to play a failing store or commit) or `term`
+(SIGTERM itself and go on, to play a scheduler stopping the run at exactly that step).
 Unset, every check is one attribute comparison.
 """
 
@@ -27,7 +28,7 @@ STEPS = (
     "before_commit",
     "after_commit",
 )
-ACTIONS = ("kill", "stop", "error")
+ACTIONS = ("kill", "stop", "error", "term")
 
 
 def parse(spec: str) -> tuple[str, int, str]:
@@ -63,6 +64,11 @@ class Failpoints:
             # until that one runs, this one would go on past the failpoint (on an upload
             # thread, to the very claim the test means to hold back).
             signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
+            return
+        if self._action == "term":
+            # To the process, as a scheduler sends it: the main thread's handler takes it,
+            # and the step goes on (on an upload thread, the upload is then in flight).
+            os.kill(os.getpid(), signal.SIGTERM)
             return
         os.kill(os.getpid(), signal.SIGKILL)  # fatal: every thread dies at once
 

@@ -6,6 +6,10 @@ or usage error, …); a Lambda function that cannot be invoked is 2, a failed in
 On a terminal, a local run shows a live progress bar on stderr: records stored against the lag
 at start (read with `python -m handler status --json` before the run), the rate, and the time
 left; warnings and errors print above it. Elsewhere the run's JSON logs pass through untouched.
+
+Ctrl-C (or SIGTERM) is handed to the run, which stops cleanly within its grace and prints its
+summary (exit 130 or 143); a second one makes it exit at once. The run has a process group of
+its own, so that a terminal's Ctrl-C reaches it once, through this script, not twice.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -173,12 +178,18 @@ def run_locally(event: dict[str, Any], progress: bool) -> int:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        process_group=0,
     )
     assert process.stdout is not None and process.stderr is not None
+    stops = _hand_stops_to(process)
     follower = threading.Thread(target=_follow_logs, args=(process.stderr, bar), daemon=True)
     follower.start()
+    noted = False
     while process.poll() is None:
         if bar is not None:
+            if stops and not noted:
+                bar.note("stopping: storing what fits the grace, then committing (again: at once)")
+                noted = True
             bar.tick()
         time.sleep(_REDRAW_SECONDS)
     follower.join()
@@ -188,6 +199,20 @@ def run_locally(event: dict[str, Any], progress: bool) -> int:
     sys.stdout.write(output)
     sys.stdout.flush()
     return process.returncode
+
+
+def _hand_stops_to(process: subprocess.Popen[str]) -> list[int]:
+    """Pass SIGINT and SIGTERM on to the run: the first stops it cleanly, a second at once.
+    The signals passed on, for the caller to note (a handler must not take the bar's lock)."""
+    stops: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        stops.append(signum)
+        process.send_signal(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, forward)
+    return stops
 
 
 def invoke_lambda(function: str, region: str | None, event: dict[str, Any], progress: bool) -> int:
@@ -286,9 +311,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     progress = sys.stderr.isatty() and not arguments.no_progress
     event = _event(arguments)
-    if arguments.function:
-        return invoke_lambda(arguments.function, arguments.region, event, progress)
-    return run_locally(event, progress)
+    try:
+        if arguments.function:
+            return invoke_lambda(arguments.function, arguments.region, event, progress)
+        return run_locally(event, progress)
+    except KeyboardInterrupt:  # before the run started (reading the lag), or waiting for Lambda
+        print("trigger: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
 
 
 if __name__ == "__main__":

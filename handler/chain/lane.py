@@ -5,6 +5,10 @@ As getsentry/arroyo's RunTaskInThreads: a deque of futures, finished work taken 
 only. Each upload waits for the one before it and skips when that one did not store, so nothing
 is stored past a failed or lost object; the lane then answers with the failed (or lost)
 outcome, counting the records of the uploads dropped behind it.
+
+A wait for the oldest upload ends early when the pool says the time for storing is over (a
+stop's grace, `UploadPool.wait_for`): what is still uploading then stays in the lane, unsettled,
+and the chain position never moves past it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,11 @@ class UploadLane:
         """Uploads whose outcome has not been handed back yet."""
         return len(self._jobs)
 
+    @property
+    def records(self) -> int:
+        """Records in the uploads whose outcome has not been handed back yet."""
+        return sum(records for _, records in self._jobs)
+
     def submit(self, job: StoreJob) -> None:
         previous = self._jobs[-1][0] if self._jobs else None
         self._jobs.append((self._pool.submit(self._store_after, previous, job), job.sealed.records))
@@ -49,8 +58,11 @@ class UploadLane:
         outcomes = []
         while self._jobs:
             job, _ = self._jobs[0]
-            if not job.done() and (wait_until is None or len(self._jobs) <= wait_until):
-                break
+            if not job.done():
+                if wait_until is None or len(self._jobs) <= wait_until:
+                    break
+                if not self._pool.wait_for(job):
+                    break  # abandoned: the grace for storing is over
             self._jobs.popleft()
             outcome = job.result()  # a bug in the job (not a store failure) ends the run here
             if outcome.step is Step.STORED:
@@ -58,7 +70,10 @@ class UploadLane:
                 continue
             dropped = outcome.records
             for later, records in self._jobs:
-                later.result()
+                if self._pool.wait_for(later):
+                    later.result()
+                else:
+                    later.cancel()  # abandoned; one already running skips by itself
                 dropped += records
             self._jobs.clear()
             outcomes.append(replace(outcome, records=dropped))

@@ -111,6 +111,12 @@ class ChainWriter:
         return len(self._lane) if self._lane is not None else 0
 
     @property
+    def unstored_records(self) -> int:
+        """Records taken into the open object and the uploads not yet confirmed."""
+        open_records = self.builder.records if self.builder is not None else 0
+        return open_records + (self._lane.records if self._lane is not None else 0)
+
+    @property
     def objects_to_store(self) -> int:
         """The open object, if any, and the uploads in flight."""
         return (self.builder is not None) + self.uploading

@@ -2,12 +2,14 @@
 
 Exit codes: 0 done, 1 the run failed (what succeeded is committed; nothing is lost),
 2 configuration or usage error (nothing consumed), 3 Kafka, the store or AWS refused the
-run's identity or permissions (nothing consumed past what was stored).
+run's identity or permissions (nothing consumed past what was stored), 128 + N the run was
+stopped by signal N and ended cleanly (143 SIGTERM, 130 SIGINT: `engine/stopping.py`).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import textwrap
 import traceback
@@ -20,7 +22,14 @@ import orjson
 from handler import __version__
 from handler.config.loading import load_settings
 from handler.config.reference import settings_reference
-from handler.errors import EXIT_AUTH, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, KafkaBeatError
+from handler.errors import (
+    EXIT_AUTH,
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    EXIT_SIGNAL_BASE,
+    EXIT_USAGE,
+    KafkaBeatError,
+)
 from handler.observe import logs
 from handler.observe.report import RunReport
 
@@ -54,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_settings_reference()
         + "\n\nexit codes: 0 done; 1 the run failed (what succeeded is committed); "
         "2 configuration or usage error; 3 Kafka, the store or AWS refused the run's identity "
-        "or permissions.",
+        "or permissions; 143 (SIGTERM) or 130 (Ctrl-C) stopped when asked, what was stored "
+        "is committed.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"kafka-beat {__version__}")
@@ -190,6 +200,14 @@ _COMMANDS = {"decode": _decode, "check": _check, "status": _status, "verify": _v
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C outside a run (a run stops cleanly instead): no traceback
+        print("kafka-beat: interrupted", file=sys.stderr)
+        return EXIT_SIGNAL_BASE + signal.SIGINT
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] and argv[0] in _COMMANDS:
         return _COMMANDS[argv[0]](argv[1:])
@@ -211,13 +229,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_id = uuid.uuid4().hex
     logs.configure(run_id, settings.log_level, settings.secrets())
     sys.excepthook = _redacting_excepthook
+    from handler.engine.budget import Budget
     from handler.engine.collector import run
+    from handler.engine.stopping import StopSignals, exit_now
 
-    try:
-        report = run(settings, run_id=run_id)
-    except KafkaBeatError as exc:
-        return _fail(exc)
-    emit_report(report)
+    budget = Budget(settings.max_records, settings.max_seconds)
+    with StopSignals(budget, settings.stop_grace_seconds) as stop:
+        try:
+            report = run(settings, budget, run_id=run_id)
+        except KafkaBeatError as exc:
+            code = _fail(exc)
+        else:
+            emit_report(report)
+            code = _exit_code(report, stop.received)
+        if stop.received is not None:
+            exit_now(code)  # not waiting for upload threads the grace left running
+    return code
+
+
+def _exit_code(report: RunReport, stopped_by: int | None) -> int:
+    """A failure of the data says more than a stop, and keeps its code."""
     if report.refused:
         return EXIT_AUTH
-    return EXIT_OK if report.status == "ok" else EXIT_RUN_FAILED
+    if report.status != "ok":
+        return EXIT_RUN_FAILED
+    if stopped_by is not None and report.stop_reason == "signal":
+        return EXIT_SIGNAL_BASE + stopped_by
+    return EXIT_OK

@@ -21,6 +21,13 @@ class RunSettings(BaseModel):
     """Time budget of the run: consuming stops early enough for storing the open objects and
     the commit to fit within it (default: no time budget)."""
 
+    stop_grace_seconds: float = Field(default=20.0, gt=0, le=3600)
+    """When the run is asked to stop (SIGTERM, or Ctrl-C): the seconds it has from then to
+    store its open objects, commit what is stored, leave the group and exit; what is not stored
+    by then is dropped unstored, for the next run. Keep it below the scheduler's own grace
+    before it kills (Kubernetes' terminationGracePeriodSeconds, 30 s by default; systemd's
+    TimeoutStopSec). Not used on Lambda, whose remaining time bounds the run instead."""
+
     on_data_loss: Literal["fail", "skip"] = "fail"
     """When retention deleted records before they were read: fail (exit 1, nothing skipped),
     or skip (continue from the earliest record left and report the loss)."""
@@ -43,8 +50,8 @@ class RunSettings(BaseModel):
     e.g. /var/lib/node_exporter/textfile/kafka_beat.prom."""
 
     failpoint: str | None = None
-    """Fault-injection tests only: STEP[:N[:kill|stop|error]] fails the run on purpose at
-    that step (see handler/failpoints.py). Never set it in production."""
+    """Fault-injection tests only: STEP[:N[:kill|stop|error|term]] fails (or stops) the run
+    on purpose at that step (see handler/failpoints.py). Never set it in production."""
 
     @field_validator("failpoint")
     @classmethod

@@ -18,10 +18,15 @@ The ordering invariant, in the order a record meets it:
    position, never the consumer's position (markers and compaction gaps move that elsewhere).
 5. A partition whose store fails is stopped and not committed; the others go on; the run ends
    with status failed (exit 1). Nothing is lost: the next run starts where the chain ends.
+6. A stop asked for (SIGTERM, Ctrl-C: `stopping.py`) ends the budget at once: the open objects
+   are stored as far as the grace allows, and what is still uploading when the time for
+   storing is over is abandoned — never settled, so its position never committed; the next
+   run adopts or rebuilds it, as after a crash.
 
 Over 300 lines because it is the loop and the only code that moves the consumer: every event
 of a run (a poll, an assignment, a revocation, data lost midway, the tail of the time budget)
-ends here; what to do about each is decided in intake, assignment and the committer.
+ends here (a stop asked for too); what to do about each is decided in intake, assignment and
+the committer.
 """
 
 from __future__ import annotations
@@ -55,6 +60,9 @@ from handler.stores.base import Store
 _POLL_SECONDS = 0.5
 # A killed run stays in the group until its session times out; wait that out, and then some.
 _ASSIGNMENT_MARGIN_SECONDS = 15.0
+# Of a stop's grace, kept back from storing beyond the slowest commit: the manifest, leaving
+# the group, the summary and the metrics file.
+_AFTER_STORING_SECONDS = 2.0
 log = get_logger()
 
 
@@ -85,7 +93,11 @@ class Collector:
         self._clock = clock
         failpoints = Failpoints(settings.failpoint)
         self._worker = CompressionWorker()
-        self._uploads = UploadPool(settings.upload_threads) if settings.upload_threads else None
+        self._uploads = (
+            UploadPool(settings.upload_threads, self._storing_time_left)
+            if settings.upload_threads
+            else None
+        )
         self._config = ChainConfig.from_settings(settings, self._worker, self._uploads)
         self.report.encoder = self._config.encoder_name
         self._joiner = Joiner(settings, source, store, self._config, self.run_id, failpoints)
@@ -115,8 +127,17 @@ class Collector:
             self.report.refused = isinstance(exc, AuthError)
             self._flush_all()
         finally:
+            abandoned = sum(part.writer.uploading for part in self.parts.values())
+            if abandoned:
+                log.warning(
+                    "the stop's grace left no time to finish these uploads: abandoned, not "
+                    "committed; the next run adopts or rebuilds them",
+                    extra={"objects": abandoned},
+                )
             if self._uploads is not None:
-                self._uploads.shutdown(wait=True)  # every upload queued was settled or dropped
+                # Every upload queued was settled or dropped, unless abandoned: the process
+                # exits without waiting for those.
+                self._uploads.shutdown(wait=not abandoned, cancel_futures=True)
             self._worker.shutdown(wait=True, cancel_futures=True)
             self.report.duration_seconds = round(self._clock() - started, 3)
             self._finish_report()
@@ -143,6 +164,8 @@ class Collector:
             reason = self.budget.exhausted()
             if reason:
                 self.report.stop_reason = reason
+                if reason == "signal":
+                    self._log_stop()
                 return
             if self.parts and not any(part.active for part in self.parts.values()):
                 return
@@ -159,9 +182,25 @@ class Collector:
                 part = self.parts.get(ref)
                 if part is not None and part.active:
                     self._move(part, self._intake.take(part, records))
+            if self.budget.stopping:
+                # Asked to stop meanwhile: the batch was taken only up to then, though the
+                # consumer fetched past it. The flush stores what every partition holds.
+                continue
             self._finish_caught_up()
             self._commit_pending()
             self._reserve_tail()
+
+    def _log_stop(self) -> None:
+        holding = [part for part in self.parts.values() if part.writer.objects_to_store]
+        log.info(
+            "asked to stop: storing what fits the grace, then committing",
+            extra={
+                "grace_seconds_left": round(self.budget.grace_left() or 0.0, 3),
+                "uploading": sum(part.writer.uploading for part in holding),
+                "objects_to_store": sum(part.writer.objects_to_store for part in holding),
+                "partitions_storing": len(holding),
+            },
+        )
 
     def _reserve_tail(self) -> None:
         """Keep back, from the time budget, what storing the open objects and the commit are
@@ -227,10 +266,25 @@ class Collector:
             if closed and part.active:
                 self._move(part, self._intake.stop(part, "done"))
 
+    def _storing_time_left(self) -> float | None:
+        """Once a stop was asked for: how long uploads may still be waited for, so that the
+        commit and what follows it fit in the rest of the grace (None: no stop asked for)."""
+        grace = self.budget.grace_left()
+        if grace is None:
+            return None
+        return grace - self._committer.longest_seconds - _AFTER_STORING_SECONDS
+
     def _flush_all(self) -> None:
         open_objects = [part for part in self.parts.values() if part.writer.holding]
         was_active = {part.ref for part in open_objects if part.active}
-        for part, closed in self._close_together(open_objects):
+        storing_left = self._storing_time_left()
+        if storing_left is not None and storing_left <= 0:
+            # A stop with no time left to store: what is open stays unstored (never sealed,
+            # so a repair's range is never stored short), and only what finished is settled.
+            closing = [(part, self._move(part, self._intake.settle(part))) for part in open_objects]
+        else:
+            closing = self._close_together(open_objects)
+        for part, closed in closing:
             if closed and part.ref in was_active and part.active:
                 self._move(part, self._intake.stop(part, "budget"))
         self._commit_pending(final=True)
@@ -281,6 +335,12 @@ class Collector:
         log.error(message)
 
     def _finish_report(self) -> None:
+        if self.budget.stopping:  # also when it came after consuming ended: the grace bounded it
+            self.report.stop_reason = "signal"
+            for part in self.parts.values():  # the summary counts what the grace let it store
+                unstored = part.writer.unstored_records
+                part.records -= unstored
+                self.report.records -= unstored
         self.report.partitions = [part.report() for part in self.parts.values()]
         if self.report.errors or any(part.status in FAILED for part in self.parts.values()):
             self.report.status = "failed"

@@ -80,6 +80,12 @@ def prometheus_text(
 
     for key, value in _figures(report).items():
         gauge(f"kafka_beat_last_run_{_snake(key)}", f"{key} of the last run", [(labels, value)])
+    stopped = 1 if report.stop_reason == "signal" else 0
+    gauge(
+        "kafka_beat_last_run_stopped",
+        "1: the last run was stopped by a signal",
+        [(labels, stopped)],
+    )
     success = now if report.status == "ok" else previous_success
     gauge("kafka_beat_last_run_timestamp_seconds", "When the last run ended", [(labels, now)])
     if success is not None:

@@ -77,6 +77,24 @@ def test_cronjob_runs_one_at_a_time_with_bounded_retries_and_resources() -> None
     assert job["activeDeadlineSeconds"] >= budget + 120, "time to store and commit after"
 
 
+def test_a_stopped_run_has_its_grace_and_every_run_ends_before_the_next_tick() -> None:
+    cronjob = manifests()["CronJob/kafka-beat"]["spec"]
+    job = cronjob["jobTemplate"]["spec"]
+    data = manifests()["ConfigMap/kafka-beat-config"]["data"]
+    settings = Settings(**{name.removeprefix("KAFKA_BEAT_").lower(): v for name, v in data.items()})
+    killed_after = pod_spec()["terminationGracePeriodSeconds"]
+    # SIGTERM, then SIGKILL: the grace (storing, the commit, leaving the group) fits before it.
+    assert killed_after >= settings.stop_grace_seconds + 5
+    # Stopped at the deadline at the latest, gone before the schedule's next tick.
+    assert cronjob["schedule"] == "*/15 * * * *"
+    assert job["activeDeadlineSeconds"] + killed_after < 15 * 60
+    rules = job["podFailurePolicy"]["rules"]
+    assert {
+        "action": "Ignore",
+        "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}],
+    } in rules
+
+
 def test_pod_is_non_root_with_a_read_only_root_filesystem() -> None:
     spec = pod_spec()
     (container,) = spec["containers"]

@@ -62,6 +62,22 @@ def test_image_cronjob_and_timer_start_the_tested_command() -> None:
     assert timer["Timer"]["OnCalendar"] and timer["Timer"]["Persistent"] == "true"
 
 
+def test_the_service_gives_a_stopped_run_its_grace_and_ends_before_the_next_tick() -> None:
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read_string((INFRA / "vm" / "kafka-beat.service").read_text())
+    service = unit["Service"]
+    env = dict(
+        line.split("=", 1)
+        for line in (INFRA / "vm" / "kafka-beat.env.example").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    grace = float(env["KAFKA_BEAT_STOP_GRACE_SECONDS"])
+    assert float(service["TimeoutStopSec"]) >= grace + 5, "SIGKILL only after the grace"
+    assert "143" in service["SuccessExitStatus"].split(), "a clean stop is not a failed unit"
+    assert float(service["TimeoutStartSec"]) >= float(env["KAFKA_BEAT_MAX_SECONDS"]) + 120
+    assert float(service["TimeoutStartSec"]) + float(service["TimeoutStopSec"]) < 15 * 60
+
+
 @pytest.fixture
 def backlog(topic_factory, producer, bootstrap):
     topic = topic_factory(partitions=2)

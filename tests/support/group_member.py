@@ -1,10 +1,13 @@
 """A group member in a process of its own, so a test can freeze it (SIGSTOP) past its session
-and thaw it, as a scheduler's frozen container or Lambda is, then have it commit.
+and thaw it, as a scheduler's frozen container or Lambda is, then have it commit; or have it
+wait to join until another run is stopping, and see how soon it is given the partitions.
 
-    python -m tests.support.group_member '<Settings as JSON>'
+    python -m tests.support.group_member '<Settings as JSON>' [--waiting N]
 
 Prints `assigned N` once it holds partitions, then per stdin line `commit TOPIC PARTITION
-OFFSET` prints `committed`, `rejected: …` (CommitRejected) or `failed: …`.
+OFFSET` prints `committed`, `rejected: …` (CommitRejected) or `failed: …`. With `--waiting N`
+it first prints `ready` (started, not yet in the group), joins the group on the first stdin
+line, and prints `assigned N` once it holds N partitions.
 """
 
 from __future__ import annotations
@@ -21,9 +24,14 @@ from handler.kafka.source import CommitRejected
 
 def main() -> None:
     source = open_source(Settings(**json.loads(sys.argv[1])))
+    wanted = 1
+    if sys.argv[2:3] == ["--waiting"]:
+        wanted = int(sys.argv[3])
+        print("ready", flush=True)
+        sys.stdin.readline()
     source.start()
     deadline = time.monotonic() + 60
-    while not source.assignment() and time.monotonic() < deadline:
+    while len(source.assignment()) < wanted and time.monotonic() < deadline:
         source.poll(0.2, None)
     print(f"assigned {len(source.assignment())}", flush=True)
     for line in sys.stdin:

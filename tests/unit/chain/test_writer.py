@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from dataclasses import replace
 
 import orjson
@@ -292,3 +293,27 @@ def test_a_lost_race_drops_what_is_queued_behind_and_resumes_at_the_winners_end(
     assert (outcomes[1].records, outcomes[1].adopted) == (7, 5)
     assert (chain.position, chain.head, chain.builder, chain.uploading) == (8, 8, None, 0)
     assert position_key(store.prefix, "t", 0, 6) not in store.objects
+
+
+def test_a_wait_for_uploads_ends_with_the_time_for_storing_and_settles_only_what_stored() -> None:
+    store, gate = MemoryStore(), Gate()
+
+    def hold_all_but_the_first(key: str) -> None:
+        if "+0+00000000000000000000" not in key and "/00000000000000000000." not in key:
+            gate(key)
+
+    store.before_put = hold_all_but_the_first
+    until = time.monotonic() + 0.5  # a stop's grace for storing, as the run gives it
+    with UploadPool(4, lambda: until - time.monotonic()) as pool:
+        chain = queued_writer(store, pool)
+        queue_objects(chain, 3)
+        started = time.monotonic()
+        outcomes = chain.completed(wait_until=0)
+        waited = time.monotonic() - started
+        # The first stored; the others still uploading are abandoned: never settled, so the
+        # position (what the run commits) stays at what the store confirmed.
+        assert [(o.step, o.resume_at) for o in outcomes] == [(Step.STORED, 3)]
+        assert (chain.position, chain.uploading) == (3, 2)
+        assert waited < 1.5
+        assert chain.completed(wait_until=0) == []  # the time is over: no wait at all
+        gate.opened.set()
