@@ -1,8 +1,11 @@
 """Kafka Beat's own cost per record, without a broker: a whole run (`Collector`) over an
-in-memory source of the benchmark's log lines into a temporary local directory, its CPU
-seconds (every thread) per record, and with `--profile` the top of a cProfile.
+in-memory source into a temporary local directory, its CPU seconds (every thread) per record,
+and with `--profile` the top of a cProfile. The source hands over kafka-python's own record
+objects (`ConsumerRecord`), as the kafka-python source does, so what is measured is what a run
+adds to the client: the benchmark's log lines (`--payload logs`) or 4 KB documents (`docs`),
+with the encoder KAFKA_BEAT_ENCODER names (`--encoder`).
 
-    .venv/bin/python -m scripts.benchmarks.own_cost --profile
+    .venv/bin/python -m scripts.benchmarks.own_cost [--payload docs] [--encoder python] [--profile]
 
 What kafka-python costs on top (the raw loop's CPU per record) is measured by the benchmark.
 """
@@ -19,15 +22,20 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from kafka.consumer.fetcher import ConsumerRecord
+
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
 from handler.engine.budget import Budget
 from handler.engine.collector import Collector
+from handler.kafka.kafka_python.source import _record
 from handler.kafka.source import PollResult
-from handler.record import Record
+from handler.record import RecordBatch
 from handler.stores.local import LocalStore
 
-from .payloads import log_line
+from .payloads import document, log_line
+
+PAYLOADS = {"logs": log_line, "docs": document}
 
 _BATCH = 500  # records per partition per poll, about what kafka-python hands over
 
@@ -37,21 +45,29 @@ class MemoryTopic:
 
     client = "memory"
 
-    def __init__(self, partitions: int, records: int, fresh: bool = False) -> None:
+    def __init__(
+        self, partitions: int, records: int, payload: str = "logs", fresh: bool = False
+    ) -> None:
         self.fresh = fresh
         rng = random.Random(3)
+        make = PAYLOADS[payload]
         self.refs = [PartitionRef("bench", p) for p in range(partitions)]
         self.records = {
             ref: [
-                Record(
+                ConsumerRecord(
                     "bench",
                     ref.partition,
+                    0,
                     offset,
                     1_764_054_000_000 + offset,
-                    "create",
+                    0,
                     b"host-%d" % (offset % 50),
-                    log_line(rng, offset).encode(),
-                    (("source", b"fw-01"),),
+                    make(rng, offset).encode(),
+                    [("source", b"fw-01")],
+                    None,
+                    0,
+                    0,
+                    0,
                 )
                 for offset in range(records)
             ]
@@ -92,7 +108,7 @@ class MemoryTopic:
                 # then memory of its own.
                 taken = [r._replace(key=_copy(r.key), value=_copy(r.value)) for r in taken]
             if taken:
-                result.records[ref] = taken
+                result.records[ref] = RecordBatch(taken, "kafka-python", _record)
                 self.positions[ref] = position + len(taken)
         return result
 
@@ -108,11 +124,15 @@ def _copy(data: bytes | None) -> bytes | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="benchmarks.own_cost", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.benchmarks.own_cost", description=__doc__
+    )
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--records", type=int, default=25_000, help="per partition")
     parser.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl")
     parser.add_argument("--compression", default="zstd")
+    parser.add_argument("--payload", choices=sorted(PAYLOADS), default="logs")
+    parser.add_argument("--encoder", choices=("auto", "native", "python"), default="auto")
     parser.add_argument("--profile", action="store_true", help="print the top of a cProfile")
     parser.add_argument(
         "--fresh",
@@ -121,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "the run holds of them (its CPU then includes the copies)",
     )
     arguments = parser.parse_args(argv)
-    topic = MemoryTopic(arguments.partitions, arguments.records, arguments.fresh)
+    topic = MemoryTopic(arguments.partitions, arguments.records, arguments.payload, arguments.fresh)
     with tempfile.TemporaryDirectory() as directory:
         settings = Settings(
             bootstrap_servers=("memory:0",),
@@ -130,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             destination=directory,
             compression=arguments.compression,
             format=arguments.format,
+            encoder=arguments.encoder,
         )
         collector = Collector(
             settings,
@@ -148,7 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cpu = time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"{report.records:,} records ({report.status}): {cpu / report.records * 1e6:.2f} µs CPU "
+        f"{report.records:,} {arguments.payload} ({report.status}, {report.encoder} encoder): "
+        f"{cpu / report.records * 1e6:.2f} µs CPU "
         f"per record, every thread{' (profiled)' if arguments.profile else ''}; "
         f"peak RSS {peak:.0f} MiB, {peak - before:.0f} MiB above the records in memory; "
         f"{report.bytes_out:,} bytes stored"
