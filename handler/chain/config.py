@@ -35,15 +35,18 @@ class ChainConfig:
     def from_settings(
         cls, settings: Settings, worker: Executor | None = None, uploads: UploadPool | None = None
     ) -> ChainConfig:
-        """`worker`: compresses JSON lines off the consuming thread; `uploads`: stores objects
-        off it; None: on the consuming thread."""
+        """`worker`: compresses JSON lines and writes Parquet row groups off the consuming
+        thread; `uploads`: stores objects off it; None: on the consuming thread."""
         shape = Shape(
             settings.key_format, settings.value_format, settings.time_field, settings.on_invalid
         )
         chosen: ObjectFormat
         if settings.format == "parquet":
             chosen = Parquet(
-                settings.compression, settings.compression_level, settings.parquet_columns()
+                settings.compression,
+                settings.compression_level,
+                settings.parquet_columns(),
+                worker,
             )
         else:
             chosen = JsonLines(CODECS[settings.compression], settings.compression_level, worker)

@@ -88,6 +88,8 @@ class Parquet:
     compression: str = "zstd"
     level: int | None = None
     fields: tuple[ParquetField, ...] = ()
+    worker: Executor | None = None
+    """Encodes and writes row groups off the consuming thread; None: inline."""
 
     @property
     def extension(self) -> str:
@@ -211,6 +213,7 @@ class ParquetBody:
             level=settings.level,
             key_format=key_format,
             value_format=value_format,
+            worker=settings.worker,
         )
 
     def add(self, record: Record, encoded: Encoded) -> None:

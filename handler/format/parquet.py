@@ -1,23 +1,29 @@
 """Parquet object bodies: records in, row groups spooled as they fill, one body out (the
 columns are `parquet_schema.py`'s).
 
-Memory stays bounded: rows are buffered as Python objects only until about `row_group_bytes`,
+Records come as runs of Arrow columns the native encoder built in one call (`add_columns`), or
+one by one as Python rows (`add`, `parquet_rows.py`: what it defers, repairs, and every record
+without it), in order; both are buffered as Arrow record batches until about `row_group_bytes`,
 then written as one row group to a spool file (memory, then disk past `spool_memory_bytes`),
-hashed as it is written, as the JSON-lines body is. pyarrow is imported on first use, never at
-import, so the base install needs no Parquet library.
+hashed as it is written, as the JSON-lines body is. With a worker (the compression worker) the
+row groups are encoded, compressed and written there, off the consuming thread: pyarrow
+releases the GIL while it does, and one worker keeps the writes in order.
+
+pyarrow is imported on first use, never at import, so the base install needs no Parquet library.
 """
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
-from array import array
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, wait
 from typing import IO, Any
 
 from handler.config.parquet_fields import BASE_COLUMNS, ParquetField
 from handler.format.envelope import Encoded, Encoder, FieldFormat
-from handler.format.json_fields import JsonField
-from handler.format.parquet_fields import UNFIT, convert
+from handler.format.parquet_rows import RowBuffer
 from handler.format.parquet_schema import COMPRESSIONS, ParquetCompression, arrow, schema
 from handler.format.sealed import SealedBody
 from handler.record import Record
@@ -25,10 +31,6 @@ from handler.record import Record
 DEFAULT_ROW_GROUP_BYTES = 2 * 1024 * 1024
 DEFAULT_SPOOL_MEMORY_BYTES = 2 * 1024 * 1024
 
-# Python memory of one buffered row beyond its payload bytes (list slots, the bytes objects'
-# headers, the offset and timestamp in typed arrays), and of one header or typed value.
-_ROW_OVERHEAD = 160
-_ITEM_OVERHEAD = 80
 # Dictionaries pay where values repeat (topic, keys, header names); offsets and timestamps
 # never do, nor values and their JSON (without dictionaries on offsets and timestamps a log
 # object came out 6.5 % smaller). Statistics let engines skip row groups by offset and time;
@@ -87,6 +89,7 @@ class ParquetObjectWriter:
         level: int | None = None,
         key_format: FieldFormat = "auto",
         value_format: FieldFormat = "auto",
+        worker: Executor | None = None,
     ) -> None:
         if compression not in COMPRESSIONS:
             raise ValueError(
@@ -94,10 +97,9 @@ class ParquetObjectWriter:
             )
         self._pa, pq = arrow()
         self._fields = fields
-        self._field_names = [JsonField(field.field) for field in fields]
         self._row_group_bytes = row_group_bytes
         self._schema = schema(fields, key_format, value_format)
-        self._encoder = Encoder(key_format, value_format)
+        self._rows = RowBuffer(fields, Encoder(key_format, value_format))
         self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - owned by the sealed body
             max_size=spool_memory_bytes, prefix="kafka-beat-parquet-"
         )
@@ -117,11 +119,15 @@ class ParquetObjectWriter:
             data_page_size=_PAGE_BYTES,
             dictionary_pagesize_limit=_PAGE_BYTES,
         )
+        self._worker = worker
+        self._queued: deque[Future[None]] = deque()
+        self._batches: list[Any] = []
+        """Record batches not yet written, in order (the Python rows' among them)."""
+        self._batched_bytes = 0
         self.records = 0
         self.row_groups = 0
-        self.unfit = {field.column: 0 for field in fields}
+        self._unfit = {field.column: 0 for field in fields}
         self._sealed = False
-        self._reset()
 
     def _schema_paths(self) -> list[str]:
         return [
@@ -134,142 +140,73 @@ class ParquetObjectWriter:
             )
         ]
 
-    def _reset(self) -> None:
-        # New containers each time: the Arrow arrays of the last row group may still point into
-        # the old typed arrays' memory.
-        self._topics: list[str] = []
-        self._partitions = array("i")
-        self._offsets = array("q")
-        self._timestamps = array("q")
-        self._timestamp_types: list[str] = []
-        self._keys: list[bytes | None] = []
-        self._values: list[bytes | None] = []
-        self._headers: list[tuple[tuple[str, bytes | None], ...]] = []
-        self._value_json: list[bytes | None] = []
-        self._typed: list[list[Any]] = [[] for _ in self._fields]
-        self._buffered = 0
+    @property
+    def unfit(self) -> dict[str, int]:
+        """Per typed column: values present in the JSON that did not fit its type."""
+        return {column: count + self._rows.unfit[column] for column, count in self._unfit.items()}
 
     @property
     def buffered_bytes(self) -> int:
-        """Estimated memory of the rows not yet written as a row group (an upper bound in
-        practice: measured at 0.7-0.9 of it for log lines)."""
-        return self._buffered
+        """Estimated memory of the records not yet written as a row group."""
+        return self._batched_bytes + self._rows.buffered
 
     @property
     def size(self) -> int:
         """Bytes written to the body so far (row groups flushed; the footer comes at seal)."""
+        self._settle()
         return self._sink.size
 
     def add(self, record: Record, encoded: Encoded | None = None) -> None:
-        """Append one record (`encoded`: its encoding under the object's formats, if already
-        made); a row group is written once the buffered rows reach the limit."""
+        """Append one record as a Python row (`encoded`: its encoding under the object's
+        formats, if already made)."""
         if self._sealed:
             raise ValueError("the object is sealed")
-        self._append_numbers(record)
-        try:
-            typed, unfit, value, value_json, buffered = self._row(record, encoded)
-        except BaseException:
-            for numbers in (self._partitions, self._offsets, self._timestamps):
-                numbers.pop()
-            raise
-        self._topics.append(record.topic)
-        self._timestamp_types.append(record.timestamp_type)
-        self._keys.append(record.key)
-        self._values.append(value)
-        self._headers.append(record.headers)
-        self._value_json.append(value_json)
-        for column, converted in zip(self._typed, typed, strict=True):
-            column.append(converted)
-        for name in unfit:
-            self.unfit[name] += 1
+        self._rows.add(record, encoded)
         self.records += 1
-        self._buffered += buffered
-        if self._buffered >= self._row_group_bytes:
+        if self.buffered_bytes >= self._row_group_bytes:
             self._flush()
 
-    def _row(
-        self, record: Record, encoded: Encoded | None
-    ) -> tuple[list[Any], list[str], bytes | None, bytes | None, int]:
-        """The typed values, unfit columns, stored value and value_json of one record, and
-        its estimated memory."""
-        if encoded is None:
-            encoded = self._encoder.encode(record)
-        key, value = record.key, record.value
-        value_json = encoded.value_json
-        buffered = _ROW_OVERHEAD
-        if value_json is not None:
-            buffered += len(value_json)
-            if value_json == value:
-                value = None  # value_json holds these very bytes
-            elif value is not None:
-                # orjson's result keeps a 4 KiB allocation whatever its length: a row
-                # group of them would be mostly slack, so keep an exact-size copy.
-                value_json = bytes(memoryview(value_json))
-        if value is not None:
-            buffered += len(value)
-        if key is not None:
-            buffered += len(key)
-        for name, header_value in record.headers:
-            buffered += _ITEM_OVERHEAD + len(name) + (len(header_value) if header_value else 0)
-        typed: list[Any] = []
-        unfit: list[str] = []
-        if self._fields:
-            document = encoded.document
-            for field, json_field in zip(self._fields, self._field_names, strict=True):
-                found = json_field.find(document)
-                converted = None if found is None else convert(field.type, found)
-                if converted is UNFIT:
-                    unfit.append(field.column)
-                    converted = None
-                typed.append(converted)
-                buffered += _ITEM_OVERHEAD + (len(converted) if type(converted) is str else 0)
-        return typed, unfit, value, value_json, buffered
+    def add_columns(self, batch: Any, unfit: dict[str, int]) -> None:
+        """Append a run of records as an Arrow record batch of this object's schema (the
+        native encoder's columns), after the rows added before it."""
+        if self._sealed:
+            raise ValueError("the object is sealed")
+        self._take_rows()
+        self._batches.append(batch)
+        self._batched_bytes += batch.nbytes
+        self.records += batch.num_rows
+        for column, count in unfit.items():
+            self._unfit[column] += count
+        if self.buffered_bytes >= self._row_group_bytes:
+            self._flush()
 
-    def _append_numbers(self, record: Record) -> None:
-        """The typed arrays refuse what does not fit their width: then no column takes the
-        record, so the buffered columns keep one length."""
-        appended = []
-        try:
-            for numbers, number in (
-                (self._partitions, record.partition),
-                (self._offsets, record.offset),
-                (self._timestamps, record.timestamp),
-            ):
-                numbers.append(number)
-                appended.append(numbers)
-        except OverflowError as exc:
-            for numbers in appended:
-                numbers.pop()
-            raise ValueError(
-                f"record {record.topic}/{record.partition}@{record.offset} has a partition, "
-                f"offset or timestamp out of range: {exc}"
-            ) from exc
+    def _take_rows(self) -> None:
+        rows = self._rows.batch(self._pa, self._schema)
+        if rows is not None:
+            self._batches.append(rows)
+            self._batched_bytes += rows.nbytes
 
     def _flush(self) -> None:
-        rows = len(self._topics)
-        if not rows:
+        self._take_rows()
+        if not self._batches:
             return
-        pa = self._pa
-        columns = self._schema.types
-        arrays = [
-            pa.array(self._topics, pa.string()),
-            pa.Array.from_buffers(pa.int32(), rows, [None, pa.py_buffer(self._partitions)]),
-            pa.Array.from_buffers(pa.int64(), rows, [None, pa.py_buffer(self._offsets)]),
-            pa.Array.from_buffers(columns[3], rows, [None, pa.py_buffer(self._timestamps)]),
-            pa.array(self._timestamp_types, pa.string()),
-            pa.array(self._keys, pa.binary()),
-            pa.array(self._values, pa.binary()),
-            pa.array(self._headers, columns[7]),
-            pa.array(self._value_json, pa.string()),
-            *(
-                pa.array(values, columns[len(BASE_COLUMNS) + index])
-                for index, values in enumerate(self._typed)
-            ),
-        ]
-        batch = pa.RecordBatch.from_arrays(arrays, schema=self._schema)
-        self._writer.write_batch(batch, row_group_size=rows)
+        table = self._pa.Table.from_batches(self._batches, schema=self._schema)
+        self._batches, self._batched_bytes = [], 0
         self.row_groups += 1
-        self._reset()
+        self._run(lambda: self._writer.write_table(table, row_group_size=table.num_rows))
+
+    def _run(self, write: Callable[[], None]) -> None:
+        """`write` on the worker, after every write handed to it before; inline without one."""
+        if self._worker is None:
+            write()
+            return
+        self._queued.append(self._worker.submit(write))
+        self._settle(wait_for_all=False)
+
+    def _settle(self, wait_for_all: bool = True) -> None:
+        """Raise what a finished write raised; with `wait_for_all`, wait for every write."""
+        while self._queued and (wait_for_all or self._queued[0].done()):
+            self._queued.popleft().result()
 
     def seal(self) -> SealedBody:
         """Write the last row group and the footer; the body, rewound, with its size and hash
@@ -277,7 +214,8 @@ class ParquetObjectWriter:
         if self._sealed:
             raise ValueError("the object is sealed")
         self._flush()
-        self._writer.close()
+        self._run(self._writer.close)
+        self._settle()
         self._sealed = True
         self._spool.seek(0)
         return SealedBody(
@@ -287,9 +225,13 @@ class ParquetObjectWriter:
     def discard(self) -> None:
         """Drop the object unsealed (its spool with it)."""
         try:
+            for queued in self._queued:
+                queued.cancel()
+            wait(self._queued)  # a write the worker has begun must finish before the close
+            self._queued.clear()
             if not self._sealed:
                 self._sealed = True
-                self._reset()
+                self._batches = []
                 self._writer.close()
         finally:
             self._spool.close()
