@@ -52,3 +52,15 @@ def test_every_failpoint_step_is_listed() -> None:
     spans = set(code_spans(prose(DOCS / "development.md")))
     missing = [step for step in STEPS if step not in spans]
     assert not missing, f"docs/development.md lists no failpoint step {missing}"
+
+
+def test_the_code_map_names_every_module() -> None:
+    """Every module of handler/ has its row in development.md's code map."""
+    page = (DOCS / "development.md").read_text()
+    modules = sorted(
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "handler").rglob("*.py")
+        if path.name != "__init__.py"
+    )
+    missing = [module for module in modules if f"| `{module}` |" not in page]
+    assert not missing, f"docs/development.md's code map lacks {missing}"
