@@ -46,7 +46,15 @@ from handler.observe.logs import get_logger
 from handler.record import Record, RecordBatch
 
 _BATCH = 10_000
-"""Records asked of one consume(): librdkafka hands over what it has prefetched."""
+"""Records asked of one consume() at most: librdkafka hands over what it has prefetched."""
+_POLL_BYTES = 8 * 1024 * 1024
+"""About what one consume() may hand over: consume() keeps taking what the fetcher brings in
+until it has the count asked or its timeout passes, whatever their size, so the count follows
+the records' size (24 records of 9 MB came in one call, 505 MiB at the peak)."""
+_FIRST_BATCH = 1
+"""The count asked before any record's size is known."""
+_SAMPLED = 32
+"""Records whose value sizes estimate a batch's (every Nth, the first included)."""
 log = get_logger()
 
 
@@ -92,6 +100,7 @@ class ConfluentSource:
         """Per partition, the offset after the last record handed over, or the one sought."""
         self._paused: set[PartitionRef] = set()
         self._subscribed = False
+        self._per_poll = _FIRST_BATCH
 
     def start(self) -> list[str]:
         settings = self._settings
@@ -177,7 +186,7 @@ class ConfluentSource:
     def poll(self, timeout_seconds: float, max_records: int | None) -> PollResult:
         self._assign_pending()
         result = PollResult()
-        count = max(1, min(_BATCH, max_records or _BATCH))
+        count = max(1, min(self._per_poll, max_records or _BATCH))
         try:
             messages = self._consumer.consume(count, max(0.0, timeout_seconds))
         except KafkaException as exc:
@@ -195,11 +204,21 @@ class ConfluentSource:
                 batch.append(message)
             else:
                 self._poll_error(message, error, result)
+        self._size_next_poll(messages)
         for (topic, partition), batch in grouped.items():
             ref = PartitionRef(topic or "", partition or 0)
             result.records[ref] = RecordBatch(batch, "confluent", _record)
             self._next[ref] = (batch[-1].offset() or 0) + 1
         return result
+
+    def _size_next_poll(self, messages: list[Message]) -> None:
+        """How many records the next consume() asks for: what fits _POLL_BYTES at the sizes of
+        a sample of these."""
+        if not messages:
+            return
+        sample = messages[::_SAMPLED]
+        average = sum(len(message.value() or b"") for message in sample) / len(sample)
+        self._per_poll = max(1, min(_BATCH, int(_POLL_BYTES // max(1.0, average))))
 
     def _poll_error(self, message: Message, error: KafkaError, result: PollResult) -> None:
         code = error.code()
