@@ -127,14 +127,17 @@ def document(rng: random.Random, index: int) -> str:
     }
     target = 4096 + rng.randrange(-200, 201)
     resources: list[dict[str, Any]] = doc["resources"]
-    while len(_compact(doc)) < target:
-        resources.append(
-            {
-                "type": "AWS::S3::Object",
-                "ARN": f"arn:aws:s3:::{bucket}/{rng.getrandbits(96):024x}/part-{len(resources)}",
-                "accountId": account,
-            }
-        )
+    # The length of the document as it grows, counted rather than serialised again at every
+    # step (same bytes: each resource after the first adds its own JSON and a comma).
+    size = len(_compact(doc))
+    while size < target:
+        resource = {
+            "type": "AWS::S3::Object",
+            "ARN": f"arn:aws:s3:::{bucket}/{rng.getrandbits(96):024x}/part-{len(resources)}",
+            "accountId": account,
+        }
+        size += len(_compact(resource)) + (1 if resources else 0)
+        resources.append(resource)
     return _compact(doc)
 
 
