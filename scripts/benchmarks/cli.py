@@ -16,7 +16,8 @@ from typing import Any
 
 from . import REPO_ROOT, progress
 from . import __doc__ as package_doc
-from .figures import cost_rows, targets
+from .figures import targets
+from .lambda_cost import cost_rows
 from .machine import Watch, machine
 from .markdown import markdown
 from .measuring import measure

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .figures import LAMBDA_MEMORY_MB, LAMBDA_PRICE_PER_GB_SECOND, ratio_of
+from .figures import ratio_of
+from .lambda_cost import LAMBDA_MEMORY_MB, LAMBDA_PRICE_PER_GB_SECOND
 from .runs import CODEC_LEVELS, CODEC_LEVELS_BYTES, RAW_CONFLUENT, SECTIONS
 from .workloads import DEAD_LETTER_BEATS, MAIN_BEATS, PEER_TITLES
 
