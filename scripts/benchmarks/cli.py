@@ -23,7 +23,8 @@ from .markdown import markdown
 from .measuring import measure
 from .peers import Peers
 from .processes import Launcher
-from .runs import SECTIONS, Bench
+from .runs import Bench
+from .sections import SECTIONS
 from .services import broker, latency_proxy, moto_server
 from .topics import fill
 from .workloads import S3_ZSTD_SLOW, Workload, workloads
