@@ -7,13 +7,21 @@ workload and repetition, measures in separate processes:
 - the raw ceiling: kafka-python's bare consume loop, with Kafka Beat's consumer settings, in
   assign mode up to the end offsets seen at start (CRC checks on, and off for comparison);
 - Kafka Beat: `python -m handler` full runs (fetch, encode, compress, store, commit) to a local
-  directory and to a moto S3 server, gzip and zstd, explicit partitions, a fresh group and a
-  fresh destination prefix each time so every run reads the whole backlog; also gzip at level
-  1, and S3 behind a proxy that holds each request 20 ms (latency_proxy);
+  directory and to a moto S3 server, gzip and zstd, on kafka-python and on confluent-kafka,
+  explicit partitions (group mode where a row says so), a fresh group and a fresh destination
+  prefix each time so every run reads the whole backlog; also gzip at level 1, S3 behind a
+  proxy that holds each request 20 ms (latency_proxy), and the pure-Python encoder beside the
+  native one (each run's summary must name the encoder its row measures);
 - the peers (--no-peers skips them): kcat piped into `zstd -1` and into `gzip`, and Kafka
   Connect's FileStream sink in standalone mode (its jars fetched like the broker's);
 - the codecs alone, gzip and zstd at several levels, on the payload lines;
-- start-up: import time, and spawn to the first object stored with a one-record budget;
+- start-up: import time, spawn to the first object stored and spawn to exit with a one-record
+  budget, each client in assign and in group mode (and kafka-python to S3); a short scheduled
+  run (200k records, group mode) timed spawn to exit on each client;
+- Kafka Beat's own CPU per record without a broker (own_cost), each encoder, log lines and
+  4 KB documents;
+- records of 9-9.5 MB (a topic taking 10 MiB): the peak RSS of each client's raw loop and of
+  Kafka Beat on each;
 - dead letters (only when --workloads names them): Kafka Beat with values read as JSON on
   the same volume all valid and with about half the records not JSON, interleaved, and the
   dead-letter and data objects each run stored.
@@ -26,8 +34,10 @@ Run it as `scripts/bench` (which runs `python -m scripts.benchmarks` from the re
 modules, in the order a run uses them: workloads (what is measured), payloads and topics
 (filling the topics), services (the broker, moto and latency_proxy in front of it), processes
 and machine (spawning the measured processes, the kernel's figures for them, and the CPU others
-use meanwhile), runs, peers and parsing (one measured run of each consumer), measuring (the
-repetitions and their medians), figures (targets and cost), markdown (the tables) and cli.
+use meanwhile), runs, peers and parsing (one measured run of each consumer), sections
+(start-up, the codecs' levels, own cost), measuring (the repetitions and their medians), target,
+figures and overheads (the targets: throughput and CPU; memory, start-up and own cost),
+lambda_cost, markdown (the tables) and cli.
 programs/ holds the scripts the benchmark runs as child processes.
 """
 

@@ -16,13 +16,15 @@ from typing import Any
 
 from . import REPO_ROOT, progress
 from . import __doc__ as package_doc
-from .figures import cost_rows, targets
+from .figures import targets
+from .lambda_cost import cost_rows
 from .machine import Watch, machine
 from .markdown import markdown
 from .measuring import measure
 from .peers import Peers
 from .processes import Launcher
-from .runs import SECTIONS, Bench
+from .runs import Bench
+from .sections import SECTIONS
 from .services import broker, latency_proxy, moto_server
 from .topics import fill
 from .workloads import S3_ZSTD_SLOW, Workload, workloads

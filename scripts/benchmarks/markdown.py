@@ -1,12 +1,23 @@
-"""The Markdown: the results table, the targets, start-up, the codecs' levels and cost."""
+"""The Markdown: the results table, the targets, start-up, Kafka Beat's own cost, the codecs'
+levels and the cost on Lambda."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .figures import LAMBDA_MEMORY_MB, LAMBDA_PRICE_PER_GB_SECOND, ratio_of
-from .runs import CODEC_LEVELS, CODEC_LEVELS_BYTES, RAW_CONFLUENT, SECTIONS
-from .workloads import DEAD_LETTER_BEATS, MAIN_BEATS, PEER_TITLES
+from .lambda_cost import LAMBDA_MEMORY_MB, LAMBDA_PRICE_PER_GB_SECOND
+from .runs import RAW_CONFLUENT
+from .sections import (
+    CODEC_LEVELS,
+    CODEC_LEVELS_BYTES,
+    OWN_COST,
+    OWN_COST_PAYLOADS,
+    SECTIONS,
+    STARTUP_BEATS,
+    startup_column,
+)
+from .target import ratio_of
+from .workloads import PEER_TITLES, Beat, workloads
 
 
 def _fmt(value: float | None, digits: int = 0) -> str:
@@ -23,10 +34,19 @@ _RUN_TITLES = {
 }
 
 
+def beat_of(label: str) -> Beat | None:
+    """The Kafka Beat row a label names, in any workload (None: not a Kafka Beat row)."""
+    for workload in workloads(1):
+        for beat in workload.beats:
+            if beat.label == label:
+                return beat
+    return None
+
+
 def run_title(label: str) -> str:
-    for beat in (*MAIN_BEATS, *DEAD_LETTER_BEATS):
-        if beat.label == label:
-            return beat.title
+    beat = beat_of(label)
+    if beat is not None:
+        return beat.title
     return _RUN_TITLES.get(label) or PEER_TITLES.get(label, label)
 
 
@@ -105,6 +125,80 @@ def _peer_lines(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _row(title: str, values: list[float | None], digits: int = 3) -> str:
+    return f"| {title} | " + " | ".join(_fmt(v, digits) for v in values) + " |"
+
+
+def _startup_column_title(beat: Beat) -> str:
+    where = "S3 (moto)" if beat.destination == "s3" else "local dir"
+    client = "confluent-kafka" if beat.client == "confluent" else "kafka-python"
+    return f"{where}, {client}, {beat.mode}"
+
+
+def _startup_lines(results: dict[str, Any]) -> list[str]:
+    """Start-up, one table per workload that measured it: a column per client, mode and
+    destination (imports measured once per client and destination: the mode adds none)."""
+    lines = []
+    for name, flow in results["workloads"].items():
+        if "startup" not in flow:
+            continue
+        m = flow["startup"]["median"]
+        beats = [b for b in STARTUP_BEATS if f"exit_seconds_{startup_column(b)}" in m]
+        columns = [startup_column(b) for b in beats]
+        n = len(beats)
+        imports = [startup_column(Beat(b.destination, b.codec, client=b.client)) for b in beats]
+
+        lines += [
+            "",
+            f"Start-up ({name}, a one-record budget; median seconds; assign: every partition"
+            " named in KAFKA_BEAT_PARTITIONS, group: the topic in KAFKA_BEAT_TOPICS with a fresh"
+            " group joined):",
+            "",
+            "| | " + " | ".join(_startup_column_title(b) for b in beats) + " |",
+            "|---|" + "--:|" * n,
+            _row("interpreter alone (`python -c pass`)", [m.get("interpreter_seconds")] * n),
+            _row(
+                "imports of a run (`-X importtime`, top-level cumulative)",
+                [m.get(f"import_seconds_{c}") for c in imports],
+            ),
+            _row(
+                "spawn → first object stored (≥ first record fetched)",
+                [m.get(f"first_object_seconds_{c}") for c in columns],
+            ),
+            _row("spawn → exit", [m.get(f"exit_seconds_{c}") for c in columns]),
+            _row("peak RSS, MiB", [m.get(f"peak_rss_mib_{c}") for c in columns], 0),
+        ]
+    return lines
+
+
+def _own_cost_lines(results: dict[str, Any]) -> list[str]:
+    """Kafka Beat's own CPU per record, each encoder, one row per workload that measured it."""
+    rows = []
+    for name, flow in results["workloads"].items():
+        if OWN_COST not in flow:
+            continue
+        m = flow[OWN_COST]["median"]
+        native, python = m.get("native_us_per_record"), m.get("python_us_per_record")
+        rows.append(
+            f"| {name} | {OWN_COST_PAYLOADS[flow['payload']]} | {_fmt(m.get('native_records'))} "
+            f"| {_fmt(native, 2)} | {_fmt(python, 2)} | {_fmt(ratio_of(native, python), 2)} "
+            f"| {_fmt(m.get('native_peak_rss_mib'))} | {_fmt(m.get('python_peak_rss_mib'))} |"
+        )
+    if not rows:
+        return []
+    return [
+        "",
+        "Kafka Beat's own cost (`python -m scripts.benchmarks.own_cost`: a whole run over"
+        " kafka-python's records made in memory, no broker, into a local directory, zstd; CPU of"
+        " every thread per record; median):",
+        "",
+        "| workload | payload | records | native µs / record | Python µs / record "
+        "| native ÷ Python | native peak RSS MiB | Python peak RSS MiB |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+        *rows,
+    ]
+
+
 def _codec_level_lines(results: dict[str, Any]) -> list[str]:
     """The codecs alone, per level: one table per workload that measured them."""
     lines = []
@@ -152,8 +246,8 @@ def markdown(results: dict[str, Any]) -> str:
             first = False
             failed = sum(1 for s in run["samples"] if s["error"])
             title = run_title(label) + (f" ({failed} failed)" if failed else "")
-            beat_on_confluent = label.startswith("beat-") and label.endswith("-confluent")
-            raw = raws["confluent" if beat_on_confluent else "kafka-python"]
+            beat = beat_of(label)
+            raw = raws[beat.client if beat is not None else "kafka-python"]
             ratio = ratio_of(m.get("records_per_second"), raw) if label != "raw-crc-on" else None
             compression = m.get("compression_ratio")
             lines.append(
@@ -175,6 +269,10 @@ def markdown(results: dict[str, Any]) -> str:
         " the kernel (`wait4`). *÷ raw*: records/s over the raw kafka-python loop with CRC on;"
         " for Kafka Beat on confluent-kafka over confluent-kafka's raw loop (the raw loop's own"
         " row: ÷ kafka-python's)."
+        " Kafka Beat rows assign every partition (KAFKA_BEAT_PARTITIONS) unless they say *group"
+        " mode* (KAFKA_BEAT_TOPICS, a fresh group joined), and use the native encoder unless"
+        " they say *Python encoder* (Parquet rows: the Python one for now); each run's summary"
+        " is checked to name the encoder its row measures."
         " *compression*: JSON lines ÷ stored bytes. The broker, moto and the consumer share the"
         " machine's cores; *others' CPU* is what processes outside the benchmark used meanwhile,"
         f" in cores (highest of any sample: {_fmt(_most_others(results), 2)}).",
@@ -191,27 +289,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {target['target']}{note} | {_fmt(target['measured'], 2)} "
             f"| {target['goal']} | {met} |"
         )
-    startup = [
-        (name, flow["startup"]) for name, flow in results["workloads"].items() if "startup" in flow
-    ]
-    for name, start in startup:
-        m = start["median"]
-        lines += [
-            "",
-            f"Start-up ({name}, explicit partitions, a one-record budget; median seconds):",
-            "",
-            "| | local dir | S3 (moto) |",
-            "|---|--:|--:|",
-            f"| interpreter alone (`python -c pass`) | {_fmt(m.get('interpreter_seconds'), 3)} "
-            f"| {_fmt(m.get('interpreter_seconds'), 3)} |",
-            f"| imports of a run (`-X importtime`, top-level cumulative) "
-            f"| {_fmt(m.get('import_seconds_local'), 3)} | {_fmt(m.get('import_seconds_s3'), 3)} |",
-            f"| spawn → first object stored (≥ first record fetched) "
-            f"| {_fmt(m.get('first_object_seconds_local'), 3)} "
-            f"| {_fmt(m.get('first_object_seconds_s3'), 3)} |",
-            f"| spawn → exit | {_fmt(m.get('exit_seconds_local'), 3)} "
-            f"| {_fmt(m.get('exit_seconds_s3'), 3)} |",
-        ]
+    lines += _startup_lines(results)
+    lines += _own_cost_lines(results)
     lines += _codec_level_lines(results)
     lines += [
         "",

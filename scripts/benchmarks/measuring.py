@@ -8,10 +8,11 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
-from . import progress
+from . import progress, sections
 from .machine import Watch
 from .peers import Peers
-from .runs import RAW_CONFLUENT, SECTIONS, Bench, Sample
+from .runs import RAW_CONFLUENT, Bench, Sample
+from .sections import OWN_COST, SECTIONS
 from .workloads import CONNECT_LABEL, KCAT_PIPES, Workload
 
 
@@ -47,9 +48,11 @@ def _steps(bench: Bench, peers: Peers | None, workload: Workload) -> list[Step]:
         if peers.connect_ready():
             steps.append((CONNECT_LABEL, functools.partial(peers.connect, workload)))
     if workload.codec_levels:
-        steps.append(("codec-levels", lambda r: bench.codec_levels(workload, r)))
+        steps.append(("codec-levels", lambda r: sections.codec_levels(bench, workload, r)))
     if workload.startup:
-        steps.append(("startup", lambda r: bench.startup(workload, r)))
+        steps.append(("startup", lambda r: sections.startup(bench, workload, r)))
+    if workload.own_cost:
+        steps.append((OWN_COST, lambda r: sections.own_cost(bench, workload, r)))
     return steps
 
 
@@ -89,6 +92,7 @@ def _flow(
     flow: dict[str, Any] = {
         "topic": workload.topic,
         "description": workload.describe(),
+        "payload": workload.payload,
         "purpose": workload.purpose,
         "value_format": workload.value_format,
         "records": bench.expected[workload.topic],

@@ -7,7 +7,9 @@ with the encoder KAFKA_BEAT_ENCODER names (`--encoder`).
 
     .venv/bin/python -m scripts.benchmarks.own_cost [--payload docs] [--encoder python] [--profile]
 
-What kafka-python costs on top (the raw loop's CPU per record) is measured by the benchmark.
+It prints one line (`µs CPU per record`), or with `--json` one JSON object, which is how the
+benchmark runs it (its own-cost section, once per repetition per payload and encoder). What
+kafka-python costs on top (the raw loop's CPU per record) is measured by the benchmark.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import json
 import pstats
 import random
 import resource
@@ -136,6 +139,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--encoder", choices=("auto", "native", "python"), default="auto")
     parser.add_argument("--profile", action="store_true", help="print the top of a cProfile")
     parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the figures as one JSON object (records, encoder, status, cpu_seconds, "
+        "us_per_record, peak_rss_mib, above_records_mib, bytes_out) instead of the line",
+    )
+    parser.add_argument(
         "--fresh",
         action="store_true",
         help="copy each record's key and value as it is polled, so the peak RSS counts what "
@@ -172,13 +181,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             profile.disable()
         cpu = time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"{report.records:,} {arguments.payload} ({report.status}, {report.encoder} encoder): "
-        f"{cpu / report.records * 1e6:.2f} µs CPU "
-        f"per record, every thread{' (profiled)' if arguments.profile else ''}; "
-        f"peak RSS {peak:.0f} MiB, {peak - before:.0f} MiB above the records in memory; "
-        f"{report.bytes_out:,} bytes stored"
-    )
+    per_record_us = cpu / report.records * 1e6 if report.records else 0.0
+    if arguments.json:
+        figures = {
+            "payload": arguments.payload,
+            "records": report.records,
+            "encoder": report.encoder,
+            "status": report.status,
+            "profiled": arguments.profile,
+            "cpu_seconds": round(cpu, 4),
+            "us_per_record": round(per_record_us, 3),
+            "peak_rss_mib": round(peak, 1),
+            "above_records_mib": round(peak - before, 1),
+            "bytes_out": report.bytes_out,
+        }
+        print(json.dumps(figures))
+    else:
+        print(
+            f"{report.records:,} {arguments.payload} ({report.status}, {report.encoder} "
+            f"encoder): {per_record_us:.2f} µs CPU "
+            f"per record, every thread{' (profiled)' if arguments.profile else ''}; "
+            f"peak RSS {peak:.0f} MiB, {peak - before:.0f} MiB above the records in memory; "
+            f"{report.bytes_out:,} bytes stored"
+        )
     if arguments.profile:
         pstats.Stats(profile).sort_stats("tottime").print_stats(14)
     return 0 if report.status == "ok" else 1

@@ -127,15 +127,41 @@ def document(rng: random.Random, index: int) -> str:
     }
     target = 4096 + rng.randrange(-200, 201)
     resources: list[dict[str, Any]] = doc["resources"]
-    while len(_compact(doc)) < target:
-        resources.append(
-            {
-                "type": "AWS::S3::Object",
-                "ARN": f"arn:aws:s3:::{bucket}/{rng.getrandbits(96):024x}/part-{len(resources)}",
-                "accountId": account,
-            }
-        )
+    # The length of the document as it grows, counted rather than serialised again at every
+    # step (same bytes: each resource after the first adds its own JSON and a comma).
+    size = len(_compact(doc))
+    while size < target:
+        resource = {
+            "type": "AWS::S3::Object",
+            "ARN": f"arn:aws:s3:::{bucket}/{rng.getrandbits(96):024x}/part-{len(resources)}",
+            "accountId": account,
+        }
+        size += len(_compact(resource)) + (1 if resources else 0)
+        resources.append(resource)
     return _compact(doc)
+
+
+BIG_DOCUMENT_BYTES = (9_000_000, 9_500_000)
+"""A big document's size: under the broker's 10 MiB (10,485,760 B) with room for the record's
+key, headers and batch overhead."""
+
+
+def big_document(
+    rng: random.Random, index: int, size_bytes: tuple[int, int] = BIG_DOCUMENT_BYTES
+) -> str:
+    """One JSON document of 9.0-9.5 MB (or `size_bytes`): a batch of log events, as an
+    exporter's bulk record."""
+    target = rng.randrange(*size_bytes)
+    head = _compact({"batch": index, "exporter": "fluent-bit", "events": []})[:-2]
+    events: list[str] = []
+    size = len(head) + 2  # head + "]}"
+    while True:
+        event = log_line(rng, index * 100_000 + len(events))
+        if size + len(event) + 1 > target:
+            break
+        events.append(event)
+        size += len(event) + (1 if len(events) > 1 else 0)
+    return head + ",".join(events) + "]}"
 
 
 def not_json(line: str) -> str:
@@ -148,12 +174,14 @@ def payload_file(kind: PayloadKind, records: int, directory: Path) -> Path:
     """ProducerPerformance draws each record at random from this file's lines. Enough distinct
     lines that repeats rarely fall inside a compressor's window (zstd -3 looks back ~2 MB).
     log-half-invalid is the log file (same seed, same lines) with every second line not JSON,
-    so about half the records are, drawn at random."""
-    distinct = min(records, 10_000 if kind == "doc" else 100_000)
+    so about half the records are, drawn at random. Big documents: a few distinct ones (each
+    far larger than any compressor's window)."""
+    distinct = min(records, {"doc": 10_000, "big": 4}.get(kind, 100_000))
     path = directory / f"payloads-{kind}-{distinct}.txt"
     if not path.exists():
         rng = random.Random(20261125)
-        lines = [(document if kind == "doc" else log_line)(rng, i) for i in range(distinct)]
+        make = {"doc": document, "big": big_document}.get(kind, log_line)
+        lines = [make(rng, i) for i in range(distinct)]
         if kind == "log-half-invalid":
             lines[1::2] = [not_json(line) for line in lines[1::2]]
         path.write_text("\n".join(lines), encoding="utf-8")

@@ -1,5 +1,6 @@
-"""One measured run of each consumer: the Java and raw kafka-python ceilings, Kafka Beat's full
-runs, and its start-up; each in its own process, spawned by the launcher."""
+"""One measured run of each consumer: the Java and raw kafka-python ceilings and Kafka Beat's full
+runs (each checked to have used the encoder its row names); each in its own process, spawned
+by the launcher. The sections (start-up, codec levels, own cost) are in sections.py."""
 
 from __future__ import annotations
 
@@ -13,28 +14,16 @@ from typing import Any
 
 from . import BenchError
 from .machine import Watch
-from .parsing import (
-    consumer_performance,
-    first_object_time,
-    import_seconds,
-    run_summary,
-    stored_objects,
-)
-from .payloads import payload_file
+from .parsing import consumer_performance, run_summary, stored_objects
 from .processes import PROGRAMS_DIR, Child, Launcher, child_env
 from .services import BUCKET, S3_REGION, delete_prefix, kafka_tool, list_objects, s3_client
-from .workloads import LOCAL_ZSTD, S3_ZSTD, Beat, Client, Destination, Workload
+from .workloads import Beat, Client, Destination, Workload
 
 MB = 1_000_000
 MIB = 1024 * 1024
 RAW_CONSUMER = PROGRAMS_DIR / "raw_consumer.py"
 RAW_CONFLUENT_CONSUMER = PROGRAMS_DIR / "raw_confluent_consumer.py"
 RAW_CONFLUENT = "raw-confluent"
-CODEC_LEVELS_PROGRAM = PROGRAMS_DIR / "codec_levels.py"
-CODEC_LEVELS = [["gzip", 1], ["gzip", 3], ["gzip", 6], ["gzip", 9], ["zstd", 1], ["zstd", 3]]
-CODEC_LEVELS_BYTES = 32_000_000
-SECTIONS = ("startup", "codec-levels")
-"""Samples measured once per repetition like the runs, but shown as tables of their own."""
 
 
 @dataclass
@@ -175,9 +164,14 @@ class Bench:
         settings = {
             "KAFKA_BEAT_BOOTSTRAP_SERVERS": self.bootstrap,
             "KAFKA_BEAT_GROUP_ID": f"bench-beat-{run}",
-            "KAFKA_BEAT_PARTITIONS": f"{workload.topic}:0-{last}",
             "KAFKA_BEAT_COMPRESSION": beat.codec,
         }
+        if beat.mode == "group":
+            settings["KAFKA_BEAT_TOPICS"] = workload.topic
+        else:
+            settings["KAFKA_BEAT_PARTITIONS"] = f"{workload.topic}:0-{last}"
+        if beat.encoder is not None:
+            settings["KAFKA_BEAT_ENCODER"] = beat.encoder
         if beat.level is not None:
             settings["KAFKA_BEAT_COMPRESSION_LEVEL"] = str(beat.level)
         if beat.format != "jsonl":
@@ -229,6 +223,8 @@ class Bench:
         }
         if child.returncode != 0 or summary["status"] != "ok":
             sample.error = f"run {summary['status']}: {summary.get('errors')}"
+        elif mismatch := wrong_encoder(beat, summary):
+            sample.error = mismatch
         elif consumed != records:
             sample.error = (
                 f"stored {summary['records']:,} records and {dead_letters:,} dead letters "
@@ -238,61 +234,6 @@ class Bench:
             sample.error = (
                 f"{stored['data_objects']} data objects listed, the run says {summary['objects']}"
             )
-        return sample
-
-    def startup(self, workload: Workload, repetition: int) -> Sample:
-        """Import time, and spawn → first object stored with a one-record budget: an upper
-        bound of spawn → first record fetched (it adds encoding and storing one record)."""
-        sample = Sample("startup", repetition)
-        figures: dict[str, float] = {}
-        bare = self.launcher.run([sys.executable, "-c", "pass"], child_env(), self.cwd, 60)
-        figures["interpreter_seconds"] = round(bare.seconds, 3)
-        beats = [LOCAL_ZSTD] + ([S3_ZSTD] if self.s3_endpoint else [])
-        for beat in beats:
-            where = beat.destination
-            for profile in (False, True):
-                env, run = self.beat_env(workload, beat, KAFKA_BEAT_MAX_RECORDS="1")
-                command = [sys.executable, *(["-X", "importtime"] if profile else [])]
-                try:
-                    child = self.launcher.run([*command, "-m", "handler"], env, self.cwd, 120)
-                finally:
-                    self.clean(beat.destination, run)
-                if profile:
-                    figures[f"import_seconds_{where}"] = round(import_seconds(child.stderr), 3)
-                    continue
-                first = first_object_time(child.stderr)
-                summary = run_summary(child)
-                if first is None or summary is None or summary["records"] != 1:
-                    sample.error = f"start-up run ({where}) exit {child.returncode}:\n" + (
-                        child.tail()
-                    )
-                    return sample
-                figures[f"first_object_seconds_{where}"] = round(first - child.spawned_at, 3)
-                figures[f"exit_seconds_{where}"] = round(child.seconds, 3)
-                figures[f"peak_rss_mib_{where}"] = round(child.peak_rss_mib, 1)
-        sample.figures = figures
-        return sample
-
-    def codec_levels(self, workload: Workload, repetition: int) -> Sample:
-        """The codecs alone at each level (programs/codec_levels.py) on the workload's payload
-        lines: what a level costs and saves, apart from everything else a run does."""
-        sample = Sample("codec-levels", repetition)
-        config = {
-            "payload": str(payload_file(workload.payload, workload.records, self.work_dir)),
-            "bytes": CODEC_LEVELS_BYTES,
-            "levels": CODEC_LEVELS,
-        }
-        command = [sys.executable, str(CODEC_LEVELS_PROGRAM), json.dumps(config)]
-        child = self.launcher.run(command, child_env(), self.cwd, 600)
-        try:
-            results = json.loads(child.stdout.strip().splitlines()[-1])
-        except (IndexError, ValueError):
-            sample.error = f"codec_levels.py exit {child.returncode}:\n{child.tail()}"
-            return sample
-        for row in results:
-            name = f"{row['codec']}-{row['level']}"
-            sample.figures[f"{name}_mb_per_second"] = row["mb_per_second"]
-            sample.figures[f"{name}_ratio"] = row["ratio"]
         return sample
 
     def listing(self, destination: Destination, run: str) -> list[tuple[str, int]]:
@@ -315,6 +256,20 @@ class Bench:
         if self._s3 is None:
             self._s3 = s3_client(self.s3_endpoint)
         return self._s3
+
+
+def wrong_encoder(beat: Beat, summary: dict[str, Any]) -> str | None:
+    """Why a run's summary does not name the encoder its row measures (None: it does)."""
+    said = summary.get("encoder")
+    if said == beat.expected_encoder:
+        return None
+    fix = (
+        " (the native encoder is not built here: run scripts/setup with Rust's cargo on PATH)"
+        if beat.expected_encoder == "native"
+        else ""
+    )
+    expected = beat.expected_encoder
+    return f"the run used the {said} encoder, the row {beat.label} measures {expected}{fix}"
 
 
 def timeout_for(records: int) -> float:

@@ -31,7 +31,9 @@ def broker(bootstrap: str | None) -> Iterator[tuple[str, int | None]]:
             )
         yield bootstrap, pid
         return
-    # A temporary broker: its data dir (and the filled topics) go when it stops.
+    # A temporary broker: its data dir (and the filled topics) go when it stops. Its defaults
+    # take the big records (big-2p, up to 10 MiB): socket.request.max.bytes is 100 MiB, and
+    # message.max.bytes (1 MiB) is raised by that topic's own max.message.bytes.
     local = kafka_broker.KafkaBroker(heap="1g")
     progress(f"starting a Kafka {kafka_broker.kafka_version()} broker ...")
     with local:

@@ -14,18 +14,21 @@ _FILL_TIMEOUT_SECONDS = 1800.0
 
 
 def topic_records(bootstrap: str, workload: Workload) -> int:
-    """Records the topic holds now, creating it (with the workload's partitions) if missing."""
+    """Records the topic holds now, creating it (with the workload's partitions and topic
+    configs) if missing."""
     from kafka.admin import KafkaAdminClient
     from kafka.consumer import KafkaConsumer
     from kafka.errors import TopicAlreadyExistsError
     from kafka.structs import TopicPartition
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    spec = {
+        "num_partitions": workload.partitions,
+        "replication_factor": 1,
+        "configs": dict(workload.topic_configs),
+    }
     try:
-        admin.create_topics(
-            {workload.topic: {"num_partitions": workload.partitions, "replication_factor": 1}},
-            wait_for_metadata=True,
-        )
+        admin.create_topics({workload.topic: spec}, wait_for_metadata=True)
     except TopicAlreadyExistsError:
         pass
     finally:
@@ -72,6 +75,7 @@ def fill(bootstrap: str, workload: Workload, work_dir: Path, launcher: Launcher)
         "batch.size=262144",
         "compression.type=none",
         "buffer.memory=134217728",
+        *workload.producer_properties,
     )
     child = launcher.run(command, child_env(), work_dir, _FILL_TIMEOUT_SECONDS)
     if child.returncode != 0:

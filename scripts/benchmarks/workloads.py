@@ -9,8 +9,11 @@ from typing import Literal
 Destination = Literal["local", "s3"]
 Client = Literal["kafka-python", "confluent"]
 Codec = Literal["gzip", "zstd"]
-PayloadKind = Literal["log", "doc", "log-half-invalid"]
-"""log-half-invalid: the log lines with every second line's first byte replaced (not JSON)."""
+Encoder = Literal["native", "python"]
+Mode = Literal["assign", "group"]
+PayloadKind = Literal["log", "doc", "log-half-invalid", "big"]
+"""log-half-invalid: the log lines with every second line's first byte replaced (not JSON);
+big: JSON documents of 9.0-9.5 MB (arrays of log events), under the broker's 10 MiB limit."""
 
 
 @dataclass(frozen=True)
@@ -25,14 +28,24 @@ class Beat:
     """KAFKA_BEAT_FORMAT; for Parquet the codec compresses its pages."""
     client: Client = "kafka-python"
     """KAFKA_BEAT_KAFKA_CLIENT (confluent: the librdkafka extra)."""
+    encoder: Encoder | None = None
+    """KAFKA_BEAT_ENCODER (None: unset, auto, which is the native encoder where it is built)."""
+    mode: Mode = "assign"
+    """assign: KAFKA_BEAT_PARTITIONS, every partition of the topic, no group join; group:
+    KAFKA_BEAT_TOPICS, joining a fresh group (a scheduled run's way)."""
 
     @property
     def label(self) -> str:
         level = f"-{self.level}" if self.level is not None else ""
         latency = f"-{self.latency_ms}ms" if self.latency_ms else ""
         parquet = "-parquet" if self.format == "parquet" else ""
+        group = "-group" if self.mode == "group" else ""
         confluent = "-confluent" if self.client == "confluent" else ""
-        return f"beat-{self.destination}{parquet}-{self.codec}{level}{latency}{confluent}"
+        python = "-python" if self.encoder == "python" else ""
+        return (
+            f"beat-{self.destination}{parquet}-{self.codec}{level}{latency}{group}{confluent}"
+            f"{python}"
+        )
 
     @property
     def title(self) -> str:
@@ -41,7 +54,18 @@ class Beat:
         level = f" -{self.level}" if self.level is not None else ""
         parquet = "Parquet, " if self.format == "parquet" else ""
         client = " (confluent-kafka)" if self.client == "confluent" else ""
-        return f"Kafka Beat{client} → {where}{latency}, {parquet}{self.codec}{level}"
+        group = ", group mode" if self.mode == "group" else ""
+        python = ", Python encoder" if self.encoder == "python" else ""
+        return f"Kafka Beat{client} → {where}{latency}, {parquet}{self.codec}{level}{group}{python}"
+
+    @property
+    def expected_encoder(self) -> Encoder:
+        """The encoder a run's summary must name. Unset (auto), the native one for JSON lines:
+        a row never measures the fallback unawares; Parquet rows are made by the Python encoder
+        for now (handler.format.native.chosen_encoder; a unit test holds the two together)."""
+        if self.encoder is not None:
+            return self.encoder
+        return "native" if self.format == "jsonl" else "python"
 
 
 LOCAL_GZIP = Beat("local", "gzip")
@@ -59,9 +83,23 @@ LOCAL_ZSTD_CONFLUENT = Beat("local", "zstd", client="confluent")
 LOCAL_GZIP_CONFLUENT = Beat("local", "gzip", client="confluent")
 S3_ZSTD_CONFLUENT = Beat("s3", "zstd", client="confluent")
 CONFLUENT_BEATS = (LOCAL_ZSTD_CONFLUENT, LOCAL_GZIP_CONFLUENT, S3_ZSTD_CONFLUENT)
+# The pure-Python encoder beside the native one (every other row: auto, so native).
+LOCAL_ZSTD_PYTHON = Beat("local", "zstd", encoder="python")
 EVERY_BEAT = (LOCAL_GZIP, LOCAL_ZSTD, S3_GZIP, S3_ZSTD)
-MAIN_BEATS = (*EVERY_BEAT, LOCAL_GZIP_FAST, S3_ZSTD_SLOW, LOCAL_PARQUET_ZSTD, *CONFLUENT_BEATS)
+MAIN_BEATS = (
+    *EVERY_BEAT,
+    LOCAL_GZIP_FAST,
+    S3_ZSTD_SLOW,
+    LOCAL_PARQUET_ZSTD,
+    LOCAL_ZSTD_PYTHON,
+    *CONFLUENT_BEATS,
+)
 DEAD_LETTER_BEATS = (LOCAL_ZSTD, S3_ZSTD)
+# A scheduled run's way: joining a group, on either client (logs-8p-200k, start-up).
+LOCAL_ZSTD_GROUP = Beat("local", "zstd", mode="group")
+LOCAL_ZSTD_GROUP_CONFLUENT = Beat("local", "zstd", mode="group", client="confluent")
+GROUP_BEATS = (LOCAL_ZSTD_GROUP, LOCAL_ZSTD_GROUP_CONFLUENT)
+BIG_BEATS = (LOCAL_ZSTD, LOCAL_ZSTD_CONFLUENT)
 
 
 @dataclass(frozen=True)
@@ -93,6 +131,10 @@ CONNECT_TITLE = "Kafka Connect FileStream sink, uncompressed (peer)"
 PEER_TITLES = {**{pipe.label: pipe.title for pipe in KCAT_PIPES}, CONNECT_LABEL: CONNECT_TITLE}
 
 
+BIG_RECORD_LIMIT_BYTES = 10 * 1024 * 1024
+"""The big records' topic takes records (and the producer sends requests) up to 10 MiB."""
+
+
 @dataclass(frozen=True)
 class Workload:
     name: str
@@ -119,6 +161,18 @@ class Workload:
     group: str = ""
     """Workloads of one group are measured together, their runs interleaved, so a ratio
     between them sees the same drift."""
+    own_cost: bool = False
+    """Also Kafka Beat's own CPU per record without a broker, on this workload's payload, with
+    either encoder (benchmarks.own_cost)."""
+    topic_configs: tuple[tuple[str, str], ...] = ()
+    """Configs the topic is created with, e.g. max.message.bytes for records over 1 MiB."""
+    producer_properties: tuple[str, ...] = ()
+    """More key=value properties for ProducerPerformance filling the topic."""
+    rss_each_run: bool = False
+    """A peak RSS target for each of its runs, not only the largest of all."""
+    rate_targets: bool = True
+    """The issue's throughput and CPU targets apply to its rows (False: only memory is asked
+    of it)."""
 
     @property
     def topic(self) -> str:
@@ -130,6 +184,7 @@ class Workload:
             "log": "~250 B JSON log lines",
             "doc": "~4 KB JSON documents",
             "log-half-invalid": "~250 B log lines, about half not JSON",
+            "big": "9.0-9.5 MB JSON documents",
         }[self.payload]
         parts = "partition" if self.partitions == 1 else "partitions"
         values = f", values read as {self.value_format}" if self.value_format else ""
@@ -152,6 +207,7 @@ def workloads(scale: int) -> list[Workload]:
             purpose="main figures",
             codec_levels=True,
             peers=True,
+            own_cost=True,
         ),
         Workload(
             "docs-8p",
@@ -163,6 +219,35 @@ def workloads(scale: int) -> list[Workload]:
             crc_off=True,
             codec_levels=True,
             peers=True,
+            own_cost=True,
+        ),
+        # The issue's short scheduled run: whole process (spawn → exit), group mode, each client.
+        Workload(
+            "logs-8p-200k",
+            "log",
+            8,
+            200_000 // scale,
+            GROUP_BEATS,
+            java=False,
+            raw=False,
+            purpose="start-up: a short scheduled run, group mode, whole process",
+        ),
+        # Records just under the broker's 10 MiB limit (the topic's max.message.bytes raised to
+        # it): what each client holds of them. Not scaled by --quick: the peak grew with the
+        # backlog (Kafka Beat on confluent-kafka: 444 MiB with 20 records, 791 MiB with 40).
+        Workload(
+            "big-2p",
+            "big",
+            2,
+            40,
+            BIG_BEATS,
+            java=False,
+            raw_confluent=True,
+            purpose="memory: records of 9-9.5 MB",
+            topic_configs=(("max.message.bytes", str(BIG_RECORD_LIMIT_BYTES)),),
+            producer_properties=(f"max.request.size={BIG_RECORD_LIMIT_BYTES}",),
+            rss_each_run=True,
+            rate_targets=False,
         ),
         Workload("logs-1p", "log", 1, 1_000_000 // scale, (LOCAL_ZSTD,)),
         Workload(
