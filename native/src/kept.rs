@@ -78,6 +78,18 @@ impl TypedColumn {
         }
     }
 
+    /// Takes back the last record's value.
+    fn pop(&mut self) {
+        self.states.pop();
+        if self.kind == FieldType::String {
+            self.text_ends.pop();
+            self.text
+                .truncate(self.text_ends.last().copied().unwrap_or(0));
+        } else {
+            self.numbers.pop();
+        }
+    }
+
     /// Record `index`'s string, if it has one.
     pub fn text(&self, index: usize) -> Option<&[u8]> {
         let start = index
@@ -95,7 +107,6 @@ pub struct Kept {
     pub headers: Vec<Header>,
     /// The Python objects the `Buf`s point into, set once encoded.
     pub objects: Vec<Py<PyAny>>,
-    scratch: Vec<Typed>,
 }
 
 // SAFETY: the `Buf`s point into immutable Python objects that `objects` keeps alive for as
@@ -129,7 +140,6 @@ impl Kept {
             typed,
             headers: Vec::new(),
             objects: Vec::new(),
-            scratch: Vec::new(),
         }
     }
 
@@ -147,19 +157,18 @@ impl Kept {
         let Ok(partition) = i32::try_from(record.partition) else {
             return false;
         };
-        self.scratch.clear();
-        for field in &self.fields {
+        for (at, field) in self.fields.iter().enumerate() {
             let found = written
                 .facts
                 .as_ref()
                 .and_then(|facts| find(&facts.found[field.path]));
-            match convert(field.kind, found) {
-                Some(typed) => self.scratch.push(typed),
-                None => return false,
-            }
-        }
-        for (column, typed) in self.typed.iter_mut().zip(&self.scratch) {
-            column.push(typed);
+            let Some(typed) = convert(field.kind, found) else {
+                for column in &mut self.typed[..at] {
+                    column.pop();
+                }
+                return false;
+            };
+            self.typed[at].push(&typed);
         }
         self.rows.push(Row {
             partition,

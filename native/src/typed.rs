@@ -32,9 +32,9 @@ impl FieldType {
     }
 }
 
-/// A column's value for one record.
+/// A column's value for one record (a string borrowed from what the walk found).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Typed {
+pub enum Typed<'a> {
     /// Missing, JSON null, or no JSON value at all: null, not counted.
     Null,
     /// Present but not of the type: null, and counted.
@@ -43,7 +43,7 @@ pub enum Typed {
     Int(i64),
     Float(f64),
     Bool(bool),
-    Str(String),
+    Str(&'a str),
 }
 
 /// The value `find` returns: the first candidate there, whole name first (a JSON null there
@@ -53,7 +53,7 @@ pub fn find(candidates: &Candidates) -> Option<&Found> {
 }
 
 /// `convert(field_type, found)`, or None where Python's answer is not certain here.
-pub fn convert(kind: FieldType, found: Option<&Found>) -> Option<Typed> {
+pub fn convert(kind: FieldType, found: Option<&Found>) -> Option<Typed<'_>> {
     let Some(found) = found else {
         return Some(Typed::Null);
     };
@@ -62,7 +62,7 @@ pub fn convert(kind: FieldType, found: Option<&Found>) -> Option<Typed> {
     Some(match (kind, found) {
         (_, Found::Null) => Typed::Null,
         (FieldType::Int64 | FieldType::Float64, Found::Float(_)) if negative_zero => return None,
-        (FieldType::String, Found::Str(text)) => Typed::Str(text.clone()),
+        (FieldType::String, Found::Str(text)) => Typed::Str(text),
         (FieldType::Int64, Found::Int(number)) => {
             i64::try_from(*number).map_or(Typed::Unfit, Typed::Int)
         }
@@ -93,35 +93,35 @@ pub fn convert(kind: FieldType, found: Option<&Found>) -> Option<Typed> {
 mod tests {
     use super::*;
 
-    fn of(kind: FieldType, found: Found) -> Option<Typed> {
-        convert(kind, Some(&found))
+    fn of(kind: FieldType, found: &Found) -> Option<Typed<'_>> {
+        convert(kind, Some(found))
     }
 
     #[test]
     fn strict_like_python() {
         use FieldType::*;
         assert_eq!(convert(Int64, None), Some(Typed::Null));
-        assert_eq!(of(Bool, Found::Null), Some(Typed::Null));
-        assert_eq!(of(String, Found::Int(1)), Some(Typed::Unfit));
-        assert_eq!(of(Int64, Found::Int(1 << 63)), Some(Typed::Unfit));
+        assert_eq!(of(Bool, &Found::Null), Some(Typed::Null));
+        assert_eq!(of(String, &Found::Int(1)), Some(Typed::Unfit));
+        assert_eq!(of(Int64, &Found::Int(1 << 63)), Some(Typed::Unfit));
         assert_eq!(
-            of(Int64, Found::Int(-(1 << 63))),
+            of(Int64, &Found::Int(-(1 << 63))),
             Some(Typed::Int(i64::MIN))
         );
-        assert_eq!(of(Int64, Found::Float(1.0)), Some(Typed::Unfit));
-        assert_eq!(of(Int64, Found::Bool(true)), Some(Typed::Unfit));
-        assert_eq!(of(Float64, Found::Int((1 << 53) + 1)), Some(Typed::Unfit));
+        assert_eq!(of(Int64, &Found::Float(1.0)), Some(Typed::Unfit));
+        assert_eq!(of(Int64, &Found::Bool(true)), Some(Typed::Unfit));
+        assert_eq!(of(Float64, &Found::Int((1 << 53) + 1)), Some(Typed::Unfit));
         assert_eq!(
-            of(Float64, Found::Int(1 << 60)),
+            of(Float64, &Found::Int(1 << 60)),
             Some(Typed::Float(2f64.powi(60)))
         );
-        assert_eq!(of(Float64, Found::Float(-0.0)), None);
-        assert_eq!(of(Timestamp, Found::Float(-0.0)), Some(Typed::Int(0)));
-        assert_eq!(of(Timestamp, Found::Bool(false)), Some(Typed::Unfit));
-        assert_eq!(of(Timestamp, Found::Str("n/a".into())), Some(Typed::Unfit));
-        assert_eq!(of(Timestamp, Found::Str("2026-11-25".into())), None);
-        assert_eq!(of(Timestamp, Found::Float(1e300)), Some(Typed::Unfit));
-        assert_eq!(of(Bool, Found::Other), Some(Typed::Unfit));
+        assert_eq!(of(Float64, &Found::Float(-0.0)), None);
+        assert_eq!(of(Timestamp, &Found::Float(-0.0)), Some(Typed::Int(0)));
+        assert_eq!(of(Timestamp, &Found::Bool(false)), Some(Typed::Unfit));
+        assert_eq!(of(Timestamp, &Found::Str("n/a".into())), Some(Typed::Unfit));
+        assert_eq!(of(Timestamp, &Found::Str("2026-11-25".into())), None);
+        assert_eq!(of(Timestamp, &Found::Float(1e300)), Some(Typed::Unfit));
+        assert_eq!(of(Bool, &Found::Other), Some(Typed::Unfit));
     }
 
     #[test]

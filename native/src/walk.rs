@@ -35,7 +35,7 @@ pub fn walk(data: &[u8], paths: &[FieldPath]) -> Result<Facts, serde_json::Error
         walk: &mut walk,
         depth: 0,
         top: true,
-        dotted: every_path(paths.len()),
+        dotted: dotted_paths(paths),
         capture: Capture::NONE,
     };
     let kind = root.deserialize(&mut deserializer)?;
@@ -60,13 +60,14 @@ enum Kind {
 /// The smallest int of 18 digits.
 const LONG_INT: u64 = 100_000_000_000_000_000;
 
-/// A bit per path, for `count` paths.
-fn every_path(count: usize) -> u64 {
-    if count == 0 {
-        0
-    } else {
-        u64::MAX >> (MAX_PATHS - count)
-    }
+/// The paths with a dotted path to follow: a name without a dot has only its whole one (as
+/// `JsonField` has), found at the top level.
+fn dotted_paths(paths: &[FieldPath]) -> u64 {
+    paths
+        .iter()
+        .enumerate()
+        .filter(|(_, path)| path.parts.len() > 1)
+        .fold(0, |mask, (bit, _)| mask | 1 << bit)
 }
 
 /// Which paths' candidates a value is: at their whole name, at their dotted path.
@@ -108,11 +109,18 @@ impl Walk<'_, '_> {
             return;
         }
         let found = found();
-        for path in bits(capture.whole) {
-            self.facts.found[path][0] = Some(found.clone());
+        // Cloned for all but the last slot, which takes it.
+        let slots = bits(capture.whole)
+            .map(|path| (path, 0))
+            .chain(bits(capture.dotted).map(|path| (path, 1)));
+        let mut last = None;
+        for (path, candidate) in slots {
+            if let Some((path, candidate)) = last.replace((path, candidate)) {
+                self.facts.found[path][candidate] = Some(found.clone());
+            }
         }
-        for path in bits(capture.dotted) {
-            self.facts.found[path][1] = Some(found.clone());
+        if let Some((path, candidate)) = last {
+            self.facts.found[path][candidate] = Some(found);
         }
     }
 }

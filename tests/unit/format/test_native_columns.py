@@ -326,6 +326,8 @@ def test_parquet_defers_what_only_python_rows_take() -> None:
     spec = [("t", "timestamp"), ("n", "float64")]
     assert native.encode_batch(odd, "record", "auto", "auto", None, spec).deferred == [0, 1, 2, 3]
     assert native.encode_batch(odd, "record", "auto", "auto", None).deferred == []
+    fields = (ParquetField("t", "timestamp", "t"), ParquetField("n", "float64", "n"))
+    assert_columns(odd, fields)  # record 3's `t` column taken back when its `n` was unsure
     many = [(f"f{index}", "string") for index in range(65)]  # more than a walk follows
     assert native.encode_batch(odd[4:], "record", "auto", "auto", None, many).deferred == [0]
     assert native.encode_batch(odd[4:], "record", "auto", "auto", None, many[:64]).deferred == []
