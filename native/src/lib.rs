@@ -45,26 +45,20 @@ fn format(which: &str, name: &str) -> PyResult<Format> {
     })
 }
 
-/// The walk's paths, each name once (the time field's first), and the typed fields' places.
-fn paths(
-    time_field: Option<&str>,
-    fields: &[(String, String)],
-) -> PyResult<(Config, Vec<TypedField>)> {
-    let mut config = Config {
-        key_format: Format::Auto,
-        value_format: Format::Auto,
-        paths: Vec::new(),
-        time: None,
-    };
+/// The paths the walk follows, each name once, then the time field's place among them
+/// and the typed fields with theirs.
+type Paths = (Vec<FieldPath>, Option<usize>, Vec<TypedField>);
+
+fn paths(time_field: Option<&str>, fields: &[(String, String)]) -> PyResult<Paths> {
+    let mut paths: Vec<FieldPath> = Vec::new();
     let mut place = |name: &str| {
         let path = FieldPath::new(name);
-        config
-            .paths
+        paths
             .iter()
             .position(|known| *known == path)
             .unwrap_or_else(|| {
-                config.paths.push(path);
-                config.paths.len() - 1
+                paths.push(path);
+                paths.len() - 1
             })
     };
     // The Python encoder reads no time field for an empty name either (`if time_field`).
@@ -83,8 +77,7 @@ fn paths(
             path: place(name),
         });
     }
-    config.time = time;
-    Ok((config, typed))
+    Ok((paths, time, typed))
 }
 
 /// Encodes `records` (a list of `kind` records) under the key and value formats and the event
@@ -107,9 +100,13 @@ fn encode_batch(
             "kind {kind:?} is not a record kind: expected one of record, kafka-python, confluent"
         ))
     })?;
-    let (mut config, typed) = paths(time_field, fields.as_deref().unwrap_or_default())?;
-    config.key_format = format("key_format", key_format)?;
-    config.value_format = format("value_format", value_format)?;
+    let (paths, time, typed) = paths(time_field, fields.as_deref().unwrap_or_default())?;
+    let config = Config {
+        key_format: format("key_format", key_format)?,
+        value_format: format("value_format", value_format)?,
+        paths,
+        time,
+    };
     let reader = Reader::read(py, kind, records)?;
     let kept = fields.map(|_| Kept::new(typed, records.len()));
     let inputs = &reader.inputs;
