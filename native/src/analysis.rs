@@ -2,7 +2,8 @@
 //! handler/format/envelope.py), collected by one serde_json walk over the text (walk.rs): the
 //! top-level kind, whether a top-level object is flat, key counts and duplicates, the `":`
 //! inside decoded strings (what `orjson.dumps(parsed).count(b'":')` counts beyond the keys),
-//! floats, and the values at the time field's paths.
+//! floats, and the values at the named fields' paths (the time field's, the typed Parquet
+//! columns').
 //!
 //! A parse error answers whether orjson surely refuses the text too: syntax errors, yes; a
 //! number out of range, a nesting deeper than `MAX_DEPTH` or anything else, unsure (deferred).
@@ -13,31 +14,42 @@ use crate::walk::walk;
 /// another path in Python; well below that, and well below what the stack holds.
 pub const MAX_DEPTH: u32 = 200;
 
-/// A value found at a time-field path.
+/// The most field paths one walk follows (a bit each in its masks).
+pub const MAX_PATHS: usize = 64;
+
+/// A value found at a field's path.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Found {
-    Bool,
+    Bool(bool),
     Int(i128),
     Float(f64),
     Str(String),
-    /// null, an object or an array: never a time.
+    /// JSON null: `JsonField.find` returns None, as for a missing field.
+    Null,
+    /// An object or an array.
     Other,
 }
 
-/// The configured time field: the whole name as one top-level key, then the dotted path.
-pub struct TimePath {
+/// A field as `JsonField` names it (handler/format/json_fields.py): the whole name as one
+/// top-level key, then the dotted path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPath {
     pub whole: String,
     pub parts: Vec<String>,
 }
 
-impl TimePath {
+impl FieldPath {
     pub fn new(field: &str) -> Self {
-        TimePath {
+        FieldPath {
             whole: field.to_owned(),
             parts: field.split('.').map(str::to_owned).collect(),
         }
     }
 }
+
+/// What one path found: the value at the whole name and at the dotted path (None: not there;
+/// a name without a dot has no dotted path, as in `JsonField`).
+pub type Candidates = [Option<Found>; 2];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Top {
@@ -73,8 +85,8 @@ pub struct Facts {
     /// Ints of 18 digits or more (each one run of `_long_number`'s bytes as written: JSON
     /// writes ints without leading zeros).
     pub long_ints: usize,
-    /// The value at the whole name and at the dotted path (None: not there).
-    pub time: [Option<Found>; 2],
+    /// Per path walked, in the order given.
+    pub found: Vec<Candidates>,
 }
 
 /// Why a text was not walked.
@@ -85,8 +97,10 @@ pub enum Failure {
     /// Anything else (number out of range, too deep): only Python can say.
     Unsure,
 }
-pub fn analyze(data: &[u8], time: Option<&TimePath>) -> Result<Facts, Failure> {
-    walk(data, time).map_err(|error| failure(&error))
+
+/// The facts of `data`, with the values at `paths` (at most `MAX_PATHS`).
+pub fn analyze(data: &[u8], paths: &[FieldPath]) -> Result<Facts, Failure> {
+    walk(data, paths).map_err(|error| failure(&error))
 }
 
 fn failure(error: &serde_json::Error) -> Failure {
@@ -108,7 +122,7 @@ mod tests {
 
     #[test]
     fn flat_log_line() {
-        let facts = analyze(br#"{"a":1,"b":"x","c":null,"d":true}"#, None).unwrap();
+        let facts = analyze(br#"{"a":1,"b":"x","c":null,"d":true}"#, &[]).unwrap();
         assert_eq!(facts.top, Top::Object);
         assert!(facts.top_flat && !facts.duplicate && !facts.float);
         assert_eq!((facts.top_keys, facts.keys, facts.string_colons), (4, 4, 0));
@@ -116,36 +130,46 @@ mod tests {
 
     #[test]
     fn duplicates_and_colons() {
-        let facts = analyze(br#"{"a":{"k\":":"v\":\":"},"a":2}"#, None).unwrap();
+        let facts = analyze(br#"{"a":{"k\":":"v\":\":"},"a":2}"#, &[]).unwrap();
         assert!(facts.duplicate && !facts.top_flat);
         assert_eq!((facts.top_keys, facts.keys, facts.string_colons), (1, 2, 3));
     }
 
     #[test]
     fn failures() {
-        assert_eq!(analyze(b"{", None).unwrap_err(), Failure::Rejected);
+        assert_eq!(analyze(b"{", &[]).unwrap_err(), Failure::Rejected);
         assert_eq!(
-            analyze(b"2026-12-01 x", None).unwrap_err(),
+            analyze(b"2026-12-01 x", &[]).unwrap_err(),
             Failure::Rejected
         );
-        assert_eq!(analyze(b"1e400", None).unwrap_err(), Failure::Unsure);
+        assert_eq!(analyze(b"1e400", &[]).unwrap_err(), Failure::Unsure);
         let deep = [vec![b'['; 201], vec![b']'; 201]].concat();
-        assert_eq!(analyze(&deep, None).unwrap_err(), Failure::Unsure);
+        assert_eq!(analyze(&deep, &[]).unwrap_err(), Failure::Unsure);
         let fine = [vec![b'['; 200], vec![b']'; 200]].concat();
-        assert!(analyze(&fine, None).is_ok());
+        assert!(analyze(&fine, &[]).is_ok());
     }
 
     #[test]
-    fn time_paths() {
-        let time = TimePath::new("event.created");
+    fn paths() {
+        let paths = ["event.created", "event.kind", "a", "event"].map(FieldPath::new);
         let facts = analyze(
-            br#"{"event.created":"x","event":{"created":5}}"#,
-            Some(&time),
+            br#"{"event.created":"x","event":{"created":5,"kind":null},"a":[true]}"#,
+            &paths,
         )
         .unwrap();
         assert_eq!(
-            facts.time,
-            [Some(Found::Str("x".into())), Some(Found::Int(5))]
+            facts.found,
+            [
+                [Some(Found::Str("x".into())), Some(Found::Int(5))],
+                [None, Some(Found::Null)],
+                [Some(Found::Other), None],
+                [Some(Found::Other), None],
+            ]
+        );
+        let nested = analyze(br#"[{"a":1}]"#, &paths).unwrap();
+        assert_eq!(
+            nested.found,
+            [[None, None], [None, None], [None, None], [None, None]]
         );
     }
 }

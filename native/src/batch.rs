@@ -1,10 +1,15 @@
 //! The encoded batch handed back to Python, and `take`: the hot loop of
 //! `Intake._take_run` (handler/engine/intake.py) over the records encoded here, so a run of
-//! records that only needs appending costs one call, not one per record.
+//! records that only needs appending costs one call, not one per record; and `columns`, the
+//! same run's Parquet columns (columns.rs).
 
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
+
+use crate::columns::{Columns, columns};
+use crate::kept::Kept;
+use crate::typed::FieldType;
 
 /// handler/format/layout.py's MAX_TIMESTAMP_MS (2100-01-01T00:00:00Z).
 pub const MAX_TIMESTAMP_MS: i64 = 4_102_444_800_000;
@@ -22,16 +27,18 @@ pub struct Slot {
 }
 
 /// The records of one `encode_batch` call: the lines of those encoded here, end to end, and
-/// the indexes of those the caller encodes with the Python `Encoder`.
+/// the indexes of those the caller encodes with the Python `Encoder`; with `fields` given,
+/// what their Parquet columns need.
 #[pyclass(frozen, module = "kafka_beat_native")]
 pub struct Batch {
     lines: Py<PyBytes>,
     slots: Vec<Slot>,
+    kept: Option<Kept>,
 }
 
 impl Batch {
-    pub fn new(lines: Py<PyBytes>, slots: Vec<Slot>) -> Self {
-        Batch { lines, slots }
+    pub fn new(lines: Py<PyBytes>, slots: Vec<Slot>, kept: Option<Kept>) -> Self {
+        Batch { lines, slots, kept }
     }
 
     fn slot(&self, index: isize) -> PyResult<&Slot> {
@@ -91,6 +98,54 @@ impl Batch {
 
     fn time_from_field(&self, index: isize) -> PyResult<Option<bool>> {
         Ok(self.slot(index)?.time_from_field)
+    }
+
+    /// The Parquet columns of records `start..stop`, none deferred, under the typed `fields`
+    /// given to `encode_batch`.
+    fn columns(
+        &self,
+        py: Python<'_>,
+        start: usize,
+        stop: usize,
+        fields: Vec<(String, String)>,
+    ) -> PyResult<Columns> {
+        let Some(kept) = &self.kept else {
+            return Err(PyValueError::new_err(
+                "the batch keeps no columns: pass the typed fields to encode_batch \
+                 (fields=[] for none) to take Parquet columns from it",
+            ));
+        };
+        let same = fields.len() == kept.fields.len()
+            && fields
+                .iter()
+                .zip(&kept.fields)
+                .all(|((name, kind), field)| {
+                    *name == field.name && FieldType::parse(kind) == Some(field.kind)
+                });
+        if !same {
+            let given: Vec<_> = kept
+                .fields
+                .iter()
+                .map(|field| field.name.as_str())
+                .collect();
+            return Err(PyValueError::new_err(format!(
+                "fields {fields:?} are not those the batch was encoded with (names {given:?}): \
+                 pass encode_batch's fields, in its order"
+            )));
+        }
+        if start > stop || stop > self.slots.len() {
+            return Err(PyIndexError::new_err(format!(
+                "records {start}..{stop} are not a range of the batch of {} records",
+                self.slots.len()
+            )));
+        }
+        if let Some(index) = (start..stop).find(|&index| self.slots[index].deferred) {
+            return Err(PyValueError::new_err(format!(
+                "record {index} was deferred: add it as a Python row \
+                 (handler.format.parquet.ParquetObjectWriter.add)"
+            )));
+        }
+        columns(py, kept, &self.slots, self.lines.as_bytes(py), start, stop)
     }
 
     /// Records `start..stop` taken as `Intake._take_run` takes them, up to the first that

@@ -2,6 +2,7 @@
 //! epoch numbers by magnitude with Python's own arithmetic, and a strict subset of ISO-8601
 //! (`YYYY-MM-DD[T ]HH:MM:SS[.,fraction][Z|±HH:MM|±HHMM]`) as Python 3.11's
 //! `datetime.fromisoformat` reads it. Anything else is `Unsure`: the record is deferred.
+//! The time field and the typed `timestamp` columns (typed.rs) both read it.
 
 use crate::analysis::Found;
 
@@ -10,12 +11,14 @@ pub enum Time {
     Ms(i64),
     /// Python's answer is None: not a time.
     Rejected,
+    /// Python's answer is an int beyond 64 bits (a `timestamp` column does not hold it).
+    Beyond,
     Unsure,
 }
 
 pub fn event_time(found: &Found) -> Time {
     match found {
-        Found::Bool | Found::Other => Time::Rejected,
+        Found::Bool(_) | Found::Null | Found::Other => Time::Rejected,
         Found::Int(number) => from_int(*number),
         Found::Float(number) => from_float(*number),
         Found::Str(text) => from_text(text),
@@ -42,7 +45,7 @@ fn from_int(number: i128) -> Time {
         let quotient = divide(magnitude64, divisor).trunc() as i128;
         if number < 0 { -quotient } else { quotient }
     };
-    i64::try_from(ms).map_or(Time::Unsure, Time::Ms)
+    i64::try_from(ms).map_or(Time::Beyond, Time::Ms)
 }
 
 /// The same branches in IEEE doubles, as Python computes them.
@@ -58,10 +61,12 @@ fn from_float(number: f64) -> Time {
         number / 1_000_000.0
     }
     .trunc();
-    if ms.abs() < 9e18 {
+    // Python's `int()` of the double is exact at any size: it fits 64 bits from -2^63 up to,
+    // not including, 2^63 (both powers of two, exact as doubles).
+    if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&ms) {
         Time::Ms(ms as i64)
     } else {
-        Time::Unsure // Python's int is exact at any size; an i64 is not
+        Time::Beyond
     }
 }
 
@@ -221,6 +226,9 @@ mod tests {
             Time::Ms(1_764_000_000_123)
         );
         assert_eq!(from_float(1_764_000_000.5), Time::Ms(1_764_000_000_500));
+        assert_eq!(from_float(-9.223_372_036_854_776e24), Time::Ms(i64::MIN));
+        assert_eq!(from_float(9.223_372_036_854_776e24), Time::Beyond);
+        assert_eq!(from_float(1e300), Time::Beyond);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use memchr::memmem;
 
-use crate::analysis::{Facts, Failure, TimePath, Top, analyze};
+use crate::analysis::{Facts, Failure, FieldPath, Top, analyze};
 use crate::compact::compact;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,7 @@ pub enum Field<'a> {
     Base64(&'a [u8]),
 }
 
-/// The field and, when it is stored as JSON, what its walk found (the time field reads it).
+/// The field and, when it is stored as JSON, what its walk found (the named fields read it).
 pub type Encoded<'a> = (Field<'a>, Option<Facts>);
 
 /// `_JSON_START`: the bytes a JSON text can start with.
@@ -64,7 +64,7 @@ fn raw(data: &[u8]) -> Field<'_> {
 pub fn encode_field<'a>(
     data: &'a [u8],
     format: Format,
-    time: Option<&TimePath>,
+    paths: &[FieldPath],
 ) -> Option<Encoded<'a>> {
     match format {
         Format::Bytes => return Some((Field::Base64(data), None)),
@@ -79,7 +79,7 @@ pub fn encode_field<'a>(
         }
         Format::Auto | Format::Json => {}
     }
-    match analyze(data, time) {
+    match analyze(data, paths) {
         Ok(facts) => embeddable(data, facts),
         Err(Failure::Rejected) if format == Format::Auto => Some((raw(data), None)),
         // Under `json` Python tells an invalid text from a valid one kept as a string.
@@ -223,7 +223,7 @@ mod tests {
     use super::*;
 
     fn field(data: &[u8], format: Format) -> Option<Field<'_>> {
-        encode_field(data, format, None).map(|(field, _)| field)
+        encode_field(data, format, &[]).map(|(field, _)| field)
     }
 
     #[test]
@@ -279,7 +279,7 @@ mod tests {
             br#"{"x":[":",{"\" :":": "}]}"#,
         ];
         for text in texts {
-            let facts = analyze(text, None).unwrap();
+            let facts = analyze(text, &[]).unwrap();
             assert_eq!(facts.key_occurrences + facts.colon_quotes, key_colons(text));
         }
     }

@@ -1,7 +1,9 @@
 //! One record's line, as `Encoder.encode` builds it: the fields in the dict's order, written as
 //! `orjson.dumps(line, option=OPT_APPEND_NEWLINE)` writes them, and its event time.
 
-use crate::analysis::{Facts, TimePath};
+use std::ops::Range;
+
+use crate::analysis::{Facts, FieldPath};
 use crate::escape::{write_base64, write_int, write_str};
 use crate::event_time::{Time, event_time};
 use crate::field::{Field, Format, encode_field};
@@ -10,34 +12,46 @@ use crate::records::{Header, RecordIn, TimestampType};
 pub struct Config {
     pub key_format: Format,
     pub value_format: Format,
-    pub time: Option<TimePath>,
+    /// The fields the value's walk finds (at most `MAX_PATHS`, each once).
+    pub paths: Vec<FieldPath>,
+    /// The time field's index in `paths`.
+    pub time: Option<usize>,
 }
 
-/// What the batch keeps of an encoded record.
+/// The event time of an encoded record.
 pub struct Stamp {
     pub event_time: i64,
     pub time_from_field: Option<bool>,
 }
 
-/// Appends the record's line to `out` and returns its event time, or None (nothing appended)
-/// when the record is deferred.
+/// What the encoding of one record tells beyond its line.
+pub struct Written {
+    pub stamp: Stamp,
+    /// Where the line holds the value's JSON text (`Encoded.value_json`), when stored as JSON.
+    pub value_json: Option<Range<usize>>,
+    /// That text is the value's bytes exactly (embedded as it came, or written again the same).
+    pub value_json_is_value: bool,
+    /// What the value's walk found, when stored as JSON.
+    pub facts: Option<Facts>,
+}
+
+/// Appends the record's line to `out`, or None (nothing appended) when it is deferred.
 pub fn write_line(
     record: &RecordIn,
     headers: &[Header],
     config: &Config,
     out: &mut Vec<u8>,
-) -> Option<Stamp> {
+) -> Option<Written> {
     if record.defer {
         return None;
     }
     let key = match &record.key {
-        Some(key) => Some(encode_field(key.bytes(), config.key_format, None)?.0),
+        Some(key) => Some(encode_field(key.bytes(), config.key_format, &[])?.0),
         None => None,
     };
     let (value, facts) = match &record.value {
         Some(value) => {
-            let (field, facts) =
-                encode_field(value.bytes(), config.value_format, config.time.as_ref())?;
+            let (field, facts) = encode_field(value.bytes(), config.value_format, &config.paths)?;
             (Some(field), facts)
         }
         None => (None, None),
@@ -63,7 +77,15 @@ pub fn write_line(
     out.extend_from_slice(b",\"key_encoding\":");
     out.extend_from_slice(key_encoding);
     out.extend_from_slice(b",\"value\":");
+    let value_start = out.len();
     let value_encoding = write_field(out, value.as_ref());
+    let value_json =
+        matches!(value, Some(Field::Json(_) | Field::Compact(_))).then(|| value_start..out.len());
+    let value_json_is_value = match (&value, &record.value) {
+        (Some(Field::Json(_)), _) => true,
+        (Some(Field::Compact(text)), Some(data)) => text.as_slice() == data.bytes(),
+        _ => false,
+    };
     out.extend_from_slice(b",\"value_encoding\":");
     out.extend_from_slice(value_encoding);
     out.extend_from_slice(b",\"headers\":[");
@@ -94,7 +116,12 @@ pub fn write_line(
         out.push(b']');
     }
     out.extend_from_slice(b"]}\n");
-    Some(stamp)
+    Some(Written {
+        stamp,
+        value_json,
+        value_json_is_value,
+        facts,
+    })
 }
 
 /// Writes the field's JSON form; returns its encoding marker as JSON.
@@ -126,14 +153,14 @@ fn write_field(out: &mut Vec<u8>, field: Option<&Field>) -> &'static [u8] {
 /// The event time: the first time-field path (whole name, then dotted) that holds a time,
 /// else the Kafka timestamp; `facts` only where the value is stored as JSON.
 fn stamp(record: &RecordIn, config: &Config, facts: Option<&Facts>) -> Option<Stamp> {
-    if config.time.is_none() {
+    let Some(time) = config.time else {
         return Some(Stamp {
             event_time: record.timestamp,
             time_from_field: None,
         });
-    }
+    };
     if let Some(facts) = facts {
-        for found in facts.time.iter().flatten() {
+        for found in facts.found[time].iter().flatten() {
             match event_time(found) {
                 Time::Ms(ms) => {
                     return Some(Stamp {
@@ -142,7 +169,7 @@ fn stamp(record: &RecordIn, config: &Config, facts: Option<&Facts>) -> Option<St
                     });
                 }
                 Time::Rejected => {}
-                Time::Unsure => return None,
+                Time::Beyond | Time::Unsure => return None,
             }
         }
     }

@@ -92,6 +92,12 @@ impl<'py> Reader<'py> {
         Ok(reader)
     }
 
+    /// The objects the inputs' buffers point into (alive while held) and every header read.
+    pub fn into_parts(self) -> (Vec<Py<PyAny>>, Vec<Header>) {
+        let objects = self.keep.into_iter().map(Bound::unbind).collect();
+        (objects, self.inputs.headers)
+    }
+
     /// `Record` or kafka-python's `ConsumerRecord`: a namedtuple read by position.
     fn tuple_record(&mut self, item: &Bound<'py, PyAny>) -> Read<RecordIn> {
         let tuple = item

@@ -1,6 +1,10 @@
 //! The serde_json visitor behind analysis.rs: one pass over the parse events, no tree built.
 //! Keys are borrowed from the text where they have no escapes; an object's keys are checked for
 //! duplicates against the others of the same object (a scan, a hash set for large objects).
+//!
+//! The field paths are followed as bit masks (a bit per path): an object's part index along a
+//! dotted path is its depth, since only objects continue a path, so a node carries which paths
+//! lead to it and which capture its value, and no path costs anything off its way.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -8,20 +12,22 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::analysis::{Facts, Found, MAX_DEPTH, TimePath, Top};
+use crate::analysis::{Facts, FieldPath, Found, MAX_DEPTH, MAX_PATHS, Top};
 
 /// Above this many keys an object's duplicate check uses a hash set, not a scan.
 const SCAN_KEYS: usize = 24;
 
 /// The facts of a text, or serde_json's error (a syntax error, or the walk's own "too deep").
-pub fn walk(data: &[u8], time: Option<&TimePath>) -> Result<Facts, serde_json::Error> {
+pub fn walk(data: &[u8], paths: &[FieldPath]) -> Result<Facts, serde_json::Error> {
+    assert!(paths.len() <= MAX_PATHS, "at most {MAX_PATHS} paths");
     let mut walk = Walk {
         facts: Facts {
             top_flat: true,
+            found: vec![[None, None]; paths.len()],
             ..Facts::default()
         },
         keys: Vec::new(),
-        time,
+        paths,
     };
     let mut deserializer = serde_json::Deserializer::from_slice(data);
     deserializer.disable_recursion_limit(); // MAX_DEPTH is checked below
@@ -29,8 +35,8 @@ pub fn walk(data: &[u8], time: Option<&TimePath>) -> Result<Facts, serde_json::E
         walk: &mut walk,
         depth: 0,
         top: true,
-        dotted: time.map(|_| 0),
-        capture: 0,
+        dotted: dotted_paths(paths),
+        capture: Capture::NONE,
     };
     let kind = root.deserialize(&mut deserializer)?;
     deserializer.end()?;
@@ -54,27 +60,67 @@ enum Kind {
 /// The smallest int of 18 digits.
 const LONG_INT: u64 = 100_000_000_000_000_000;
 
-const WHOLE: u8 = 1;
-const DOTTED: u8 = 2;
+/// The paths with a dotted path to follow: a name without a dot has only its whole one (as
+/// `JsonField` has), found at the top level.
+fn dotted_paths(paths: &[FieldPath]) -> u64 {
+    paths
+        .iter()
+        .enumerate()
+        .filter(|(_, path)| path.parts.len() > 1)
+        .fold(0, |mask, (bit, _)| mask | 1 << bit)
+}
+
+/// Which paths' candidates a value is: at their whole name, at their dotted path.
+#[derive(Clone, Copy)]
+struct Capture {
+    whole: u64,
+    dotted: u64,
+}
+
+impl Capture {
+    const NONE: Capture = Capture {
+        whole: 0,
+        dotted: 0,
+    };
+}
+
+/// The set bits of a mask, lowest first.
+fn bits(mut mask: u64) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        if mask == 0 {
+            return None;
+        }
+        let bit = mask.trailing_zeros() as usize;
+        mask &= mask - 1;
+        Some(bit)
+    })
+}
 
 struct Walk<'t, 'de> {
     facts: Facts,
     /// Keys of the open objects, innermost last (each object's own from its start index).
     keys: Vec<Cow<'de, str>>,
-    time: Option<&'t TimePath>,
+    paths: &'t [FieldPath],
 }
 
 impl Walk<'_, '_> {
-    fn capture(&mut self, mask: u8, found: impl FnOnce() -> Found) {
-        if mask == 0 {
+    fn capture(&mut self, capture: Capture, found: impl FnOnce() -> Found) {
+        if capture.whole | capture.dotted == 0 {
             return;
         }
         let found = found();
-        if mask & WHOLE != 0 {
-            self.facts.time[0] = Some(found.clone());
+        // Cloned for all but the last slot, which takes it.
+        let slots = bits(capture.whole)
+            .map(|path| (path, 0))
+            .chain(bits(capture.dotted).map(|path| (path, 1)));
+        let mut last = None;
+        for (path, candidate) in slots {
+            if let Some((path, candidate)) = last.replace((path, candidate)) {
+                self.facts.found[path][candidate] = Some(found.clone());
+            }
         }
-        if mask & DOTTED != 0 {
-            self.facts.time[1] = Some(found);
+        if let Some((path, candidate)) = last {
+            self.facts.found[path][candidate] = Some(found);
         }
     }
 }
@@ -100,14 +146,14 @@ fn colon_quotes(text: &str, escaped: bool) -> usize {
     count
 }
 
-/// One value: `top` for the root, `dotted` the index of the time path's part its keys are
-/// matched against (if it is an object on the path), `capture` where its value goes.
+/// One value: `top` for the root, `dotted` the paths whose part at `depth` its keys are
+/// matched against (if it is an object), `capture` where its value goes.
 struct Node<'w, 't, 'de> {
     walk: &'w mut Walk<'t, 'de>,
     depth: u32,
     top: bool,
-    dotted: Option<usize>,
-    capture: u8,
+    dotted: u64,
+    capture: Capture,
 }
 
 impl<'de> DeserializeSeed<'de> for Node<'_, '_, 'de> {
@@ -125,8 +171,8 @@ impl<'de> Visitor<'de> for Node<'_, '_, 'de> {
         formatter.write_str("a JSON value")
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<Kind, E> {
-        self.walk.capture(self.capture, || Found::Bool);
+    fn visit_bool<E>(self, value: bool) -> Result<Kind, E> {
+        self.walk.capture(self.capture, || Found::Bool(value));
         Ok(Kind::Other)
     }
 
@@ -171,7 +217,7 @@ impl<'de> Visitor<'de> for Node<'_, '_, 'de> {
     }
 
     fn visit_unit<E>(self) -> Result<Kind, E> {
-        self.walk.capture(self.capture, || Found::Other);
+        self.walk.capture(self.capture, || Found::Null);
         Ok(Kind::Other)
     }
 
@@ -185,8 +231,8 @@ impl<'de> Visitor<'de> for Node<'_, '_, 'de> {
                 walk: &mut *self.walk,
                 depth: self.depth + 1,
                 top: false,
-                dotted: None,
-                capture: 0,
+                dotted: 0,
+                capture: Capture::NONE,
             })?
             .is_some()
         {}
@@ -204,19 +250,23 @@ impl<'de> Visitor<'de> for Node<'_, '_, 'de> {
         while let Some(key) = map.next_key_seed(Key {
             facts: &mut walk.facts,
         })? {
-            let mut capture = 0;
-            let mut dotted = None;
-            if let Some(time) = walk.time {
-                if self.top && *key == *time.whole {
-                    capture |= WHOLE;
+            let mut capture = Capture::NONE;
+            let mut dotted = 0;
+            if self.top {
+                for (path, field) in walk.paths.iter().enumerate() {
+                    if *key == *field.whole {
+                        capture.whole |= 1 << path;
+                    }
                 }
-                if let Some(part) = self.dotted
-                    && *key == *time.parts[part]
-                {
-                    if part + 1 == time.parts.len() {
-                        capture |= DOTTED;
+            }
+            let part = self.depth as usize;
+            for path in bits(self.dotted) {
+                let parts = &walk.paths[path].parts;
+                if *key == *parts[part] {
+                    if part + 1 == parts.len() {
+                        capture.dotted |= 1 << path;
                     } else {
-                        dotted = Some(part + 1);
+                        dotted |= 1 << path;
                     }
                 }
             }

@@ -4,6 +4,11 @@ and the share of records it defers to the Python encoder. The best of several re
 (the machine may be shared); the native figure includes reading the records and, when the
 batch has deferred records, the Python encoder on those.
 
+Then Parquet rows, with typed fields: the Python rows (`RowBuffer.add` per record, what
+`ParquetObjectWriter.add` does, and its record batch) beside the native columns
+(`encode_batch` + `Batch.columns` + `native_columns.record_batch` per poll batch), and the
+whole object either way (add or add_columns, then seal: row groups encoded, zstd, written).
+
     .venv/bin/python -m scripts.benchmarks.native_encoder [--records 20000]
 """
 
@@ -17,7 +22,12 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+from handler.config.parquet_fields import ParquetField, parse_fields
 from handler.format.envelope import Encoder
+from handler.format.native_columns import native_fields, record_batch, unfit_counts
+from handler.format.parquet import ParquetObjectWriter
+from handler.format.parquet_rows import RowBuffer
+from handler.format.parquet_schema import arrow, schema
 from handler.record import Record
 
 from .payloads import document, log_line
@@ -37,6 +47,16 @@ _PAYLOADS: dict[str, tuple[Callable[[random.Random, int], str], str | None]] = {
     "4 KB documents": (document, None),
     "4 KB documents, eventTime": (document, "eventTime"),
     "4 KB documents with floats": (_with_floats, "eventTime"),
+}
+
+
+_PARQUET: dict[str, tuple[Callable[[random.Random, int], str], str]] = {
+    "log lines": (log_line, "user:string,latency_ms:int64,level:string,@timestamp:timestamp"),
+    "4 KB documents": (
+        document,
+        "eventTime:timestamp,userIdentity.accountId:string,readOnly:bool,"
+        "additionalEventData.bytesTransferredOut:int64,eventName:string",
+    ),
 }
 
 
@@ -78,6 +98,72 @@ def _native(
     return deferred
 
 
+def _python_rows(records: list[Record], fields: tuple[ParquetField, ...]) -> int:
+    """Python rows, one `add` per record, then their record batch (what the writer buffers)."""
+    pa, _ = arrow()
+    rows = RowBuffer(fields, Encoder())
+    for record in records:
+        rows.add(record)
+    rows.batch(pa, schema(fields))
+    return 0
+
+
+def _native_batches(
+    native: Any, batches: list[list[Record]], fields: tuple[ParquetField, ...]
+) -> list[tuple[Any, dict[str, int]]]:
+    """Per poll batch, one encode_batch and one columns call, as a run of the whole batch."""
+    spec, object_schema = native_fields(fields), schema(fields)
+    made = []
+    for batch in batches:
+        encoded = native.encode_batch(batch, "record", "auto", "auto", None, spec)
+        assert not encoded.deferred, "the benchmark's payloads are not deferred"
+        columns = encoded.columns(0, len(batch), spec)
+        made.append(
+            (record_batch(columns, batch[0].topic, object_schema), unfit_counts(columns, fields))
+        )
+    return made
+
+
+def _python_object(records: list[Record], fields: tuple[ParquetField, ...]) -> int:
+    writer = ParquetObjectWriter(fields=fields)
+    for record in records:
+        writer.add(record)
+    return writer.seal().size
+
+
+def _native_object(
+    native: Any, batches: list[list[Record]], fields: tuple[ParquetField, ...]
+) -> int:
+    writer = ParquetObjectWriter(fields=fields)
+    for made, unfit in _native_batches(native, batches, fields):
+        writer.add_columns(made, unfit)
+    return writer.seal().size
+
+
+def _parquet(native: Any, count: int, repeats: int) -> None:
+    print(
+        f"\n{'Parquet rows':<16} {'python rows':>12} {'native cols':>12} {'speed-up':>9} "
+        f"{'python obj':>11} {'native obj':>11}  (µs per record)"
+    )
+    for name, (make, spec) in _PARQUET.items():
+        records = _records(make, count)
+        batches = [records[at : at + _BATCH] for at in range(0, len(records), _BATCH)]
+        fields = parse_fields(spec)
+        rows_us, _ = _best_us(partial(_python_rows, records, fields), count, repeats)
+        native_us, _ = _best_us(partial(_native_batches, native, batches, fields), count, repeats)
+        python_object_us, python_size = _best_us(
+            partial(_python_object, records, fields), count, repeats
+        )
+        native_object_us, native_size = _best_us(
+            partial(_native_object, native, batches, fields), count, repeats
+        )
+        assert native_size > 0 and python_size > 0
+        print(
+            f"{name:<16} {rows_us:>12.2f} {native_us:>12.2f} {rows_us / native_us:>8.1f}x "
+            f"{python_object_us:>11.2f} {native_object_us:>11.2f}"
+        )
+
+
 def _best_us(run: Callable[[], int], records: int, repeats: int) -> tuple[float, int]:
     """The best µs per record of `repeats` runs, and what the run returned."""
     best, result = float("inf"), 0
@@ -91,6 +177,9 @@ def _best_us(run: Callable[[], int], records: int, repeats: int) -> tuple[float,
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=10_000, help="records per payload")
+    parser.add_argument(
+        "--parquet-records", type=int, default=20_000, help="records per Parquet payload"
+    )
     parser.add_argument("--repeats", type=int, default=5, help="best of this many runs")
     args = parser.parse_args(argv)
     try:
@@ -112,6 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{name:<28} {python_us:>10.2f} {native_us:>10.2f} {python_us / native_us:>8.1f}x "
             f"{deferred / len(records):>9.1%}"
         )
+    _parquet(native, args.parquet_records, args.repeats)
     return 0
 
 
