@@ -10,11 +10,12 @@ min and max timestamps.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any
 
 from handler.format.bodies import Body
 from handler.format.envelope import Encoded
 from handler.format.layout import MAX_TIMESTAMP_MS, hour_bucket
+from handler.format.native import Run
 from handler.format.sealed import SealedBody
 from handler.record import Record
 
@@ -51,26 +52,6 @@ class Rotation:
             (builder.hour + 1) * _HOUR_MS,
             builder.hour_start_ms,
         )
-
-
-class Run(Protocol):
-    """A run of records the native encoder took (`kafka_beat_native.Taken`), as the builder
-    counts it."""
-
-    @property
-    def records(self) -> int: ...
-    @property
-    def first_offset(self) -> int: ...
-    @property
-    def last_offset(self) -> int: ...
-    @property
-    def bytes_encoded(self) -> int: ...
-    @property
-    def min_event_time(self) -> int: ...
-    @property
-    def max_event_time(self) -> int: ...
-    @property
-    def late(self) -> int: ...
 
 
 @dataclass
@@ -191,15 +172,15 @@ class ObjectBuilder:
         if start is not None and not start <= moment < MAX_TIMESTAMP_MS:
             self.late_records += 1
 
-    def add_run(self, lines: memoryview, run: Run) -> None:
-        """Append a run of records the native encoder took, their `lines` end to end, counted
-        as `add` counts each."""
+    def add_run(self, native: Any, run: Run) -> None:
+        """Append a run of records the native encoder took from its batch `native` (their
+        lines, or their columns), counted as `add` counts each."""
         if run.first_offset < self.range_end:
             raise ValueError(
                 f"records {self.topic}/{self.partition}@{run.first_offset} on are out of order "
                 f"for the object starting at {self.start} (last offset {self.last_offset})"
             )
-        self._body.add_lines(lines)
+        self._body.add_run(native, run, self.topic)
         if self.records == 0:
             self.first_offset = run.first_offset
         self.records += run.records

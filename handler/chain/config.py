@@ -51,8 +51,11 @@ class ChainConfig:
         else:
             chosen = JsonLines(CODECS[settings.compression], settings.compression_level, worker)
         batch = None
-        if chosen_encoder(settings.encoder, settings.format) == "native":
-            batch = BatchEncoder(shape.key_format, shape.value_format, shape.time_field)
+        if chosen_encoder(settings.encoder) == "native":
+            parquet = None
+            if settings.format == "parquet":
+                parquet = tuple((f.field, f.type) for f in settings.parquet_columns())
+            batch = BatchEncoder(shape.key_format, shape.value_format, shape.time_field, parquet)
         return cls(
             chosen,
             Rotation(settings.max_object_records, settings.max_object_bytes),

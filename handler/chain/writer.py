@@ -28,8 +28,9 @@ open, store, apply, skip) is here, and the I/O of each step is in its own module
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from handler.chain.builder import ObjectBuilder, Room, Run
+from handler.chain.builder import ObjectBuilder, Room
 from handler.chain.checkpoints import read_checkpoint
 from handler.chain.config import ChainConfig, encoder_for
 from handler.chain.lane import UploadLane
@@ -43,6 +44,7 @@ from handler.failpoints import Failpoints
 from handler.format.bodies import ObjectFormat
 from handler.format.envelope import Encoded, Encoder
 from handler.format.layout import dead_letters_key, object_key
+from handler.format.native import Run
 from handler.observe.logs import get_logger
 from handler.record import Record
 from handler.stores.base import Store
@@ -243,10 +245,10 @@ class ChainWriter:
         assert self.builder is not None, "open an object first"
         self.builder.add(record, encoded)
 
-    def add_run(self, lines: memoryview, run: Run) -> None:
-        """Append a run of records the native encoder took (their lines end to end)."""
+    def add_run(self, native: Any, run: Run) -> None:
+        """Append a run of records the native encoder took from its batch `native`."""
         assert self.builder is not None, "open an object first"
-        self.builder.add_run(lines, run)
+        self.builder.add_run(native, run)
 
     def add_dead_letter(self, record: Record, encoded: Encoded) -> None:
         """Take an invalid record into the open object's range; its line goes to the range's

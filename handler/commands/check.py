@@ -42,12 +42,10 @@ def _attempt(name: str, action: Callable[[], str]) -> Step:
 
 
 def _encoder(settings: Settings) -> str:
-    if chosen_encoder(settings.encoder, settings.format) == "native":
+    if chosen_encoder(settings.encoder) == "native":
         return "records encoded by the native encoder"
     if settings.encoder == "python":
         return "records encoded by the pure-Python encoder (KAFKA_BEAT_ENCODER=python)"
-    if settings.format != "jsonl":
-        return "records encoded by the pure-Python encoder (Parquet rows are not native yet)"
     return (
         "records encoded by the pure-Python encoder: the native one is not built here "
         "(run scripts/setup with Rust's cargo on PATH)"

@@ -105,7 +105,7 @@ def append_native(part: PartitionState, native: Any, index: int, stop: int) -> A
     )
     if not run.records:
         return Appended(int(run.next_index))
-    writer.add_run(memoryview(native.lines)[run.line_start : run.line_end], run)
+    writer.add_run(native, run)
     return Appended(
         int(run.next_index),
         run.records,

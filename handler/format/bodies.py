@@ -17,11 +17,13 @@ import tempfile
 from collections import deque
 from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 from handler.config.parquet_fields import ParquetField
 from handler.format.compression import CODECS, Codec
 from handler.format.envelope import Encoded, FieldFormat
+from handler.format.native import Run
+from handler.format.native_columns import native_fields, record_batch, unfit_counts
 from handler.format.parquet import ParquetObjectWriter
 from handler.format.parquet_schema import CONTENT_TYPE as PARQUET_CONTENT_TYPE
 from handler.format.parquet_schema import EXTENSION as PARQUET_EXTENSION
@@ -38,9 +40,9 @@ _MIN_ROW_GROUP_BYTES = 256 * 1024
 class Body(Protocol):
     def add(self, record: Record, encoded: Encoded) -> None: ...
 
-    def add_lines(self, lines: memoryview) -> None:
-        """Append the lines of records already counted by the chain builder (the native
-        encoder's run); only JSON-lines bodies take lines as they are."""
+    def add_run(self, native: Any, run: Run, topic: str) -> None:
+        """Append a run of records the native encoder took from its batch `native` (of one
+        partition of `topic`), already counted by the chain builder."""
         ...
 
     def seal(self) -> SealedBody: ...
@@ -139,6 +141,9 @@ class JsonLinesBody:
     def add(self, record: Record, encoded: Encoded) -> None:
         self.add_lines(memoryview(encoded.line))
 
+    def add_run(self, native: Any, run: Run, topic: str) -> None:
+        self.add_lines(memoryview(native.lines)[run.line_start : run.line_end])
+
     def add_lines(self, lines: memoryview) -> None:
         pending = self._pending
         pending += lines
@@ -215,12 +220,18 @@ class ParquetBody:
             value_format=value_format,
             worker=settings.worker,
         )
+        self._columns = settings.fields
+        self._fields = native_fields(settings.fields)
 
     def add(self, record: Record, encoded: Encoded) -> None:
         self._writer.add(record, encoded)
 
-    def add_lines(self, lines: memoryview) -> None:
-        raise TypeError("a Parquet body takes rows, not lines (the native encoder is jsonl's)")
+    def add_run(self, native: Any, run: Run, topic: str) -> None:
+        start = run.next_index - run.records
+        columns = native.columns(start, run.next_index, self._fields)
+        self._writer.add_columns(
+            record_batch(columns, topic, self._writer.schema), unfit_counts(columns, self._columns)
+        )
 
     def seal(self) -> SealedBody:
         return self._writer.seal()

@@ -141,6 +141,11 @@ class ParquetObjectWriter:
         ]
 
     @property
+    def schema(self) -> Any:
+        """The Arrow schema of the object's columns (footer metadata included)."""
+        return self._schema
+
+    @property
     def unfit(self) -> dict[str, int]:
         """Per typed column: values present in the JSON that did not fit its type."""
         return {column: count + self._rows.unfit[column] for column, count in self._unfit.items()}

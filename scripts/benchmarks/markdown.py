@@ -271,7 +271,7 @@ def markdown(results: dict[str, Any]) -> str:
         " row: ÷ kafka-python's)."
         " Kafka Beat rows assign every partition (KAFKA_BEAT_PARTITIONS) unless they say *group"
         " mode* (KAFKA_BEAT_TOPICS, a fresh group joined), and use the native encoder unless"
-        " they say *Python encoder* (Parquet rows: the Python one for now); each run's summary"
+        " they say *Python encoder*; each run's summary"
         " is checked to name the encoder its row measures."
         " *compression*: JSON lines ÷ stored bytes. The broker, moto and the consumer share the"
         " machine's cores; *others' CPU* is what processes outside the benchmark used meanwhile,"

@@ -60,12 +60,10 @@ class Beat:
 
     @property
     def expected_encoder(self) -> Encoder:
-        """The encoder a run's summary must name. Unset (auto), the native one for JSON lines:
-        a row never measures the fallback unawares; Parquet rows are made by the Python encoder
-        for now (handler.format.native.chosen_encoder; a unit test holds the two together)."""
-        if self.encoder is not None:
-            return self.encoder
-        return "native" if self.format == "jsonl" else "python"
+        """The encoder a run's summary must name. Unset (auto), the native one: a row never
+        measures the fallback unawares (handler.format.native.chosen_encoder; a unit test
+        holds the two together)."""
+        return self.encoder if self.encoder is not None else "native"
 
 
 LOCAL_GZIP = Beat("local", "gzip")

@@ -77,8 +77,10 @@ AUTO = "auto"  # the native encoder where it is built
     # confluent: every step on the local store, and the mid-upload kill on S3.
     + [("local", step, "jsonl", CK, AUTO) for step in STEPS]
     + [("s3", "mid_upload:2", "jsonl", CK, AUTO)]
-    # The pure-Python encoder, the fallback where no native one is built: every step.
-    + [("local", step, "jsonl", PY, "python") for step in STEPS],
+    # The pure-Python encoder, the fallback where no native one is built: every step, and
+    # Parquet with its rows made in Python, killed mid-upload and after the store.
+    + [("local", step, "jsonl", PY, "python") for step in STEPS]
+    + [("local", step, "parquet", PY, "python") for step in ("mid_upload:2", "after_store:1")],
     indirect=["destination"],
 )
 def test_killed_at_a_step_then_rerun(

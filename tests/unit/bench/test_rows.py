@@ -57,16 +57,16 @@ def test_the_python_row_runs_beside_the_native_one_on_the_main_workloads() -> No
     assert all(beat.encoder is None for beat in others)
 
 
-def test_a_row_expects_native_unless_it_says_python_or_is_parquet() -> None:
+def test_a_row_expects_native_unless_it_says_python() -> None:
     assert LOCAL_ZSTD.expected_encoder == "native"
     assert LOCAL_ZSTD_PYTHON.expected_encoder == "python"
-    assert LOCAL_PARQUET_ZSTD.expected_encoder == "python"
+    assert LOCAL_PARQUET_ZSTD.expected_encoder == "native"
 
 
 @pytest.mark.skipif(not NATIVE_BUILT, reason="the native encoder is not built here")
 @pytest.mark.parametrize("beat", [LOCAL_ZSTD, LOCAL_PARQUET_ZSTD, LOCAL_ZSTD_PYTHON])
 def test_the_expected_encoder_is_what_a_run_chooses_where_native_is_built(beat: Beat) -> None:
-    assert chosen_encoder(beat.encoder or "auto", beat.format) == beat.expected_encoder
+    assert chosen_encoder(beat.encoder or "auto") == beat.expected_encoder
 
 
 def test_a_summary_naming_another_encoder_is_an_error() -> None:
