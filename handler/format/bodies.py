@@ -145,21 +145,29 @@ class JsonLinesBody:
         self.add_lines(memoryview(native.lines)[run.line_start : run.line_end])
 
     def add_lines(self, lines: memoryview) -> None:
-        pending = self._pending
-        pending += lines
         # Chunks of exactly _CHUNK_BYTES, however the lines came (one by one or a run at a
-        # time), so an object's bytes do not depend on which encoder made its lines.
-        while len(pending) >= _CHUNK_BYTES:
-            chunk = pending[:_CHUNK_BYTES]
-            del pending[:_CHUNK_BYTES]
-            self._hand_over(chunk)
+        # time), so an object's bytes do not depend on which encoder made its lines. The
+        # pending chunk is filled, then whole chunks of a long run go to the compressor as
+        # views of the lines, not copies (a 9 MB record is copied once, not 36 times).
+        pending = self._pending
+        if len(pending) + len(lines) < _CHUNK_BYTES:
+            pending += lines
+            return
+        at = _CHUNK_BYTES - len(pending)
+        pending += lines[:at]
+        self._pending = bytearray()
+        self._hand_over(pending)
+        while len(lines) - at >= _CHUNK_BYTES:
+            self._hand_over(lines[at : at + _CHUNK_BYTES])
+            at += _CHUNK_BYTES
+        self._pending += lines[at:]
 
     def _compress_pending(self) -> None:
         if self._pending:
             chunk, self._pending = self._pending, bytearray()
             self._hand_over(chunk)
 
-    def _hand_over(self, chunk: bytearray) -> None:
+    def _hand_over(self, chunk: bytearray | memoryview) -> None:
         if self._worker is None:
             self._compress(chunk)
             return
@@ -167,7 +175,7 @@ class JsonLinesBody:
         while self._queued and self._queued[0].done():
             self._queued.popleft().result()  # raises what the worker raised
 
-    def _compress(self, chunk: bytes | bytearray) -> None:
+    def _compress(self, chunk: bytes | bytearray | memoryview) -> None:
         self._write(self._compressor.compress(chunk))
 
     def _finish(self) -> None:

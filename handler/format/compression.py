@@ -15,13 +15,13 @@ CodecName = Literal["gzip", "zstd", "none"]
 
 
 class Compressor(Protocol):
-    def compress(self, data: bytes | bytearray) -> bytes: ...
+    def compress(self, data: bytes | bytearray | memoryview) -> bytes: ...
 
     def flush(self) -> bytes: ...
 
 
 class _Identity:
-    def compress(self, data: bytes | bytearray) -> bytes:
+    def compress(self, data: bytes | bytearray | memoryview) -> bytes:
         return bytes(data)
 
     def flush(self) -> bytes:
@@ -41,7 +41,7 @@ class _ZstdFrames:
     def __init__(self, level: int) -> None:
         self._level = level
 
-    def compress(self, data: bytes | bytearray) -> bytes:
+    def compress(self, data: bytes | bytearray | memoryview) -> bytes:
         return _zstd_context(self._level).compress(data) if data else b""
 
     def flush(self) -> bytes:
