@@ -3,15 +3,28 @@ how it reaches the brokers (TLS, SASL); with the rules between them."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import NoDecode
 
-from handler.config.values import PartitionRef, env_name, parse_partitions, split_list
+from handler.config.values import (
+    PartitionRef,
+    env_name,
+    needs_module,
+    parse_partitions,
+    split_list,
+)
 
 
 class KafkaSettings(BaseModel):
@@ -34,7 +47,17 @@ class KafkaSettings(BaseModel):
     """Explicit partitions, e.g. auth:0,auth:2-3: assigned without a group join (fan-out);
     offsets are still committed to the group."""
 
-    kafka_client: Literal["kafka-python", "confluent"] = "kafka-python"
+    kafka_client: Annotated[
+        Literal["kafka-python", "confluent"],
+        AfterValidator(
+            needs_module(
+                "confluent",
+                "confluent_kafka",
+                "confluent needs the confluent-kafka package, which is not installed: "
+                "pip install 'kafka-beat[librdkafka]', or set KAFKA_BEAT_KAFKA_CLIENT=kafka-python",
+            )
+        ),
+    ] = "kafka-python"
     """The Kafka client: kafka-python (pure Python, always installed) or confluent
     (confluent-kafka on librdkafka: a run takes about two thirds of kafka-python's CPU; needs
     pip install 'kafka-beat[librdkafka]', refused without it). Same guarantee either way."""
@@ -114,17 +137,6 @@ class KafkaSettings(BaseModel):
                 re.compile(value)
             except re.error as exc:
                 raise ValueError(f"not a valid regular expression: {exc}") from exc
-        return value
-
-    @field_validator("kafka_client")
-    @classmethod
-    def _client_installed(cls, value: str) -> str:
-        # find_spec, not an import: librdkafka is loaded only by the source that uses it.
-        if value == "confluent" and importlib.util.find_spec("confluent_kafka") is None:
-            raise ValueError(
-                "confluent needs the confluent-kafka package, which is not installed: "
-                "pip install 'kafka-beat[librdkafka]', or set KAFKA_BEAT_KAFKA_CLIENT=kafka-python"
-            )
         return value
 
     @model_validator(mode="after")

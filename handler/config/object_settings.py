@@ -4,12 +4,12 @@ rules between them."""
 
 from __future__ import annotations
 
-import importlib.util
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from handler.config.parquet_fields import ParquetField, parse_fields
+from handler.config.values import installed, needs_module
 
 
 class ObjectSettings(BaseModel):
@@ -58,23 +58,22 @@ class ObjectSettings(BaseModel):
     """Field of JSON values whose time (ISO-8601 or epoch) places a record in its time folder,
     e.g. @timestamp or event.created; records without it use the Kafka timestamp."""
 
-    encoder: Literal["auto", "native", "python"] = "auto"
+    encoder: Annotated[
+        Literal["auto", "native", "python"],
+        AfterValidator(
+            needs_module(
+                "native",
+                "kafka_beat_native",
+                "native: the native encoder is not built in this install; run scripts/setup "
+                "with Rust's cargo on PATH (or pip install ./native), or set "
+                "KAFKA_BEAT_ENCODER=auto",
+            )
+        ),
+    ] = "auto"
     """How records become lines: auto (the native batch encoder where this install has it
     built, else the pure-Python one; the run summary and check name the one used), native
     (refused where it is not built) or python (the reference encoder, byte for byte the same
     lines, several times the CPU)."""
-
-    @field_validator("encoder")
-    @classmethod
-    def _encoder_built(cls, value: str) -> str:
-        # find_spec, not an import: the module is loaded only by format/native.py.
-        if value == "native" and importlib.util.find_spec("kafka_beat_native") is None:
-            raise ValueError(
-                "native: the native encoder is not built in this install; run scripts/setup "
-                "with Rust's cargo on PATH (or pip install ./native), or set "
-                "KAFKA_BEAT_ENCODER=auto"
-            )
-        return value
 
     @model_validator(mode="after")
     def _format(self) -> ObjectSettings:
@@ -89,8 +88,7 @@ class ObjectSettings(BaseModel):
             if self.parquet_fields:
                 raise ValueError("KAFKA_BEAT_PARQUET_FIELDS needs KAFKA_BEAT_FORMAT=parquet")
             return self
-        # find_spec, not an import: pyarrow is loaded only by the first Parquet object.
-        if importlib.util.find_spec("pyarrow") is None:
+        if not installed("pyarrow"):
             raise ValueError(
                 "KAFKA_BEAT_FORMAT=parquet: Parquet objects need pyarrow, which the base install "
                 "leaves out: pip install 'kafka-beat[parquet]'"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -99,6 +101,24 @@ def parse_destination(value: str) -> Destination:
     if not str(path):
         raise ValueError("the directory path is empty")
     return Destination("local", "", "", path)
+
+
+def installed(module: str) -> bool:
+    """Whether `module` can be imported, found without importing it: an optional library is
+    loaded only by the code that uses it, yet a setting needing it is refused at load."""
+    return importlib.util.find_spec(module) is not None
+
+
+def needs_module(choice: str, module: str, refusal: str) -> Callable[[str], str]:
+    """A field validator: the value `choice` only where `module` is installed, else a
+    ValueError with `refusal` (what is missing and what to do)."""
+
+    def check(value: str) -> str:
+        if value == choice and not installed(module):
+            raise ValueError(refusal)
+        return value
+
+    return check
 
 
 ENV_PREFIX = "KAFKA_BEAT_"
