@@ -136,6 +136,13 @@ mod tests {
     }
 
     #[test]
+    fn leading_colons() {
+        // orjson writes `[":",{":k":":v"}]`: four `":`, one of them the key's.
+        let facts = analyze(br#"[ ":", {":k" : ":v"} ]"#, &[]).unwrap();
+        assert_eq!((facts.keys, facts.string_colons), (1, 3));
+    }
+
+    #[test]
     fn failures() {
         assert_eq!(analyze(b"{", &[]).unwrap_err(), Failure::Rejected);
         assert_eq!(

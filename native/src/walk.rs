@@ -125,8 +125,16 @@ impl Walk<'_, '_> {
     }
 }
 
-fn colons(text: &str) -> usize {
-    memchr::memmem::find_iter(text.as_bytes(), b"\":").count()
+/// The `":` orjson writes for one string: its opening quote before a leading colon, and each
+/// `"` inside it (written `\"`) followed by a colon. `escaped`: the string had escapes (else
+/// it holds no `"`).
+fn colons(text: &str, escaped: bool) -> usize {
+    let inside = if escaped {
+        memchr::memmem::find_iter(text.as_bytes(), b"\":").count()
+    } else {
+        0
+    };
+    usize::from(text.starts_with(':')) + inside
 }
 
 /// The quotes of one string's raw text whose next byte but spaces is a colon, from its decoded
@@ -201,7 +209,7 @@ impl<'de> Visitor<'de> for Node<'_, '_, 'de> {
     }
 
     fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Kind, E> {
-        // Borrowed: no escape in it, so no quote either, so no `":`.
+        self.walk.facts.string_colons += colons(text, false);
         self.walk.facts.colon_quotes += colon_quotes(text, false);
         self.walk
             .capture(self.capture, || Found::Str(text.to_owned()));
@@ -209,7 +217,7 @@ impl<'de> Visitor<'de> for Node<'_, '_, 'de> {
     }
 
     fn visit_str<E>(self, text: &str) -> Result<Kind, E> {
-        self.walk.facts.string_colons += colons(text);
+        self.walk.facts.string_colons += colons(text, true);
         self.walk.facts.colon_quotes += colon_quotes(text, true);
         self.walk
             .capture(self.capture, || Found::Str(text.to_owned()));
@@ -333,13 +341,14 @@ impl<'de> Visitor<'de> for Key<'_> {
 
     fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
         self.facts.key_occurrences += 1;
+        self.facts.string_colons += colons(text, false);
         self.facts.colon_quotes += colon_quotes(text, false);
         Ok(Cow::Borrowed(text))
     }
 
     fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
         self.facts.key_occurrences += 1;
-        self.facts.string_colons += colons(text);
+        self.facts.string_colons += colons(text, true);
         self.facts.colon_quotes += colon_quotes(text, true);
         Ok(Cow::Owned(text.to_owned()))
     }

@@ -222,6 +222,11 @@ TRICKY = [
     b'{"\\u0061":1,"a":2}',
     b'{"a":":x"}',
     b'{"a":[":x"]}',
+    # A string that starts with a colon: orjson writes `":` for it, as for a key.
+    b'[ ":" ]',
+    b'{"a" : [ ": x" ], "b":1}',
+    b'{":k" : [1], "b" : 2}',
+    b'{ "a":":", "b":[] }',
     b'{"a":"\\" :"}',
     b'{"a":[1,"\\" :"]}',
     b'{\n"a": 1\n}',
