@@ -22,6 +22,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist, a worker hands its tally to the controller, which adds them up."""
+    from tests.support.reconcile import TALLY
+
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["tally"] = dict(TALLY)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.reconcile import TALLY
+
+    for name, count in getattr(node, "workeroutput", {}).get("tally", {}).items():
+        TALLY[name] += count
+
+
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
     from tests.support.reconcile import TALLY
 
