@@ -21,6 +21,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 from handler.config.settings import Settings
 from scripts.emulators import Azurite, FakeGCS, SeaweedFS
 from scripts.kafka_broker import KafkaBroker
+from scripts.schema_registry import SchemaRegistry
 from tests.support.s3_server import MotoS3Server
 
 _counter = itertools.count()
@@ -95,6 +96,24 @@ def admin(bootstrap: str) -> Iterator[KafkaAdminClient]:
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3Server]:
     with MotoS3Server(log_path=tmp_path_factory.mktemp("moto") / "moto.log") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def schema_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SchemaRegistry]:
+    """A real Schema Registry (Apicurio, Confluent's API), schemas in memory."""
+    with SchemaRegistry(tmp_path_factory.mktemp("registry") / "registry.log") as registry:
+        yield registry
+
+
+REGISTRY_USER = ("kafkabeat", "registry-s3cret")
+
+
+@pytest.fixture(scope="session")
+def secured_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SchemaRegistry]:
+    """The same, taking only HTTP basic auth as REGISTRY_USER."""
+    log = tmp_path_factory.mktemp("secured-registry") / "registry.log"
+    with SchemaRegistry(log, users=dict([REGISTRY_USER])) as registry:
+        yield registry
 
 
 @pytest.fixture(scope="session")
