@@ -8,13 +8,16 @@ from dataclasses import dataclass
 from handler.chain.builder import Rotation
 from handler.chain.positions import Shape
 from handler.chain.uploads import UploadPool
+from handler.config.registry_settings import REGISTRY_FORMATS
 from handler.config.settings import Settings
+from handler.errors import ConfigError
 from handler.format.bodies import JsonLines, ObjectFormat, Parquet, format_of_extension
 from handler.format.compression import CODECS
 from handler.format.envelope import Encoder
 from handler.format.layout import parse_object_name
 from handler.format.native import BatchEncoder, chosen_encoder
 from handler.format.reading import EXTENSIONS
+from handler.format.registered import SchemaDecoder
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class ChainConfig:
     batch_encoder: BatchEncoder | None = None
     """Encodes a whole poll batch natively, for objects of JSON lines; None: `encoder` encodes
     each record."""
+    schemas: SchemaDecoder | None = None
+    """Decodes keys and values in a Schema Registry's wire format; None: no format needs it."""
 
     @classmethod
     def from_settings(
@@ -50,8 +55,15 @@ class ChainConfig:
             )
         else:
             chosen = JsonLines(CODECS[settings.compression], settings.compression_level, worker)
+        schemas = None
+        if uses_registry(shape):
+            from handler.registry.client import Registry
+            from handler.registry.decoder import RegistryDecoder
+
+            schemas = RegistryDecoder(Registry(settings))
         batch = None
-        if chosen_encoder(settings.encoder) == "native":
+        # The native encoder reads no registry format: the Python one decodes those.
+        if chosen_encoder(settings.encoder) == "native" and schemas is None:
             parquet = None
             if settings.format == "parquet":
                 parquet = tuple((f.field, f.type) for f in settings.parquet_columns())
@@ -60,9 +72,10 @@ class ChainConfig:
             chosen,
             Rotation(settings.max_object_records, settings.max_object_bytes),
             shape,
-            encoder_for(shape),
+            encoder_for(shape, schemas),
             uploads,
             batch,
+            schemas,
         )
 
     @property
@@ -86,5 +99,17 @@ class ChainConfig:
         return self.format if extension == self.format.extension else format_of_extension(extension)
 
 
-def encoder_for(shape: Shape) -> Encoder:
-    return Encoder(shape.key_format, shape.value_format, shape.time_field)  # type: ignore[arg-type]
+def uses_registry(shape: Shape) -> bool:
+    return shape.key_format in REGISTRY_FORMATS or shape.value_format in REGISTRY_FORMATS
+
+
+def encoder_for(shape: Shape, schemas: SchemaDecoder | None) -> Encoder:
+    """The encoder of `shape`; a crashed run's shape may name a registry format this run's
+    settings do not (its object is rebuilt as it was claimed, so it needs the registry)."""
+    if schemas is None and uses_registry(shape):
+        raise ConfigError(
+            f"an object left at a chain position was claimed with key format {shape.key_format} "
+            f"and value format {shape.value_format}: set KAFKA_BEAT_SCHEMA_REGISTRY_URL so this "
+            "run can rebuild it"
+        )
+    return Encoder(shape.key_format, shape.value_format, shape.time_field, schemas)  # type: ignore[arg-type]

@@ -161,7 +161,7 @@ class ChainWriter:
             assert standing.found is not None
             self.repair = standing.found
             if standing.found.shape != self.config.shape:
-                self._repair_encoder = encoder_for(standing.found.shape)
+                self._repair_encoder = encoder_for(standing.found.shape, self.config.schemas)
         else:
             return self._adopt(str(standing.key), standing.resume_at, standing.records)
         return standing

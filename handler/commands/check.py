@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from handler.config.registry_settings import REGISTRY_FORMATS
 from handler.config.settings import Settings
 from handler.config.values import PartitionRef
 from handler.errors import AuthError, KafkaBeatError
@@ -52,6 +53,27 @@ def _encoder(settings: Settings) -> str:
     )
 
 
+def _registry(settings: Settings) -> str:
+    from handler.registry.client import Registry
+
+    subjects = set(Registry(settings).subjects())
+    # Confluent's default subject names (TopicNameStrategy): `<topic>-value`, `<topic>-key`.
+    named = [
+        f"{topic}-{field}"
+        for topic in settings.topics
+        for field, fmt in (("key", settings.key_format), ("value", settings.value_format))
+        if fmt in REGISTRY_FORMATS
+    ]
+    found = [subject for subject in named if subject in subjects]
+    missing = [subject for subject in named if subject not in subjects]
+    detail = f"{settings.schema_registry_url} answered with these credentials"
+    if found:
+        detail += f"; subjects {found}"
+    if missing:
+        detail += f"; no subject {missing} yet (other subject names are read the same)"
+    return detail
+
+
 def run_checks(settings: Settings) -> list[Step]:
     steps = [Step("settings", "PASS", f"every KAFKA_BEAT_* value is valid; {_encoder(settings)}")]
     store = open_store(settings)
@@ -65,6 +87,8 @@ def run_checks(settings: Settings) -> list[Step]:
         return f"{store.describe()} is writable and refuses overwrites (create-only)"
 
     steps.append(_attempt("destination", destination))
+    if {settings.key_format, settings.value_format} & set(REGISTRY_FORMATS):
+        steps.append(_attempt("registry", lambda: _registry(settings)))
     try:
         source = open_source(settings)
     except KafkaBeatError as exc:

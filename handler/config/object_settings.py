@@ -42,11 +42,15 @@ class ObjectSettings(BaseModel):
     user:string,bytes:int64,@timestamp:timestamp (types string, int64, float64, bool,
     timestamp; FIELD:TYPE:COLUMN names the column)."""
 
-    key_format: Literal["auto", "json", "text", "bytes"] = "auto"
+    key_format: Literal["auto", "json", "text", "bytes", "avro", "jsonschema", "registry"] = "auto"
     """How keys are read: auto (JSON, else UTF-8 text, else base64; never invalid), json
-    (anything else is invalid), text (invalid UTF-8 is invalid) or bytes (always base64)."""
+    (anything else is invalid), text (invalid UTF-8 is invalid), bytes (always base64), or in
+    a Schema Registry's wire format: avro, jsonschema, or registry (whichever the schema id
+    names; see KAFKA_BEAT_SCHEMA_REGISTRY_URL)."""
 
-    value_format: Literal["auto", "json", "text", "bytes"] = "auto"
+    value_format: Literal["auto", "json", "text", "bytes", "avro", "jsonschema", "registry"] = (
+        "auto"
+    )
     """How values are read; the same choices as KAFKA_BEAT_KEY_FORMAT."""
 
     on_invalid: Literal["dead_letter", "keep", "fail"] = "dead_letter"

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from handler.config.destination_settings import DestinationSettings
 from handler.config.kafka_settings import KafkaSettings
 from handler.config.object_settings import ObjectSettings
+from handler.config.registry_settings import RegistrySettings
 from handler.config.run_settings import RunSettings
 from handler.config.values import ENV_PREFIX
 
@@ -23,6 +24,7 @@ SECRET_FIELDS = (
     "sasl_password",
     "sasl_oauth_token",
     "azure_connection_string",
+    "schema_registry_password",
 )
 # The parts of an Azure connection string that are secrets of their own, should a library
 # ever print one without the rest.
@@ -30,7 +32,9 @@ _CONNECTION_STRING_SECRETS = re.compile(r"(?i)(?:AccountKey|SharedAccessSignatur
 
 
 # Bases in reverse order of their fields: pydantic lists the last base's fields first.
-class Settings(RunSettings, ObjectSettings, DestinationSettings, KafkaSettings, BaseSettings):
+class Settings(
+    RegistrySettings, RunSettings, ObjectSettings, DestinationSettings, KafkaSettings, BaseSettings
+):
     """One run's configuration. Each field is `KAFKA_BEAT_<FIELD>` in the environment."""
 
     model_config = SettingsConfigDict(

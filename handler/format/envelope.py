@@ -30,6 +30,13 @@ from typing import Any, Literal, NamedTuple
 import orjson
 
 from handler.format.json_fields import JsonField
+from handler.format.registered import (
+    REGISTRY_ENCODINGS,
+    NotDecodable,
+    SchemaDecoder,
+    raw_field,
+    rebuild_raw,
+)
 from handler.record import Record
 
 ENCODING_JSON = "json"
@@ -80,7 +87,8 @@ _STRICT_DECODER = json.JSONDecoder(
 )
 
 
-FieldFormat = Literal["auto", "json", "text", "bytes"]
+FieldFormat = Literal["auto", "json", "text", "bytes", "avro", "jsonschema", "registry"]
+_REGISTRY_FORMATS = frozenset({"avro", "jsonschema", "registry"})
 _NOTHING = object()
 
 
@@ -255,29 +263,50 @@ class Encoder:
         key_format: FieldFormat = "auto",
         value_format: FieldFormat = "auto",
         time_field: str | None = None,
+        schemas: SchemaDecoder | None = None,
     ) -> None:
         self.key_format = key_format
         self.value_format = value_format
         self._time_field = JsonField(time_field) if time_field else None
+        self._schemas = schemas
+
+    def _field(self, data: bytes, fmt: str, name: str) -> tuple[Any, str, Problem | None, Any]:
+        """`_encode_field`; for a registry format, (parsed, the line's extra entries)."""
+        if fmt not in _REGISTRY_FORMATS:
+            return _encode_field(data, fmt, name)
+        assert self._schemas is not None, "registry formats need a SchemaDecoder"
+        try:
+            decoded = self._schemas.decode(data, fmt)
+        except NotDecodable as exc:
+            problem = Problem(name, exc.error, exc.byte)
+            return base64.b64encode(data).decode("ascii"), ENCODING_BASE64, problem, {}
+        extra = {f"{name}_schema_id": decoded.schema_id, f"{name}_raw": raw_field(data)}
+        return orjson.Fragment(decoded.json), decoded.encoding, None, (decoded.document, extra)
 
     def encode(self, record: Record) -> Encoded:
         # The hot path of every run: one call per field, no list unless a field is invalid.
         problems: tuple[Problem, ...] = ()
         key: Any = None
         key_encoding: str | None = None
+        key_extra: dict[str, Any] = {}
         if record.key is not None:
-            key, key_encoding, problem, _ = _encode_field(record.key, self.key_format, "key")
+            key, key_encoding, problem, decoded = self._field(record.key, self.key_format, "key")
             if problem:
                 problems = (problem,)
+            elif key_encoding in REGISTRY_ENCODINGS:
+                key_extra = decoded[1]
         value: Any = None
         value_encoding: str | None = None
         parsed: Any = _NOTHING
+        value_extra: dict[str, Any] = {}
         if record.value is not None:
-            value, value_encoding, problem, parsed = _encode_field(
+            value, value_encoding, problem, parsed = self._field(
                 record.value, self.value_format, "value"
             )
             if problem:
                 problems = (*problems, problem)
+            elif value_encoding in REGISTRY_ENCODINGS:
+                parsed, value_extra = parsed
         headers = [
             [name, None, None] if header_value is None else [name, *_raw(header_value)]
             for name, header_value in record.headers
@@ -295,8 +324,10 @@ class Encoder:
             "timestamp_type": record.timestamp_type,
             "key": key,
             "key_encoding": key_encoding,
+            **key_extra,
             "value": value,
             "value_encoding": value_encoding,
+            **value_extra,
             "headers": headers,
         }
         if problems:
@@ -344,6 +375,13 @@ def rebuild(encoded: Any, encoding: str | None) -> bytes | None:
     raise ValueError(f"unknown encoding {encoding!r}; expected one of json, utf8, base64 or null")
 
 
+def _rebuild_field(document: dict[str, Any], name: str) -> bytes | None:
+    encoding = document[f"{name}_encoding"]
+    if encoding in REGISTRY_ENCODINGS:
+        return rebuild_raw(document, name)
+    return rebuild(document[name], encoding)
+
+
 def decode_line(line: bytes) -> Record:
     """The record a stored line stands for (the reader's half of the format)."""
     document = orjson.loads(line)
@@ -353,8 +391,8 @@ def decode_line(line: bytes) -> Record:
         offset=document["offset"],
         timestamp=document["timestamp"],
         timestamp_type=document["timestamp_type"],
-        key=rebuild(document["key"], document["key_encoding"]),
-        value=rebuild(document["value"], document["value_encoding"]),
+        key=_rebuild_field(document, "key"),
+        value=_rebuild_field(document, "value"),
         headers=tuple(
             (name, rebuild(value, encoding)) for name, value, encoding in document["headers"]
         ),

@@ -28,10 +28,11 @@ BELOW = {
     "format": {"config"},
     "stores": {"config", "format"},
     "kafka": {"config"},
-    "chain": {"config", "format", "stores"},
+    "registry": {"config", "format"},
+    "chain": {"config", "format", "stores", "registry"},
     "observe": {"config", "format", "stores", "chain"},
     "engine": {"config", "format", "stores", "kafka", "chain", "observe"},
-    "commands": {"config", "format", "stores", "kafka", "chain", "observe", "engine"},
+    "commands": {"config", "format", "stores", "kafka", "chain", "observe", "engine", "registry"},
 }
 MAX_LINES = 400
 

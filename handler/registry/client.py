@@ -1,0 +1,90 @@
+"""The Schema Registry, read with confluent-kafka's `SchemaRegistryClient` (the `registry`
+extra): the schema an id names, fetched once a run (the client caches by id), with the
+registry's answers turned into ours: refused credentials end the run (AuthError, exit 3), an
+unknown id is the record's problem (NotDecodable), anything else that fails after the client's
+retries is transient (the run stores nothing it could not decode and commits nothing past it).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from handler.config.settings import Settings
+from handler.errors import AuthError, TransientError
+from handler.format.registered import NotDecodable
+
+# Confluent's error codes: 40403 schema not found (Apicurio answers the same).
+_SCHEMA_NOT_FOUND = 40403
+_REFUSED = (401, 403)
+
+
+class RegisteredSchema(NamedTuple):
+    schema_type: str
+    """AVRO, JSON or PROTOBUF."""
+    text: str
+
+
+def client_config(settings: Settings) -> dict[str, Any]:
+    """The `SchemaRegistryClient` configuration the settings name."""
+    assert settings.schema_registry_url is not None
+    config: dict[str, Any] = {
+        "url": settings.schema_registry_url,
+        "timeout": settings.kafka_timeout_seconds,
+        "max.retries": 3,
+        "retries.wait.ms": 500,
+        "retries.max.wait.ms": 5000,
+    }
+    if settings.schema_registry_password is not None:
+        password = settings.schema_registry_password.get_secret_value()
+        config["basic.auth.user.info"] = f"{settings.schema_registry_username}:{password}"
+    for name, option in (
+        ("schema_registry_ssl_cafile", "ssl.ca.location"),
+        ("schema_registry_ssl_certfile", "ssl.certificate.location"),
+        ("schema_registry_ssl_keyfile", "ssl.key.location"),
+    ):
+        path = getattr(settings, name)
+        if path is not None:
+            config[option] = str(path)
+    return config
+
+
+class Registry:
+    """A run's Schema Registry (the decoder keeps what it fetched, by id)."""
+
+    def __init__(self, settings: Settings) -> None:
+        from confluent_kafka.schema_registry import SchemaRegistryClient
+
+        self._url = settings.schema_registry_url
+        self._client = SchemaRegistryClient(client_config(settings))
+
+    def schema(self, schema_id: int) -> RegisteredSchema:
+        found = self._call(f"schema id {schema_id}", self._client.get_schema, schema_id)
+        return RegisteredSchema(found.schema_type or "AVRO", found.schema_str or "")
+
+    def subjects(self) -> list[str]:
+        """Every subject (for `check`)."""
+        return list(self._call("the subjects", self._client.get_subjects))
+
+    def _call(self, asked: str, method: Any, *args: Any) -> Any:
+        from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+        try:
+            return method(*args)
+        except SchemaRegistryError as exc:
+            status = exc.http_status_code
+            if status in _REFUSED:
+                raise AuthError(
+                    f"the Schema Registry at {self._url} refused the credentials ({status}): "
+                    "check KAFKA_BEAT_SCHEMA_REGISTRY_USERNAME and "
+                    "KAFKA_BEAT_SCHEMA_REGISTRY_PASSWORD"
+                ) from exc
+            if args and (exc.error_code == _SCHEMA_NOT_FOUND or status == 404):
+                raise NotDecodable(f"{asked} is not in the Schema Registry", 1) from exc
+            raise TransientError(
+                f"the Schema Registry at {self._url} answered {status} for {asked}: "
+                f"{exc.error_message}"
+            ) from exc
+        except Exception as exc:  # the HTTP client's own errors: refused, reset, timed out
+            raise TransientError(
+                f"the Schema Registry at {self._url} cannot be reached: {exc}"
+            ) from exc
