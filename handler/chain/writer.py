@@ -159,9 +159,10 @@ class ChainWriter:
             self._resolved_at = self._position
         elif standing.step is Step.REPAIR:
             assert standing.found is not None
-            self.repair = standing.found
+            # The encoder first: a repair this run cannot encode is never begun.
             if standing.found.shape != self.config.shape:
                 self._repair_encoder = encoder_for(standing.found.shape, self.config.schemas)
+            self.repair = standing.found
         else:
             return self._adopt(str(standing.key), standing.resume_at, standing.records)
         return standing

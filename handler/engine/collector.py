@@ -125,7 +125,7 @@ class Collector:
         except KafkaBeatError as exc:
             self._fail_run(str(exc))
             self.report.refused = isinstance(exc, AuthError)
-            self._flush_all()
+            self._flush_all(interrupted=True)
         finally:
             abandoned = sum(part.writer.uploading for part in self.parts.values())
             if abandoned:
@@ -274,7 +274,10 @@ class Collector:
             return None
         return grace - self._committer.longest_seconds - _AFTER_STORING_SECONDS
 
-    def _flush_all(self) -> None:
+    def _flush_all(self, interrupted: bool = False) -> None:
+        """Store what every partition holds, then commit. `interrupted`: an error ended the
+        run, maybe in the middle of a batch, so the consumer may have fetched past records
+        never taken: a repair is stored only if its every record was taken."""
         open_objects = [part for part in self.parts.values() if part.writer.holding]
         was_active = {part.ref for part in open_objects if part.active}
         storing_left = self._storing_time_left()
@@ -283,16 +286,20 @@ class Collector:
             # so a repair's range is never stored short), and only what finished is settled.
             closing = [(part, self._move(part, self._intake.settle(part))) for part in open_objects]
         else:
-            closing = self._close_together(open_objects)
+            closing = self._close_together(open_objects, interrupted)
         for part, closed in closing:
             if closed and part.ref in was_active and part.active:
                 self._move(part, self._intake.stop(part, "budget"))
         self._commit_pending(final=True)
 
-    def _close_together(self, parts: list[PartitionState]) -> list[tuple[PartitionState, bool]]:
+    def _close_together(
+        self, parts: list[PartitionState], interrupted: bool = False
+    ) -> list[tuple[PartitionState, bool]]:
         """Close these partitions' objects, their uploads in flight together, then wait for
         each; per partition, whether it was closed (not stopped, not rewound)."""
-        queued = [(part, self._move(part, self._intake.queue_close(part))) for part in parts]
+        queued = [
+            (part, self._move(part, self._intake.queue_close(part, interrupted))) for part in parts
+        ]
         return [
             (part, self._move(part, self._intake.settle(part, wait_until=0)) and closed)
             for part, closed in queued

@@ -300,14 +300,18 @@ class Intake:
         settled = self._settle_uploads(part, taken, wait_until=0)
         return queued if queued is not Next.ON else settled
 
-    def queue_close(self, part: PartitionState) -> Taken:
+    def queue_close(self, part: PartitionState, interrupted: bool = False) -> Taken:
         """Hand the open object to the upload pool without waiting (several partitions'
-        last objects then upload together); `close_object` without the wait."""
+        last objects then upload together); `close_object` without the wait. `interrupted`:
+        an error may have ended a batch before all its records were taken."""
         taken = Taken()
-        self._queue_close(part, taken)
+        self._queue_close(part, taken, not interrupted)
         return taken
 
     def _queue_close(self, part: PartitionState, taken: Taken, assigned: bool = True) -> Next:
+        """`assigned`: the consumer's fetch position speaks for this partition (it is still
+        ours, and every record fetched was taken), so a repair whose range it passed without
+        a record had that range compacted away."""
         fetched_to = part.consumed_to
         if part.writer.repair is not None and assigned:
             # Where the consumer fetches next: where this call has already sent it, if it has.
