@@ -66,6 +66,11 @@ def consumer_options(settings: Settings, max_poll_records: int = 2000) -> dict[s
         "request_timeout_ms": timeout_ms,
         "bootstrap_timeout_ms": timeout_ms,
         "fetch_max_wait_ms": 200,
+        # kafka-python waits out a bootstrap server's backoff when it picks that one again,
+        # and its backoff doubles to 30 s: with one of two servers refusing, a start could
+        # spend its whole timeout waiting on the refusing one. A scheduled run that lost a
+        # broker for a moment also gets it back within 2 s, not 30.
+        "reconnect_backoff_max_ms": 2000,
         # The client's own metrics cost time per fetch and nobody reads them here.
         "metrics_enabled": False,
         # Bounds what one fetch may buffer, so memory does not grow with partitions. kafka-python
