@@ -10,7 +10,7 @@ from handler.chain.positions import Shape
 from handler.chain.uploads import UploadPool
 from handler.config.registry_settings import REGISTRY_FORMATS
 from handler.config.settings import Settings
-from handler.errors import ConfigError
+from handler.errors import ChainError
 from handler.format.bodies import JsonLines, ObjectFormat, Parquet, format_of_extension
 from handler.format.compression import CODECS
 from handler.format.envelope import Encoder
@@ -56,7 +56,9 @@ class ChainConfig:
         else:
             chosen = JsonLines(CODECS[settings.compression], settings.compression_level, worker)
         schemas = None
-        if uses_registry(shape):
+        # With the registry's URL set, a crashed run's object claimed under a registry format
+        # is rebuilt as claimed even when this run's formats are others.
+        if uses_registry(shape) or settings.schema_registry_url:
             from handler.registry.client import Registry
             from handler.registry.decoder import RegistryDecoder
 
@@ -107,7 +109,7 @@ def encoder_for(shape: Shape, schemas: SchemaDecoder | None) -> Encoder:
     """The encoder of `shape`; a crashed run's shape may name a registry format this run's
     settings do not (its object is rebuilt as it was claimed, so it needs the registry)."""
     if schemas is None and uses_registry(shape):
-        raise ConfigError(
+        raise ChainError(
             f"an object left at a chain position was claimed with key format {shape.key_format} "
             f"and value format {shape.value_format}: set KAFKA_BEAT_SCHEMA_REGISTRY_URL so this "
             "run can rebuild it"

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from handler.config.parquet_fields import ParquetField, parse_fields
-from handler.config.values import installed, needs_module
+from handler.config.values import FieldFormat, installed, needs_module
 
 
 class ObjectSettings(BaseModel):
@@ -42,15 +42,13 @@ class ObjectSettings(BaseModel):
     user:string,bytes:int64,@timestamp:timestamp (types string, int64, float64, bool,
     timestamp; FIELD:TYPE:COLUMN names the column)."""
 
-    key_format: Literal["auto", "json", "text", "bytes", "avro", "jsonschema", "registry"] = "auto"
+    key_format: FieldFormat = "auto"
     """How keys are read: auto (JSON, else UTF-8 text, else base64; never invalid), json
     (anything else is invalid), text (invalid UTF-8 is invalid), bytes (always base64), or in
-    a Schema Registry's wire format: avro, jsonschema, or registry (whichever the schema id
-    names; see KAFKA_BEAT_SCHEMA_REGISTRY_URL)."""
+    a Schema Registry's wire format: avro, jsonschema, protobuf, or registry (whichever the
+    schema id names; see KAFKA_BEAT_SCHEMA_REGISTRY_URL)."""
 
-    value_format: Literal["auto", "json", "text", "bytes", "avro", "jsonschema", "registry"] = (
-        "auto"
-    )
+    value_format: FieldFormat = "auto"
     """How values are read; the same choices as KAFKA_BEAT_KEY_FORMAT."""
 
     on_invalid: Literal["dead_letter", "keep", "fail"] = "dead_letter"

@@ -1,6 +1,6 @@
-"""The Schema Registry settings: where values and keys in Confluent's wire format (magic byte 0,
-a 4-byte schema id, then Avro or JSON Schema) find their schemas, and how a run signs in; with
-the rules between them and the key and value formats."""
+"""The Schema Registry settings: where keys and values in Confluent's wire format (magic byte
+0, a 4-byte schema id, then Avro, Protobuf or JSON Schema) find their schemas, and how a run
+signs in; with the rules between them and the key and value formats."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 
 from handler.config.values import env_name, installed
 
-REGISTRY_FORMATS = ("avro", "jsonschema", "registry")
+REGISTRY_ENCODINGS = ("avro", "jsonschema", "protobuf")
+"""The schema types a key or value read through the Schema Registry is decoded as."""
+REGISTRY_FORMATS = (*REGISTRY_ENCODINGS, "registry")
 """Key and value formats read through the Schema Registry (`registry`: whichever the schema id
 names)."""
 
@@ -20,7 +22,7 @@ class RegistrySettings(BaseModel):
 
     schema_registry_url: str | None = None
     """Schema Registry base URL (Confluent's API, e.g. https://registry:8081, or Apicurio's
-    /apis/ccompat/v7), for key or value formats avro, jsonschema and registry."""
+    /apis/ccompat/v7), for key or value formats avro, jsonschema, protobuf and registry."""
 
     schema_registry_username: str | None = None
     """HTTP basic auth user for the Schema Registry (Confluent Cloud: the API key)."""
@@ -41,19 +43,20 @@ class RegistrySettings(BaseModel):
     def _registry(self) -> RegistrySettings:
         formats = {getattr(self, "key_format", None), getattr(self, "value_format", None)}
         uses_registry = bool(formats.intersection(REGISTRY_FORMATS))
-        if not uses_registry:
+        if not uses_registry and not self.schema_registry_url:
             return self
         if not self.schema_registry_url:
             raise ValueError(
-                "KAFKA_BEAT_KEY_FORMAT / KAFKA_BEAT_VALUE_FORMAT avro, jsonschema and registry "
-                "read schemas from a Schema Registry: set KAFKA_BEAT_SCHEMA_REGISTRY_URL"
+                "KAFKA_BEAT_KEY_FORMAT / KAFKA_BEAT_VALUE_FORMAT avro, jsonschema, protobuf and "
+                "registry read schemas from a Schema Registry: set KAFKA_BEAT_SCHEMA_REGISTRY_URL"
             )
         if not installed("fastavro") or not installed("confluent_kafka.schema_registry"):
             raise ValueError(
-                "Schema Registry formats need fastavro and confluent-kafka's registry client, "
+                "Schema Registry formats (and KAFKA_BEAT_SCHEMA_REGISTRY_URL) need fastavro and "
+                "confluent-kafka's registry client, "
                 "which the base install leaves out: pip install 'kafka-beat[registry]'"
             )
-        if getattr(self, "format", "jsonl") != "jsonl":
+        if uses_registry and getattr(self, "format", "jsonl") != "jsonl":
             raise ValueError(
                 "Schema Registry formats are stored as JSON lines so far: set "
                 "KAFKA_BEAT_FORMAT=jsonl (typed Parquet columns from the schemas are not built yet)"

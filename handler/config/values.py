@@ -123,6 +123,9 @@ def needs_module(choice: str, module: str, refusal: str) -> Callable[[str], str]
 
 ENV_PREFIX = "KAFKA_BEAT_"
 
+FieldFormat = Literal["auto", "json", "text", "bytes", "avro", "jsonschema", "protobuf", "registry"]
+"""How a key or value is read (KAFKA_BEAT_KEY_FORMAT, KAFKA_BEAT_VALUE_FORMAT)."""
+
 
 def env_name(field: str) -> str:
     """The environment variable of a setting: `KAFKA_BEAT_<FIELD>`."""

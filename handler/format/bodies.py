@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
 from handler.config.parquet_fields import ParquetField
+from handler.config.values import FieldFormat
 from handler.format.compression import CODECS, Codec
-from handler.format.envelope import Encoded, FieldFormat
+from handler.format.envelope import Encoded
 from handler.format.native import Run
 from handler.format.native_columns import native_fields, record_batch, unfit_counts
 from handler.format.parquet import ParquetObjectWriter

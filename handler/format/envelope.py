@@ -25,10 +25,12 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
+from handler.config.registry_settings import REGISTRY_FORMATS
+from handler.config.values import FieldFormat
 from handler.format.json_fields import JsonField
 from handler.format.registered import (
     REGISTRY_ENCODINGS,
@@ -87,8 +89,7 @@ _STRICT_DECODER = json.JSONDecoder(
 )
 
 
-FieldFormat = Literal["auto", "json", "text", "bytes", "avro", "jsonschema", "registry"]
-_REGISTRY_FORMATS = frozenset({"avro", "jsonschema", "registry"})
+_REGISTRY_FORMATS = frozenset(REGISTRY_FORMATS)
 _NOTHING = object()
 
 

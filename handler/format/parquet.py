@@ -22,7 +22,8 @@ from concurrent.futures import Executor, Future, wait
 from typing import IO, Any
 
 from handler.config.parquet_fields import BASE_COLUMNS, ParquetField
-from handler.format.envelope import Encoded, Encoder, FieldFormat
+from handler.config.values import FieldFormat
+from handler.format.envelope import Encoded, Encoder
 from handler.format.parquet_rows import RowBuffer
 from handler.format.parquet_schema import COMPRESSIONS, ParquetCompression, arrow, schema
 from handler.format.sealed import SealedBody

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import IO, cast, get_args
 
 from handler.config.parquet_fields import BASE_COLUMNS, ParquetField, parse_fields
+from handler.config.values import FieldFormat
 from handler.format import layout
-from handler.format.envelope import Encoder, FieldFormat
+from handler.format.envelope import Encoder
 from handler.format.parquet_schema import arrow
 from handler.record import Record
 

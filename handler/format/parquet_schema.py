@@ -39,9 +39,9 @@ from typing import Any, Literal, get_args
 
 from handler import __version__
 from handler.config.parquet_fields import ParquetField, format_fields
+from handler.config.values import FieldFormat
 from handler.errors import ConfigError
 from handler.format import layout
-from handler.format.envelope import FieldFormat
 
 ParquetCompression = Literal["zstd", "snappy", "gzip", "none"]
 COMPRESSIONS: tuple[str, ...] = get_args(ParquetCompression)

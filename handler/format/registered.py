@@ -1,9 +1,10 @@
 """Keys and values in a Schema Registry's wire format (magic byte 0, a 4-byte big-endian schema
-id, then the Avro or JSON Schema payload), as the stored line holds them: the value decoded
-into JSON for query engines, with its encoding (`avro`, `jsonschema`) and schema id, and the
-exact bytes as they came in `<field>_raw` (base64, wire header included), which is what
-`decode` and every reconciliation give back. Decoding is the `SchemaDecoder`'s, which reaches
-the registry (handler/registry/); this module keeps the format's side of it, no I/O.
+id, then the Avro, Protobuf or JSON Schema payload), as the stored line holds them: the value
+decoded into JSON for query engines, with its encoding (`avro`, `protobuf`, `jsonschema`) and
+schema id, and the exact bytes as they came in `<field>_raw` (base64, wire header included),
+which is what `decode` and every reconciliation give back. Decoding is the `SchemaDecoder`'s,
+which reaches the registry (handler/registry/); this module keeps the format's side of it, no
+I/O.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import base64
 from typing import Any, NamedTuple, Protocol
 
-REGISTRY_ENCODINGS = frozenset({"avro", "jsonschema"})
+from handler.config.registry_settings import REGISTRY_ENCODINGS as _ENCODINGS
+
+REGISTRY_ENCODINGS = frozenset(_ENCODINGS)
 """The encodings a line names for a field decoded through the registry."""
 
 MAGIC_BYTE = 0

@@ -61,6 +61,32 @@ class Registry:
         found = self._call(f"schema id {schema_id}", self._client.get_schema, schema_id)
         return RegisteredSchema(found.schema_type or "AVRO", found.schema_str or "")
 
+    def protobuf_files(self, schema_id: int) -> list[str]:
+        """A Protobuf schema serialized (base64 FileDescriptorProtos), after the files it
+        imports, each once (the well-known google/protobuf types are the library's own)."""
+        found = self._call(
+            f"schema id {schema_id}", self._client.get_schema, schema_id, None, "serialized"
+        )
+        files: list[str] = []
+        self._referenced(found.references or [], files, set())
+        return [*files, found.schema_str or ""]
+
+    def _referenced(self, references: list[Any], files: list[str], seen: set[str]) -> None:
+        for reference in references:
+            if reference.name in seen or reference.name.startswith("google/protobuf/"):
+                continue
+            seen.add(reference.name)
+            version = self._call(
+                f"the reference {reference.name}",
+                self._client.get_version,
+                reference.subject,
+                reference.version,
+                True,
+                "serialized",
+            )
+            self._referenced(version.schema.references or [], files, seen)
+            files.append(version.schema.schema_str or "")
+
     def subjects(self) -> list[str]:
         """Every subject (for `check`)."""
         return list(self._call("the subjects", self._client.get_subjects))

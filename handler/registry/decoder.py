@@ -10,9 +10,10 @@ import orjson
 from handler.format.registered import HEADER_BYTES, Decoded, NotDecodable, schema_id
 from handler.registry import avro
 from handler.registry.client import RegisteredSchema, Registry
+from handler.registry.protobuf import ProtobufSchema
 
 # The registry's schema types, as the format names them.
-_FORMATS = {"AVRO": "avro", "JSON": "jsonschema"}
+_FORMATS = {"AVRO": "avro", "JSON": "jsonschema", "PROTOBUF": "protobuf"}
 
 
 class RegistryDecoder:
@@ -21,6 +22,7 @@ class RegistryDecoder:
         # One registry request per schema id a run meets, not one per record.
         self._schemas: dict[int, RegisteredSchema] = {}
         self._avro: dict[int, Any] = {}
+        self._protobuf: dict[int, ProtobufSchema] = {}
 
     def decode(self, data: bytes, fmt: str) -> Decoded:
         found = schema_id(data)
@@ -29,13 +31,16 @@ class RegistryDecoder:
             schema = self._schemas[found] = self._registry.schema(found)
         kind = _FORMATS.get(schema.schema_type)
         if kind is None:
-            raise NotDecodable(
-                f"schema id {found} is a {schema.schema_type} schema, which Kafka Beat does not "
-                "decode yet (kept as it came)",
-                1,
-            )
+            raise NotDecodable(f"schema id {found} is of the unknown type {schema.schema_type}", 1)
         if fmt not in ("registry", kind):
             raise NotDecodable(f"schema id {found} is a {schema.schema_type} schema, not {fmt}", 1)
+        if kind == "protobuf":
+            known = self._protobuf.get(found)
+            if known is None:
+                files = self._registry.protobuf_files(found)
+                known = self._protobuf[found] = ProtobufSchema(files, found)
+            text = known.decode(data)
+            return Decoded(text, kind, found, orjson.loads(text))
         payload = memoryview(data)[HEADER_BYTES:]
         if kind == "avro":
             parsed = self._avro.get(found)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 from typing import Any
 
 import duckdb
@@ -16,6 +14,7 @@ import orjson
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.schema_registry.json_schema import JSONSerializer
+from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from handler.format.layout import is_dead_letter_key, is_state_key
@@ -23,8 +22,10 @@ from handler.format.reading import stored_lines
 from handler.stores.local import LocalStore
 from scripts.kafka_broker import free_port
 from tests.integration.test_collect import end_offsets
+from tests.integration.test_operate import handler
 from tests.support import runs
 from tests.support.fixtures import REGISTRY_USER
+from tests.support.protobuf_messages import message_classes
 from tests.support.reconcile import Produced, committed, produce, reconcile, stored_records
 
 LOGIN_V1 = {
@@ -74,6 +75,25 @@ def logins(registry_url: str, topic: str, count: int, partitions: int, schema=LO
     return items
 
 
+def readings(registry_url: str, topic: str, count: int, partitions: int, version=1, start=0):
+    """Protobuf `probe.Reading` values (tests/support/protobuf_messages.py), as confluent-kafka's
+    serializer frames them (message indexes after the schema id)."""
+    reading_class = message_classes(version)[0]
+    client = SchemaRegistryClient({"url": registry_url})
+    serialize = ProtobufSerializer(reading_class, client, {"use.deprecated.format": False})
+    context = SerializationContext(topic, MessageField.VALUE)
+    items = []
+    for index in range(start, start + count):
+        reading = reading_class(
+            sensor=f"s{index % 13}", value=index / 4, count=index, kind=index % 2
+        )
+        reading.tags.append(f"t{index % 3}")
+        if version == 2:
+            reading.site = f"site-{index % 5}"
+        items.append((index % partitions, Produced(b"k", serialize(reading, context))))
+    return items
+
+
 def settings_for(bootstrap: str, topic: str, out, registry_url: str, **more: Any) -> dict:
     return {
         "bootstrap_servers": bootstrap,
@@ -85,6 +105,18 @@ def settings_for(bootstrap: str, topic: str, out, registry_url: str, **more: Any
         "max_object_records": 300,
         **more,
     }
+
+
+def signed_in(bootstrap: str, topic: str, tmp_path, registry_url: str, password: str) -> dict:
+    """A run's settings against the secured registry, as REGISTRY_USER with `password`."""
+    return settings_for(
+        bootstrap,
+        topic,
+        tmp_path / "out",
+        registry_url,
+        schema_registry_username=REGISTRY_USER[0],
+        schema_registry_password=password,
+    )
 
 
 def lines(store: LocalStore, dead_letters: bool = False) -> list[dict[str, Any]]:
@@ -197,14 +229,7 @@ def test_refused_registry_credentials_end_the_run_with_exit_3(
     context = SerializationContext(topic, MessageField.VALUE)
     datum = {"user": "u", "ok": True, "at": AT_MS}
     produced = produce(producer, topic, [(0, Produced(None, serialize(datum, context)))] * 5)
-    settings = settings_for(
-        bootstrap,
-        topic,
-        tmp_path / "out",
-        secured_registry.url,
-        schema_registry_username=REGISTRY_USER[0],
-        schema_registry_password="wrong-password",
-    )
+    settings = signed_in(bootstrap, topic, tmp_path, secured_registry.url, "wrong-password")
     code, summary, stderr = runs.finish(runs.start(tmp_path, **settings))
     assert code == 3, stderr[-2000:]
     assert summary is not None and summary["refused"] is True
@@ -255,15 +280,7 @@ def test_registry_formats_need_the_registry_url_before_touching_kafka(tmp_path) 
 
 
 def check(tmp_path, **settings: Any) -> tuple[int, str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "handler", "check"],
-        env=runs.environment(**settings),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = handler(tmp_path, "check", **settings)
     return done.returncode, done.stdout + done.stderr
 
 
@@ -277,14 +294,7 @@ def test_check_proves_the_registry_and_names_the_topics_subjects(
     AvroSerializer(client, json.dumps(LOGIN_V1))(
         {"user": "u", "ok": True, "at": AT_MS}, SerializationContext(topic, MessageField.VALUE)
     )
-    settings = settings_for(
-        bootstrap,
-        topic,
-        tmp_path / "out",
-        secured_registry.url,
-        schema_registry_username=REGISTRY_USER[0],
-        schema_registry_password=REGISTRY_USER[1],
-    )
+    settings = signed_in(bootstrap, topic, tmp_path, secured_registry.url, REGISTRY_USER[1])
     code, output = check(tmp_path, **settings)
     assert code == 0, output
     assert "PASS  registry" in output and f"'{topic}-value'" in output
@@ -321,3 +331,91 @@ def test_overlapping_runs_store_an_avro_topic_exactly_once(
     reconcile(produced, stored_records(store))
     assert committed(admin, f"g-{topic}") == end_offsets(produced)
     assert len({line["value_schema_id"] for line in lines(store)}) == 2
+
+
+def test_a_crash_under_avro_then_another_format_rebuilds_the_claimed_object_as_claimed(
+    schema_registry, topic_factory, producer, bootstrap, tmp_path, admin
+) -> None:
+    """A run claims a position under `avro` and dies; the next runs read values as `auto`.
+    Without the registry's URL the claimed object cannot be rebuilt: that run fails, storing
+    nothing; with it, the object is rebuilt as claimed, and what follows is `auto`."""
+    topic = topic_factory(partitions=1)
+    produced = produce(producer, topic, logins(schema_registry.url, topic, 900, 1))
+    settings = settings_for(bootstrap, topic, tmp_path / "out", schema_registry.url)
+    settings |= {"topics": None, "partitions": f"{topic}:0"}
+    code, _, _ = runs.finish(runs.start(tmp_path, failpoint="after_claim:2", **settings))
+    assert code == -signal.SIGKILL
+
+    auto = {**settings, "value_format": "auto", "schema_registry_url": None}
+    code, summary, stderr = runs.finish(runs.start(tmp_path, **auto))
+    # Nothing stored or committed at the claimed position (an empty object there lost it).
+    assert committed(admin, f"g-{topic}") == {(topic, 0): 300}
+    assert code == 1, stderr[-2000:]
+    assert "set KAFKA_BEAT_SCHEMA_REGISTRY_URL" in json.dumps(summary) + stderr
+
+    runs.catch_up(tmp_path, **{**auto, "schema_registry_url": schema_registry.url})
+    store = LocalStore(tmp_path / "out")
+    reconcile(produced, stored_records(store))
+    assert committed(admin, f"g-{topic}") == end_offsets(produced)
+    encodings = {line["offset"]: line["value_encoding"] for line in lines(store)}
+    assert {encodings[offset] for offset in range(600)} == {"avro"}  # the first two objects
+    assert "avro" not in {encodings[offset] for offset in range(600, 900)}
+
+
+def test_protobuf_topic_exactly_once_through_a_kill_and_a_schema_change(
+    schema_registry, topic_factory, producer, bootstrap, tmp_path, admin
+) -> None:
+    topic = topic_factory(partitions=2)
+    produced = produce(producer, topic, readings(schema_registry.url, topic, 1500, 2))
+    settings = settings_for(
+        bootstrap, topic, tmp_path / "out", schema_registry.url, value_format="protobuf"
+    )
+    killed = {**settings, "topics": None, "partitions": f"{topic}:0-1"}
+    code, _, _ = runs.finish(runs.start(tmp_path, failpoint="after_store:2", **killed))
+    assert code == -signal.SIGKILL
+    produced |= produce(producer, topic, readings(schema_registry.url, topic, 500, 2, 2, 1500))
+    runs.catch_up(tmp_path, **settings)
+
+    store = LocalStore(tmp_path / "out")
+    reconcile(produced, stored_records(store))
+    assert committed(admin, f"g-{topic}") == end_offsets(produced)
+    stored = lines(store)
+    assert {line["value_encoding"] for line in stored} == {"protobuf"}
+    assert len({line["value_schema_id"] for line in stored}) == 2
+    first = min(stored, key=lambda line: (line["partition"], line["offset"]))
+    assert first["value"] == {
+        "sensor": "s0",
+        "value": 0.0,
+        "count": 0,
+        "kind": "KIND_UNSET",
+        "raw": "",
+        "tags": ["t0"],
+    }
+    objects = tmp_path / "out" / topic / "**" / "*.jsonl.gz"
+    query = (
+        "SELECT count(*), count(value.site), max(value.count) "
+        f"FROM read_json('{objects}', union_by_name=true) WHERE value.kind = 'KIND_HOT'"
+    )
+    assert duckdb.sql(query).fetchall()[0] == (1000, 250, 1999)
+
+
+def test_a_registry_down_while_repairing_a_claimed_range_stores_none_of_it(
+    schema_registry, topic_factory, producer, bootstrap, tmp_path, admin
+) -> None:
+    """The consumer has fetched past the claimed range when the registry fails on its first
+    record: the range must not be taken for compacted away (an empty object stored there)."""
+    topic = topic_factory(partitions=1)
+    produced = produce(producer, topic, logins(schema_registry.url, topic, 900, 1))
+    settings = settings_for(bootstrap, topic, tmp_path / "out", schema_registry.url)
+    settings |= {"topics": None, "partitions": f"{topic}:0"}
+    code, _, _ = runs.finish(runs.start(tmp_path, failpoint="after_claim:2", **settings))
+    assert code == -signal.SIGKILL
+
+    nowhere = {**settings, "schema_registry_url": f"http://127.0.0.1:{free_port()}"}
+    code, _, stderr = runs.finish(runs.start(tmp_path, **nowhere))
+    assert code == 1, stderr[-2000:]
+    assert committed(admin, f"g-{topic}") == {(topic, 0): 300}
+
+    runs.catch_up(tmp_path, **settings)
+    reconcile(produced, stored_records(LocalStore(tmp_path / "out")))
+    assert committed(admin, f"g-{topic}") == end_offsets(produced)

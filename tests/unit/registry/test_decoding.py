@@ -5,6 +5,7 @@ record that keeps its bytes."""
 
 from __future__ import annotations
 
+import base64
 import io
 import itertools
 import json
@@ -17,6 +18,7 @@ from typing import Any
 import fastavro
 import orjson
 import pytest
+from confluent_kafka.schema_registry.serde import SchemaId
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +28,7 @@ from handler.format.registered import NotDecodable
 from handler.record import Record
 from handler.registry.client import RegisteredSchema
 from handler.registry.decoder import RegistryDecoder
+from tests.support.protobuf_messages import message_classes, reading_file
 
 
 class Schemas:
@@ -34,6 +37,7 @@ class Schemas:
     def __init__(self, schemas: dict[int, RegisteredSchema] | None = None) -> None:
         self.schemas = schemas or {}
         self.asked: list[int] = []
+        """The schema ids asked for; negative: asked for serialized (Protobuf)."""
         self.down = False
 
     def schema(self, schema_id: int) -> RegisteredSchema:
@@ -43,6 +47,11 @@ class Schemas:
         if schema_id not in self.schemas:
             raise NotDecodable(f"schema id {schema_id} is not in the Schema Registry", 1)
         return self.schemas[schema_id]
+
+    def protobuf_files(self, schema_id: int) -> list[str]:
+        # The registry serves a Protobuf schema serialized: here, its text is that already.
+        self.asked.append(-schema_id)
+        return [self.schemas[schema_id].text]
 
 
 def framed(schema_id: int, payload: bytes) -> bytes:
@@ -152,7 +161,7 @@ def test_registry_format_follows_the_schema_type() -> None:
     assert decode_line(enc.encode(record(json_value)).line).value == json_value
     protobuf = enc.encode(record(framed(3, b"\x00\x0a\x01x")))
     assert [p.field for p in protobuf.problems] == ["value"]
-    assert "PROTOBUF" in protobuf.problems[0].error
+    assert "not a Protobuf schema the protobuf library reads" in protobuf.problems[0].error
     # A format names one schema type: another is the record's problem.
     avro_only = encoder(schemas, value_format="avro").encode(record(json_value))
     assert "is a JSON schema, not avro" in avro_only.problems[0].error
@@ -255,4 +264,68 @@ def test_any_avro_datum_is_its_json_and_its_exact_bytes(
     line = orjson.loads(encoded.line)
     assert line["value"] == datum
     assert line["value_schema_id"] == schema_id
+    assert decode_line(encoded.line).value == data
+
+
+# -- Protobuf ----------------------------------------------------------------------------------
+
+
+def protobuf_framed(schema_id: int, indexes: list[int], message: Any) -> bytes:
+    return (
+        SchemaId("PROTOBUF", schema_id, None, indexes).id_to_bytes() + message.SerializeToString()
+    )
+
+
+def test_protobuf_value_becomes_json_under_its_message_index() -> None:
+    reading_class, other_class, inner_class = message_classes()
+    text = base64.b64encode(reading_file().SerializeToString()).decode()
+    schemas = Schemas({9: RegisteredSchema("PROTOBUF", text)})
+    enc = encoder(schemas, value_format="protobuf", time_field="at")
+    reading = reading_class(
+        sensor="s1", value=2.5, count=2**40, kind=1, raw=b"\x00\xff", tags=["a", "b"]
+    )
+    reading.at.FromJsonString("2026-12-03T12:30:00.123Z")
+    reading.inner.note = "n"
+    data = protobuf_framed(9, [0], reading)
+    encoded = enc.encode(record(data))
+    assert encoded.problems == ()
+    line = orjson.loads(encoded.line)
+    assert (line["value_encoding"], line["value_schema_id"]) == ("protobuf", 9)
+    assert line["value"] == {
+        "sensor": "s1",
+        "value": 2.5,
+        "count": 2**40,
+        "kind": "KIND_HOT",
+        "raw": "AP8=",
+        "at": "2026-12-03T12:30:00.123Z",
+        "inner": {"note": "n"},
+        "tags": ["a", "b"],
+    }
+    assert encoded.event_time == 1796301000123 and encoded.time_from_field
+    assert decode_line(encoded.line).value == data
+    # The second message of the file, and one field at its default, still present.
+    other = orjson.loads(enc.encode(record(protobuf_framed(9, [1], other_class()))).line)
+    assert other["value"] == {"ok": False}
+    nested = orjson.loads(
+        enc.encode(record(protobuf_framed(9, [0, 0], inner_class(note="x")))).line
+    )
+    assert nested["value"] == {"note": "x"}
+    assert schemas.asked == [9, -9]  # its type, then it serialized: once for every record
+
+
+@pytest.mark.parametrize(
+    ("indexes", "payload", "error"),
+    [
+        ([5], b"", "names no message of the schema"),
+        ([0], b"\x0a\x05ab", "does not decode as Protobuf under schema id 9"),
+    ],
+)
+def test_protobuf_values_that_do_not_decode_are_invalid(
+    indexes: list[int], payload: bytes, error: str
+) -> None:
+    text = base64.b64encode(reading_file().SerializeToString()).decode()
+    enc = encoder(Schemas({9: RegisteredSchema("PROTOBUF", text)}), value_format="registry")
+    data = SchemaId("PROTOBUF", 9, None, indexes).id_to_bytes() + payload
+    encoded = enc.encode(record(data))
+    assert len(encoded.problems) == 1 and error in encoded.problems[0].error
     assert decode_line(encoded.line).value == data
