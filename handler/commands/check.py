@@ -43,6 +43,8 @@ def _attempt(name: str, action: Callable[[], str]) -> Step:
 
 
 def _encoder(settings: Settings) -> str:
+    if {settings.key_format, settings.value_format} & set(REGISTRY_FORMATS):
+        return "records encoded by the pure-Python encoder (it decodes the registry formats)"
     if chosen_encoder(settings.encoder) == "native":
         return "records encoded by the native encoder"
     if settings.encoder == "python":

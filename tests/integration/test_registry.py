@@ -119,6 +119,18 @@ def signed_in(bootstrap: str, topic: str, tmp_path, registry_url: str, password:
     )
 
 
+def once_under_two_schemas(tmp_path, produced, admin, topic: str, encoding: str) -> list:
+    """Every record stored once and committed, each line decoded as `encoding` under one of
+    two schema ids; the lines."""
+    store = LocalStore(tmp_path / "out")
+    reconcile(produced, stored_records(store))
+    assert committed(admin, f"g-{topic}") == end_offsets(produced)
+    stored = lines(store)
+    assert {line["value_encoding"] for line in stored} == {encoding}
+    assert len({line["value_schema_id"] for line in stored}) == 2
+    return stored
+
+
 def lines(store: LocalStore, dead_letters: bool = False) -> list[dict[str, Any]]:
     """Every stored line as JSON (or every dead letter's)."""
     found = []
@@ -148,12 +160,7 @@ def test_avro_topic_exactly_once_through_a_kill_and_a_schema_change(
     summaries = runs.catch_up(tmp_path, **settings)
     assert summaries[0]["encoder"] == "python"
 
-    store = LocalStore(tmp_path / "out")
-    reconcile(produced, stored_records(store))
-    assert committed(admin, f"g-{topic}") == end_offsets(produced)
-    stored = lines(store)
-    assert {line["value_encoding"] for line in stored} == {"avro"}
-    assert len({line["value_schema_id"] for line in stored}) == 2
+    stored = once_under_two_schemas(tmp_path, produced, admin, topic, "avro")
     newest = max(stored, key=lambda line: line["value_schema_id"])
     assert set(newest["value"]) == {"user", "ok", "at", "source_ip"}
     first = min(stored, key=lambda line: (line["partition"], line["offset"]))
@@ -298,6 +305,7 @@ def test_check_proves_the_registry_and_names_the_topics_subjects(
     code, output = check(tmp_path, **settings)
     assert code == 0, output
     assert "PASS  registry" in output and f"'{topic}-value'" in output
+    assert "pure-Python encoder (it decodes the registry formats)" in output
 
     code, output = check(tmp_path, **{**settings, "schema_registry_password": "wrong"})
     assert code == 3, output
@@ -333,6 +341,17 @@ def test_overlapping_runs_store_an_avro_topic_exactly_once(
     assert len({line["value_schema_id"] for line in lines(store)}) == 2
 
 
+def killed_after_the_second_claim(registry_url, topic, producer, bootstrap, tmp_path):
+    """900 Avro records in one partition, and a run killed once it claimed [300, 600): what
+    was produced, and the settings of that run."""
+    produced = produce(producer, topic, logins(registry_url, topic, 900, 1))
+    settings = settings_for(bootstrap, topic, tmp_path / "out", registry_url)
+    settings |= {"topics": None, "partitions": f"{topic}:0"}
+    code, _, _ = runs.finish(runs.start(tmp_path, failpoint="after_claim:2", **settings))
+    assert code == -signal.SIGKILL
+    return produced, settings
+
+
 def test_a_crash_under_avro_then_another_format_rebuilds_the_claimed_object_as_claimed(
     schema_registry, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
@@ -340,11 +359,9 @@ def test_a_crash_under_avro_then_another_format_rebuilds_the_claimed_object_as_c
     Without the registry's URL the claimed object cannot be rebuilt: that run fails, storing
     nothing; with it, the object is rebuilt as claimed, and what follows is `auto`."""
     topic = topic_factory(partitions=1)
-    produced = produce(producer, topic, logins(schema_registry.url, topic, 900, 1))
-    settings = settings_for(bootstrap, topic, tmp_path / "out", schema_registry.url)
-    settings |= {"topics": None, "partitions": f"{topic}:0"}
-    code, _, _ = runs.finish(runs.start(tmp_path, failpoint="after_claim:2", **settings))
-    assert code == -signal.SIGKILL
+    produced, settings = killed_after_the_second_claim(
+        schema_registry.url, topic, producer, bootstrap, tmp_path
+    )
 
     auto = {**settings, "value_format": "auto", "schema_registry_url": None}
     code, summary, stderr = runs.finish(runs.start(tmp_path, **auto))
@@ -376,12 +393,7 @@ def test_protobuf_topic_exactly_once_through_a_kill_and_a_schema_change(
     produced |= produce(producer, topic, readings(schema_registry.url, topic, 500, 2, 2, 1500))
     runs.catch_up(tmp_path, **settings)
 
-    store = LocalStore(tmp_path / "out")
-    reconcile(produced, stored_records(store))
-    assert committed(admin, f"g-{topic}") == end_offsets(produced)
-    stored = lines(store)
-    assert {line["value_encoding"] for line in stored} == {"protobuf"}
-    assert len({line["value_schema_id"] for line in stored}) == 2
+    stored = once_under_two_schemas(tmp_path, produced, admin, topic, "protobuf")
     first = min(stored, key=lambda line: (line["partition"], line["offset"]))
     assert first["value"] == {
         "sensor": "s0",
@@ -405,11 +417,9 @@ def test_a_registry_down_while_repairing_a_claimed_range_stores_none_of_it(
     """The consumer has fetched past the claimed range when the registry fails on its first
     record: the range must not be taken for compacted away (an empty object stored there)."""
     topic = topic_factory(partitions=1)
-    produced = produce(producer, topic, logins(schema_registry.url, topic, 900, 1))
-    settings = settings_for(bootstrap, topic, tmp_path / "out", schema_registry.url)
-    settings |= {"topics": None, "partitions": f"{topic}:0"}
-    code, _, _ = runs.finish(runs.start(tmp_path, failpoint="after_claim:2", **settings))
-    assert code == -signal.SIGKILL
+    produced, settings = killed_after_the_second_claim(
+        schema_registry.url, topic, producer, bootstrap, tmp_path
+    )
 
     nowhere = {**settings, "schema_registry_url": f"http://127.0.0.1:{free_port()}"}
     code, _, stderr = runs.finish(runs.start(tmp_path, **nowhere))
