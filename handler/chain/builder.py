@@ -4,11 +4,13 @@ Rotation is decided record by record (`Rotation.starts_new_object`): by record c
 uncompressed bytes, and when a record belongs to a later hour than the object's folder. Late
 records (an earlier hour) stay in the open object, so skewed producers alternating between two
 hours do not split a partition into one object per record; the object's metadata carries its
-min and max timestamps.
+min and max timestamps. An object whose Parquet `value` column is typed by one schema
+(a Schema Registry value format) also ends before a value of another schema.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +53,7 @@ class Rotation:
             self.max_bytes - raw_bytes,
             (builder.hour + 1) * _HOUR_MS,
             builder.hour_start_ms,
+            builder.accepts if builder.selective else None,
         )
 
 
@@ -64,6 +67,9 @@ class Room:
     hour_start_ms: int | None
     """Where the folder's hour begins: records before it are late (None for the unknown
     folder, where none is)."""
+    accepts: Callable[[Encoded], bool] | None = None
+    """Whether a record may join the object (None: any may, the object's body never refuses
+    one); one it refuses starts a new object."""
 
     def later(self, event_time: int) -> bool:
         return self.later_hour_ms <= event_time < MAX_TIMESTAMP_MS
@@ -190,6 +196,16 @@ class ObjectBuilder:
         self.min_timestamp = min(self.min_timestamp, run.min_event_time)
         self.max_timestamp = max(self.max_timestamp, run.max_event_time)
         self.late_records += run.late
+
+    @property
+    def selective(self) -> bool:
+        """Whether the body may refuse a record (`accepts`)."""
+        return self._body.selective
+
+    def accepts(self, encoded: Encoded) -> bool:
+        """Whether the record may join this object (a typed registry value column holds one
+        schema's values): one refused starts a new object."""
+        return self._body.accepts(encoded)
 
     @property
     def hour_start_ms(self) -> int | None:

@@ -210,7 +210,12 @@ class ChainWriter:
         under the formats of the records going in (a repair's recorded ones)."""
         chosen: ObjectFormat = self.config.format_for_key(key)
         shape = self.shape
-        body = chosen.body(spool_bytes, shape.key_format, shape.value_format)  # type: ignore[arg-type]
+        body = chosen.body(
+            spool_bytes,
+            shape.key_format,  # type: ignore[arg-type]
+            shape.value_format,  # type: ignore[arg-type]
+            self.config.schemas,
+        )
         return ObjectBuilder(
             self.ref.topic,
             self.ref.partition,
@@ -233,13 +238,17 @@ class ChainWriter:
             return None
         return self.config.rotation.room(builder, self.companion)
 
-    def ends_before(self, offset: int, event_time: int, line_size: int) -> bool:
+    def ends_before(self, offset: int, encoded: Encoded) -> bool:
         """Whether the open object (or the repair) is complete before the record at `offset`."""
         if self.repair is not None:
             return offset >= self.repair.next
         builder = self.builder
-        return builder is not None and self.config.rotation.starts_new_object(
-            builder, event_time, line_size, self.companion
+        if builder is None:
+            return False
+        if builder.records and builder.selective and not builder.accepts(encoded):
+            return True
+        return self.config.rotation.starts_new_object(
+            builder, encoded.event_time, len(encoded.line), self.companion
         )
 
     def add(self, record: Record, encoded: Encoded) -> None:

@@ -14,6 +14,7 @@ from handler.errors import ConfigError
 from handler.format.envelope import decode_line
 from handler.format.layout import is_state_key
 from handler.format.reading import is_object_key, stored_lines
+from handler.format.registered import SchemaDecoder
 from handler.stores import open_for_reading
 from handler.stores.base import Store
 from handler.stores.local import LocalStore
@@ -52,7 +53,19 @@ def open_location(location: str, endpoint_url: str | None) -> tuple[Store, list[
 def lines(store: Store, keys: list[str]) -> Iterator[bytes]:
     for key in keys:
         with store.open(key) as raw:
-            yield from stored_lines(key, raw)
+            yield from stored_lines(key, raw, _embedded_decoder)
+
+
+def _embedded_decoder(schemas: str) -> SchemaDecoder:
+    """The decoder of the schemas a Parquet object of a Schema Registry format embeds."""
+    try:
+        from handler.registry.embedded import embedded_decoder
+    except ImportError as exc:
+        raise ConfigError(
+            "the object holds Schema Registry values: decoding its lines needs fastavro and "
+            "protobuf, which the base install leaves out: pip install 'kafka-beat[registry]'"
+        ) from exc
+    return embedded_decoder(schemas)
 
 
 def write(location: str, out: BinaryIO, raw: bool, endpoint_url: str | None) -> int:

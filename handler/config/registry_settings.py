@@ -56,10 +56,11 @@ class RegistrySettings(BaseModel):
                 "confluent-kafka's registry client, "
                 "which the base install leaves out: pip install 'kafka-beat[registry]'"
             )
-        if uses_registry and getattr(self, "format", "jsonl") != "jsonl":
+        registered_value = getattr(self, "value_format", None) in REGISTRY_FORMATS
+        if registered_value and getattr(self, "parquet_fields", None):
             raise ValueError(
-                "Schema Registry formats are stored as JSON lines so far: set "
-                "KAFKA_BEAT_FORMAT=jsonl (typed Parquet columns from the schemas are not built yet)"
+                "KAFKA_BEAT_PARQUET_FIELDS is for JSON values: with a Schema Registry value format "
+                "every field of the value is a typed column already (value.<field>); unset it"
             )
         if (self.schema_registry_username is None) != (self.schema_registry_password is None):
             raise ValueError(

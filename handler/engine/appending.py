@@ -50,6 +50,7 @@ def append_records(
         return Appended(index)
     encode = writer.encoder.encode
     room_records, room_bytes, later_hour_ms = room.records, room.bytes, room.later_hour_ms
+    accepts = room.accepts
     add = writer.add
     end, consumed_to = part.end, part.consumed_to
     count = bytes_in = bytes_encoded = 0
@@ -66,6 +67,7 @@ def append_records(
             or room_records <= 0
             or len(line) > room_bytes
             or later_hour_ms <= moment < MAX_TIMESTAMP_MS
+            or (accepts is not None and not accepts(encoded))
         ):
             break  # re-encoded by intake: rare, against the calls per record saved here
         room_records -= 1

@@ -181,8 +181,7 @@ class Intake:
             if invalid and writer.shape.on_invalid == "fail":
                 self._refuse(part, record, encoded, taken)
                 return Next.STOPPED
-            line = encoded.line
-            if writer.ends_before(record.offset, encoded.event_time, len(line)):
+            if writer.ends_before(record.offset, encoded):
                 flow = self._settle(part, writer.store_open(), record.offset, taken)
                 if flow is Next.ON:
                     flow = self._settle_uploads(part, taken, wait_until=_MAX_UPLOADING - 1)

@@ -28,6 +28,8 @@ from handler.format.native_columns import native_fields, record_batch, unfit_cou
 from handler.format.parquet import ParquetObjectWriter
 from handler.format.parquet_schema import CONTENT_TYPE as PARQUET_CONTENT_TYPE
 from handler.format.parquet_schema import EXTENSION as PARQUET_EXTENSION
+from handler.format.parquet_schema import registered_value
+from handler.format.registered import SchemaDecoder
 from handler.format.sealed import SealedBody
 from handler.record import Record
 
@@ -39,7 +41,15 @@ _MIN_ROW_GROUP_BYTES = 256 * 1024
 
 
 class Body(Protocol):
+    selective: bool
+    """Whether `accepts` may refuse a record (a typed registry value column); else it never
+    does, and the hot path does not ask."""
+
     def add(self, record: Record, encoded: Encoded) -> None: ...
+
+    def accepts(self, encoded: Encoded) -> bool:
+        """Whether the record may join this object (else rotation starts a new one for it)."""
+        ...
 
     def add_run(self, native: Any, run: Run, topic: str) -> None:
         """Append a run of records the native encoder took from its batch `native` (of one
@@ -59,9 +69,14 @@ class ObjectFormat(Protocol):
     def content_type(self) -> str: ...
 
     def body(
-        self, spool_memory_bytes: int, key_format: FieldFormat, value_format: FieldFormat
+        self,
+        spool_memory_bytes: int,
+        key_format: FieldFormat,
+        value_format: FieldFormat,
+        schemas: SchemaDecoder | None = None,
     ) -> Body:
-        """A new, empty body; the formats are the ones the records were encoded under."""
+        """A new, empty body; the formats are the ones the records were encoded under (with
+        the decoder of their registry formats)."""
         ...
 
 
@@ -81,7 +96,11 @@ class JsonLines:
         return self.codec.content_type
 
     def body(
-        self, spool_memory_bytes: int, key_format: FieldFormat, value_format: FieldFormat
+        self,
+        spool_memory_bytes: int,
+        key_format: FieldFormat,
+        value_format: FieldFormat,
+        schemas: SchemaDecoder | None = None,
     ) -> Body:
         return JsonLinesBody(self.codec, self.level, spool_memory_bytes, self.worker)
 
@@ -103,9 +122,13 @@ class Parquet:
         return PARQUET_CONTENT_TYPE
 
     def body(
-        self, spool_memory_bytes: int, key_format: FieldFormat, value_format: FieldFormat
+        self,
+        spool_memory_bytes: int,
+        key_format: FieldFormat,
+        value_format: FieldFormat,
+        schemas: SchemaDecoder | None = None,
     ) -> Body:
-        return ParquetBody(self, spool_memory_bytes, key_format, value_format)
+        return ParquetBody(self, spool_memory_bytes, key_format, value_format, schemas)
 
 
 def format_of_extension(extension: str) -> ObjectFormat:
@@ -120,6 +143,8 @@ def format_of_extension(extension: str) -> ObjectFormat:
 
 class JsonLinesBody:
     """JSON lines through a streaming codec into a spool file."""
+
+    selective = False
 
     def __init__(
         self, codec: Codec, level: int | None, spool_memory_bytes: int, worker: Executor | None
@@ -141,6 +166,9 @@ class JsonLinesBody:
 
     def add(self, record: Record, encoded: Encoded) -> None:
         self.add_lines(memoryview(encoded.line))
+
+    def accepts(self, encoded: Encoded) -> bool:
+        return True
 
     def add_run(self, native: Any, run: Run, topic: str) -> None:
         self.add_lines(memoryview(native.lines)[run.line_start : run.line_end])
@@ -218,7 +246,9 @@ class ParquetBody:
         spool_memory_bytes: int,
         key_format: FieldFormat,
         value_format: FieldFormat,
+        schemas: SchemaDecoder | None = None,
     ) -> None:
+        self.selective = registered_value(value_format)
         self._writer = ParquetObjectWriter(
             settings.compression,  # type: ignore[arg-type]
             settings.fields,
@@ -228,12 +258,16 @@ class ParquetBody:
             key_format=key_format,
             value_format=value_format,
             worker=settings.worker,
+            schemas=schemas,
         )
         self._columns = settings.fields
         self._fields = native_fields(settings.fields)
 
     def add(self, record: Record, encoded: Encoded) -> None:
         self._writer.add(record, encoded)
+
+    def accepts(self, encoded: Encoded) -> bool:
+        return self._writer.accepts(encoded)
 
     def add_run(self, native: Any, run: Run, topic: str) -> None:
         start = run.next_index - run.records

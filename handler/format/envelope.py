@@ -24,16 +24,17 @@ import base64
 import json
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import orjson
 
 from handler.config.registry_settings import REGISTRY_FORMATS
 from handler.config.values import FieldFormat
+from handler.format.event_time import parse_event_time
 from handler.format.json_fields import JsonField
 from handler.format.registered import (
     REGISTRY_ENCODINGS,
+    Decoded,
     NotDecodable,
     SchemaDecoder,
     raw_field,
@@ -119,6 +120,8 @@ class Encoded(NamedTuple):
     JSON (what a Parquet object's `value_json` column holds)."""
     document: Any = None
     """The value as parsed JSON (None where it is not JSON): typed Parquet columns read it."""
+    registered: Decoded | None = None
+    """The value decoded through the Schema Registry (None where it is not)."""
 
 
 def _raw(data: bytes) -> tuple[Any, str]:
@@ -233,29 +236,6 @@ def _encode_field(data: bytes, fmt: str, name: str) -> tuple[Any, str, Problem |
     return text, ENCODING_UTF8, None, _NOTHING
 
 
-def parse_event_time(value: Any) -> int | None:
-    """Milliseconds since the epoch from an ISO-8601 string or an epoch number (seconds,
-    milliseconds, microseconds or nanoseconds, told apart by magnitude)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        magnitude = abs(value)
-        if magnitude < 1e11:
-            return int(value * 1000)  # seconds
-        if magnitude < 1e14:
-            return int(value)  # milliseconds
-        return int(value / 1000) if magnitude < 1e17 else int(value / 1_000_000)
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return int(moment.timestamp() * 1000)
-    return None
-
-
 class Encoder:
     """Encodes records under the configured key and value formats and event-time field."""
 
@@ -272,7 +252,7 @@ class Encoder:
         self._schemas = schemas
 
     def _field(self, data: bytes, fmt: str, name: str) -> tuple[Any, str, Problem | None, Any]:
-        """`_encode_field`; for a registry format, (parsed, the line's extra entries)."""
+        """`_encode_field`; for a registry format, (the Decoded, the line's extra entries)."""
         if fmt not in _REGISTRY_FORMATS:
             return _encode_field(data, fmt, name)
         assert self._schemas is not None, "registry formats need a SchemaDecoder"
@@ -282,7 +262,7 @@ class Encoder:
             problem = Problem(name, exc.error, exc.byte)
             return base64.b64encode(data).decode("ascii"), ENCODING_BASE64, problem, {}
         extra = {f"{name}_schema_id": decoded.schema_id, f"{name}_raw": raw_field(data)}
-        return orjson.Fragment(decoded.json), decoded.encoding, None, (decoded.document, extra)
+        return orjson.Fragment(decoded.json), decoded.encoding, None, (decoded, extra)
 
     def encode(self, record: Record) -> Encoded:
         # The hot path of every run: one call per field, no list unless a field is invalid.
@@ -299,6 +279,7 @@ class Encoder:
         value: Any = None
         value_encoding: str | None = None
         parsed: Any = _NOTHING
+        registered: Decoded | None = None
         value_extra: dict[str, Any] = {}
         if record.value is not None:
             value, value_encoding, problem, parsed = self._field(
@@ -307,7 +288,8 @@ class Encoder:
             if problem:
                 problems = (*problems, problem)
             elif value_encoding in REGISTRY_ENCODINGS:
-                parsed, value_extra = parsed
+                registered, value_extra = parsed
+                parsed = _NOTHING
         headers = [
             [name, None, None] if header_value is None else [name, *_raw(header_value)]
             for name, header_value in record.headers
@@ -338,6 +320,8 @@ class Encoder:
         event_time, from_field = record.timestamp, None
         if self._time_field is not None:
             from_field = False
+            if registered is not None:
+                parsed = registered.document
             for candidate in self._time_field.candidates(parsed):
                 found = parse_event_time(candidate)
                 if found is not None:
@@ -350,6 +334,7 @@ class Encoder:
             from_field,
             value_json,
             None if value_json is None else parsed,
+            registered,
         )
 
 

@@ -48,6 +48,10 @@ PARQUET_META_KEY_FORMAT = "kafka_beat.key_format"
 PARQUET_META_VALUE_FORMAT = "kafka_beat.value_format"
 PARQUET_META_FIELDS = "kafka_beat.fields"
 PARQUET_META_WRITER = "kafka_beat.writer"
+# Objects of a Schema Registry value format: the schema ids of the typed `value` column's
+# values, and every schema met, embedded so the lines come back without the registry.
+PARQUET_META_VALUE_SCHEMA_IDS = "kafka_beat.value_schema_ids"
+PARQUET_META_SCHEMAS = "kafka_beat.schemas"
 
 _OBJECT_NAME = re.compile(
     r"(?P<topic>[^/]+)\+(?P<partition>\d+)\+(?P<start>\d{20})(?P<ext>\.[^/]+)$"

@@ -21,11 +21,23 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future, wait
 from typing import IO, Any
 
-from handler.config.parquet_fields import BASE_COLUMNS, ParquetField
+from handler.config.parquet_fields import ParquetField
 from handler.config.values import FieldFormat
 from handler.format.envelope import Encoded, Encoder
+from handler.format.layout import PARQUET_META_SCHEMAS as META_SCHEMAS
+from handler.format.layout import PARQUET_META_VALUE_SCHEMA_IDS as META_VALUE_SCHEMA_IDS
+from handler.format.parquet_registered_rows import RegisteredRows, value_shape
 from handler.format.parquet_rows import RowBuffer
-from handler.format.parquet_schema import COMPRESSIONS, ParquetCompression, arrow, schema
+from handler.format.parquet_schema import (
+    COMPRESSIONS,
+    ParquetCompression,
+    arrow,
+    leaf_paths,
+    registered_value,
+    registry_schema,
+    schema,
+)
+from handler.format.registered import Decoded, SchemaDecoder, ValueColumn
 from handler.format.sealed import SealedBody
 from handler.record import Record
 
@@ -38,6 +50,8 @@ DEFAULT_SPOOL_MEMORY_BYTES = 2 * 1024 * 1024
 # on the byte columns they would only grow the footer. Encodings stay the defaults every reader
 # knows (DELTA_BINARY_PACKED would save more on offsets, but Spark before 3.3 cannot read it).
 _NO_DICTIONARY = frozenset({"offset", "timestamp", "value", "value_json"})
+# A typed value's fields repeat as a log's do (levels, hosts, users): its bytes do not.
+_NO_DICTIONARY_REGISTERED = frozenset({"offset", "timestamp", "value_raw"})
 _STATISTICS = ("topic", "partition", "offset", "timestamp", "timestamp_type")
 _PAGE_BYTES = 64 * 1024
 
@@ -91,35 +105,38 @@ class ParquetObjectWriter:
         key_format: FieldFormat = "auto",
         value_format: FieldFormat = "auto",
         worker: Executor | None = None,
+        schemas: SchemaDecoder | None = None,
     ) -> None:
         if compression not in COMPRESSIONS:
             raise ValueError(
                 f"Parquet compression is one of {', '.join(COMPRESSIONS)}, not {compression!r}"
             )
-        self._pa, pq = arrow()
+        self._pa, self._pq = arrow()
         self._fields = fields
         self._row_group_bytes = row_group_bytes
-        self._schema = schema(fields, key_format, value_format)
-        self._rows = RowBuffer(fields, Encoder(key_format, value_format))
+        self._compression = compression
+        self._level = level if compression in ("zstd", "gzip") else None
+        self._schemas = schemas
+        encoder = Encoder(key_format, value_format, schemas=schemas)
+        self._registered: RegisteredRows | None = None
+        self._schema: Any = None
+        self._rows: RowBuffer
+        if registered_value(value_format):
+            assert schemas is not None, "a Schema Registry value format needs its decoder"
+            self._rows = self._registered = RegisteredRows(encoder)
+            self._formats = key_format, value_format
+            self._no_dictionary = _NO_DICTIONARY_REGISTERED
+        else:
+            self._rows = RowBuffer(fields, encoder)
+            self._schema = schema(fields, key_format, value_format)
+            self._no_dictionary = _NO_DICTIONARY
         self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - owned by the sealed body
             max_size=spool_memory_bytes, prefix="kafka-beat-parquet-"
         )
         self._sink = _HashingSink(self._spool)
-        self._writer = pq.ParquetWriter(
-            self._sink,
-            self._schema,
-            compression=compression,
-            compression_level=level if compression in ("zstd", "gzip") else None,
-            use_dictionary=[
-                path for path in self._schema_paths() if path.split(".", 1)[0] not in _NO_DICTIONARY
-            ],
-            write_statistics=[*_STATISTICS, *(field.column for field in fields)],
-            # Pages of 64 KiB, not 1 MiB: each open object's column writers hold a page
-            # buffer per column, which at 64 partitions outweighed the rows (3 % larger
-            # objects on log lines, still below the .jsonl.zst).
-            data_page_size=_PAGE_BYTES,
-            dictionary_pagesize_limit=_PAGE_BYTES,
-        )
+        self._writer: Any = None
+        """Made once the schema is known: for a registry value format, at the first decoded
+        value or the first row group, whichever comes first."""
         self._worker = worker
         self._queued: deque[Future[None]] = deque()
         self._batches: list[Any] = []
@@ -130,25 +147,61 @@ class ParquetObjectWriter:
         self._unfit = {field.column: 0 for field in fields}
         self._sealed = False
 
-    def _schema_paths(self) -> list[str]:
-        return [
-            ".".join(path)
-            for path in (
-                *((name,) for name in BASE_COLUMNS if name != "headers"),
-                ("headers", "list", "element", "key"),
-                ("headers", "list", "element", "value"),
-                *((field.column,) for field in self._fields),
+    def _parquet_writer(self) -> Any:
+        if self._writer is None:
+            if self._schema is None:  # a registry value format, nothing decoded yet
+                self._pin(None)
+            self._writer = self._pq.ParquetWriter(
+                self._sink,
+                self._schema,
+                compression=self._compression,
+                compression_level=self._level,
+                use_dictionary=[
+                    path
+                    for path in leaf_paths(self._schema)
+                    if path.split(".", 1)[0] not in self._no_dictionary
+                ],
+                write_statistics=[*_STATISTICS, *(field.column for field in self._fields)],
+                # Pages of 64 KiB, not 1 MiB: each open object's column writers hold a page
+                # buffer per column, which at 64 partitions outweighed the rows (3 % larger
+                # objects on log lines, still below the .jsonl.zst).
+                data_page_size=_PAGE_BYTES,
+                dictionary_pagesize_limit=_PAGE_BYTES,
             )
-        ]
+        return self._writer
+
+    def _pin(self, decoded: Decoded | None) -> None:
+        """Type the `value` column by the schema of `decoded` (None: by none, all null)."""
+        rows = self._registered
+        assert rows is not None and self._schemas is not None
+        if decoded is None:
+            column = ValueColumn(self._pa.null(), lambda _: None)
+            rows.pin(column, None)
+        else:
+            column = self._schemas.value_column(decoded)
+            rows.pin(column, value_shape(decoded))
+        self._schema = registry_schema(column.arrow_type, *self._formats)
+
+    def accepts(self, encoded: Encoded) -> bool:
+        """Whether the record may join this object: not a value of another schema than the
+        one its typed `value` column holds (rotation starts a new object for it)."""
+        rows = self._registered
+        decoded = encoded.registered
+        if rows is None or decoded is None or self._schema is None:
+            return True
+        return value_shape(decoded) == rows.shape
 
     @property
     def schema(self) -> Any:
-        """The Arrow schema of the object's columns (footer metadata included)."""
+        """The Arrow schema of the object's columns (footer metadata included); for a registry
+        value format, None until the first decoded value or row group."""
         return self._schema
 
     @property
     def unfit(self) -> dict[str, int]:
         """Per typed column: values present in the JSON that did not fit its type."""
+        if self._registered is not None:
+            return {name: count for name, count in self._registered.unfit.items() if count}
         return {column: count + self._rows.unfit[column] for column, count in self._unfit.items()}
 
     @property
@@ -167,6 +220,8 @@ class ParquetObjectWriter:
         formats, if already made)."""
         if self._sealed:
             raise ValueError("the object is sealed")
+        if self._schema is None and encoded is not None and encoded.registered is not None:
+            self._pin(encoded.registered)
         self._rows.add(record, encoded)
         self.records += 1
         if self.buffered_bytes >= self._row_group_bytes:
@@ -187,6 +242,8 @@ class ParquetObjectWriter:
             self._flush()
 
     def _take_rows(self) -> None:
+        if self._schema is None and self._rows.rows:
+            self._pin(None)
         rows = self._rows.batch(self._pa, self._schema)
         if rows is not None:
             self._batches.append(rows)
@@ -199,7 +256,8 @@ class ParquetObjectWriter:
         table = self._pa.Table.from_batches(self._batches, schema=self._schema)
         self._batches, self._batched_bytes = [], 0
         self.row_groups += 1
-        self._run(lambda: self._writer.write_table(table, row_group_size=table.num_rows))
+        writer = self._parquet_writer()
+        self._run(lambda: writer.write_table(table, row_group_size=table.num_rows))
 
     def _run(self, write: Callable[[], None]) -> None:
         """`write` on the worker, after every write handed to it before; inline without one."""
@@ -220,7 +278,13 @@ class ParquetObjectWriter:
         if self._sealed:
             raise ValueError("the object is sealed")
         self._flush()
-        self._run(self._writer.close)
+        writer = self._parquet_writer()
+        if self._registered is not None:
+            assert self._schemas is not None
+            ids = ",".join(str(found) for found in sorted(self._registered.schema_ids))
+            embedded = {META_VALUE_SCHEMA_IDS: ids, META_SCHEMAS: self._schemas.embedded()}
+            self._run(lambda: writer.add_key_value_metadata(embedded))
+        self._run(writer.close)
         self._settle()
         self._sealed = True
         self._spool.seek(0)
@@ -238,6 +302,7 @@ class ParquetObjectWriter:
             if not self._sealed:
                 self._sealed = True
                 self._batches = []
-                self._writer.close()
+                if self._writer is not None:
+                    self._writer.close()
         finally:
             self._spool.close()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handler.format.envelope import parse_event_time
+from handler.format.event_time import parse_event_time
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1

@@ -15,13 +15,17 @@ from dataclasses import dataclass
 from typing import IO, cast, get_args
 
 from handler.config.parquet_fields import BASE_COLUMNS, ParquetField, parse_fields
+from handler.config.registry_settings import REGISTRY_FORMATS
 from handler.config.values import FieldFormat
 from handler.format import layout
 from handler.format.envelope import Encoder
-from handler.format.parquet_schema import arrow
+from handler.format.parquet_schema import arrow, registered_value
+from handler.format.registered import EmbeddedDecoders
 from handler.record import Record
 
 _READ_BATCH_ROWS = 4096
+# A Schema Registry value format's objects: the value's bytes are in `value_raw`.
+_REGISTERED_COLUMNS = (*BASE_COLUMNS[:6], "headers", "value_raw")
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,10 @@ class ParquetInfo:
     fields: tuple[ParquetField, ...]
     records: int
     row_groups: int
+    schemas: str = ""
+    """For a Schema Registry value format, the schemas the object embeds (JSON)."""
+    value_schema_ids: tuple[int, ...] = ()
+    """For a Schema Registry value format, the schema ids of its values."""
 
 
 class ParquetReader:
@@ -82,19 +90,30 @@ class ParquetReader:
             fields=parse_fields(meta.get(layout.PARQUET_META_FIELDS, "")),
             records=self._file.metadata.num_rows,
             row_groups=self._file.metadata.num_row_groups,
+            schemas=meta.get(layout.PARQUET_META_SCHEMAS, ""),
+            value_schema_ids=tuple(
+                int(found)
+                for found in meta.get(layout.PARQUET_META_VALUE_SCHEMA_IDS, "").split(",")
+                if found
+            ),
         )
 
     def records(self) -> Iterator[Record]:
         """Every record, in stored order, with its bytes exactly as consumed."""
         pa = self._pa
-        for batch in self._file.iter_batches(batch_size=_READ_BATCH_ROWS, columns=BASE_COLUMNS):
+        registered = registered_value(self.info.value_format)
+        columns = _REGISTERED_COLUMNS if registered else BASE_COLUMNS
+        for batch in self._file.iter_batches(batch_size=_READ_BATCH_ROWS, columns=columns):
             index = batch.schema.get_field_index
             column = batch.column
             timestamps = column(index("timestamp")).cast(pa.int64()).to_pylist()
-            # `value` is null where value_json holds the value's bytes exactly.
-            values = self._compute.coalesce(
-                column(index("value")), column(index("value_json")).cast(pa.binary())
-            )
+            if registered:
+                values = column(index("value_raw"))
+            else:
+                # `value` is null where value_json holds the value's bytes exactly.
+                values = self._compute.coalesce(
+                    column(index("value")), column(index("value_json")).cast(pa.binary())
+                )
             headers = column(index("headers")).to_pylist()
             yield from map(
                 Record,
@@ -108,9 +127,20 @@ class ParquetReader:
                 (tuple((item["key"], item["value"]) for item in row) for row in headers),
             )
 
-    def lines(self) -> Iterator[bytes]:
-        """The JSON lines of the same records under the formats they were written with."""
-        encoder = Encoder(self.info.key_format, self.info.value_format)
+    def lines(self, embedded: EmbeddedDecoders | None = None) -> Iterator[bytes]:
+        """The JSON lines of the same records under the formats they were written with; for
+        a Schema Registry format, decoded with the schemas the object embeds (`embedded`
+        makes their decoder)."""
+        info = self.info
+        schemas = None
+        if info.key_format in REGISTRY_FORMATS or info.value_format in REGISTRY_FORMATS:
+            if embedded is None:
+                raise ValueError(
+                    "the object's keys or values are in a Schema Registry format: its lines "
+                    "are read with its embedded schemas, which needs the registry extra"
+                )
+            schemas = embedded(info.schemas)
+        encoder = Encoder(info.key_format, info.value_format, schemas=schemas)
         for record in self.records():
             yield encoder.encode(record).line
 
@@ -132,10 +162,10 @@ def read_records(body: IO[bytes]) -> Iterator[Record]:
         yield from reader.records()
 
 
-def decode_lines(body: IO[bytes]) -> Iterator[bytes]:
+def decode_lines(body: IO[bytes], embedded: EmbeddedDecoders | None = None) -> Iterator[bytes]:
     """The JSON lines a jsonl object of the same records holds (what `decode` prints)."""
     with ParquetReader(body) as reader:
-        yield from reader.lines()
+        yield from reader.lines(embedded)
 
 
 def _seekable(body: IO[bytes]) -> bool:

@@ -132,17 +132,17 @@ class RowBuffer:
     def batch(self, pa: ModuleType, schema: Any) -> Any:
         """The rows as one record batch of `schema` (None without rows); the buffer is empty
         after."""
-        rows = len(self._topics)
-        if not rows:
+        if not self._topics:
             return None
         columns = schema.types
+        topic, partition, offset, timestamp, timestamp_type, key = self._record_arrays(pa, schema)
         arrays = [
-            pa.array(self._topics, pa.string()),
-            pa.Array.from_buffers(pa.int32(), rows, [None, pa.py_buffer(self._partitions)]),
-            pa.Array.from_buffers(pa.int64(), rows, [None, pa.py_buffer(self._offsets)]),
-            pa.Array.from_buffers(columns[3], rows, [None, pa.py_buffer(self._timestamps)]),
-            pa.array(self._timestamp_types, pa.string()),
-            pa.array(self._keys, pa.binary()),
+            topic,
+            partition,
+            offset,
+            timestamp,
+            timestamp_type,
+            key,
             pa.array(self._values, pa.binary()),
             pa.array(self._headers, columns[7]),
             pa.array(self._value_json, pa.string()),
@@ -154,3 +154,15 @@ class RowBuffer:
         batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
         self._reset()
         return batch
+
+    def _record_arrays(self, pa: ModuleType, schema: Any) -> list[Any]:
+        """The columns every layout begins with: topic to key."""
+        rows = len(self._topics)
+        return [
+            pa.array(self._topics, pa.string()),
+            pa.Array.from_buffers(pa.int32(), rows, [None, pa.py_buffer(self._partitions)]),
+            pa.Array.from_buffers(pa.int64(), rows, [None, pa.py_buffer(self._offsets)]),
+            pa.Array.from_buffers(schema.types[3], rows, [None, pa.py_buffer(self._timestamps)]),
+            pa.array(self._timestamp_types, pa.string()),
+            pa.array(self._keys, pa.binary()),
+        ]

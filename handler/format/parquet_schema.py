@@ -28,6 +28,10 @@ value (a tombstone) has both null.
 The footer's key-value metadata records the key and value formats and the typed fields, so
 the reader gives back the very JSON lines a jsonl object of the same records holds.
 
+A Schema Registry value format has its own layout (`registry_schema`): `value` holds the value
+decoded, typed by its writer schema (handler/registry/*_columns.py), then `headers`,
+`value_schema_id` and `value_raw` (the exact bytes); the footer embeds the schemas met.
+
 pyarrow is imported on first use, never at import, so the base install needs no Parquet library
 (`pip install 'kafka-beat[parquet]'` brings it).
 """
@@ -39,6 +43,7 @@ from typing import Any, Literal, get_args
 
 from handler import __version__
 from handler.config.parquet_fields import ParquetField, format_fields
+from handler.config.registry_settings import REGISTRY_FORMATS
 from handler.config.values import FieldFormat
 from handler.errors import ConfigError
 from handler.format import layout
@@ -78,6 +83,55 @@ def _header_type(pa: ModuleType) -> Any:
     return pa.struct([pa.field("key", pa.string(), nullable=False), pa.field("value", pa.binary())])
 
 
+def registered_value(value_format: str) -> bool:
+    """Whether objects of this value format hold the decoded value in a typed `value` column
+    (the layout of `registry_schema`)."""
+    return value_format in REGISTRY_FORMATS
+
+
+def registry_schema(value_type: Any, key_format: FieldFormat, value_format: FieldFormat) -> Any:
+    """The Arrow schema of an object of a Schema Registry value format whose `value` column
+    holds values of `value_type` (footer metadata included, but for the schemas it embeds)."""
+    pa, _ = arrow()
+    columns = [
+        *_record_columns(pa),
+        pa.field("value", value_type),
+        _headers_column(pa),
+        pa.field("value_schema_id", pa.int32()),
+        pa.field("value_raw", pa.binary()),
+    ]
+    return pa.schema(columns, metadata=_metadata((), key_format, value_format))
+
+
+def _record_columns(pa: ModuleType) -> list[Any]:
+    return [
+        pa.field("topic", pa.string(), nullable=False),
+        pa.field("partition", pa.int32(), nullable=False),
+        pa.field("offset", pa.int64(), nullable=False),
+        pa.field("timestamp", pa.timestamp("ms", tz="UTC"), nullable=False),
+        pa.field("timestamp_type", pa.string(), nullable=False),
+        pa.field("key", pa.binary()),
+    ]
+
+
+def _headers_column(pa: ModuleType) -> Any:
+    return pa.field(
+        "headers", pa.list_(pa.field("element", _header_type(pa), nullable=False)), nullable=False
+    )
+
+
+def _metadata(
+    fields: tuple[ParquetField, ...], key_format: FieldFormat, value_format: FieldFormat
+) -> dict[str, str]:
+    return {
+        layout.PARQUET_META_FORMAT: layout.PARQUET_FORMAT_VERSION,
+        layout.PARQUET_META_KEY_FORMAT: key_format,
+        layout.PARQUET_META_VALUE_FORMAT: value_format,
+        layout.PARQUET_META_FIELDS: format_fields(fields),
+        layout.PARQUET_META_WRITER: f"kafka-beat {__version__}",
+    }
+
+
 def schema(
     fields: tuple[ParquetField, ...] = (),
     key_format: FieldFormat = "auto",
@@ -86,26 +140,33 @@ def schema(
     """The Arrow schema of an object with these typed fields (footer metadata included)."""
     pa, _ = arrow()
     columns = [
-        pa.field("topic", pa.string(), nullable=False),
-        pa.field("partition", pa.int32(), nullable=False),
-        pa.field("offset", pa.int64(), nullable=False),
-        pa.field("timestamp", pa.timestamp("ms", tz="UTC"), nullable=False),
-        pa.field("timestamp_type", pa.string(), nullable=False),
-        pa.field("key", pa.binary()),
+        *_record_columns(pa),
         pa.field("value", pa.binary()),
-        pa.field(
-            "headers",
-            pa.list_(pa.field("element", _header_type(pa), nullable=False)),
-            nullable=False,
-        ),
+        _headers_column(pa),
         pa.field("value_json", pa.string()),
     ]
     columns += [pa.field(field.column, _field_type(pa, field.type)) for field in fields]
-    metadata = {
-        layout.PARQUET_META_FORMAT: layout.PARQUET_FORMAT_VERSION,
-        layout.PARQUET_META_KEY_FORMAT: key_format,
-        layout.PARQUET_META_VALUE_FORMAT: value_format,
-        layout.PARQUET_META_FIELDS: format_fields(fields),
-        layout.PARQUET_META_WRITER: f"kafka-beat {__version__}",
-    }
-    return pa.schema(columns, metadata=metadata)
+    return pa.schema(columns, metadata=_metadata(fields, key_format, value_format))
+
+
+def leaf_paths(arrow_schema: Any) -> list[str]:
+    """The dotted Parquet paths of a schema's leaf columns, as its writer names them."""
+    pa, _ = arrow()
+    found: list[str] = []
+
+    def walk(arrow_type: Any, path: str) -> None:
+        if pa.types.is_struct(arrow_type):
+            for index in range(arrow_type.num_fields):
+                child = arrow_type.field(index)
+                walk(child.type, f"{path}.{child.name}")
+        elif pa.types.is_map(arrow_type):
+            walk(arrow_type.key_type, f"{path}.key_value.key")
+            walk(arrow_type.item_type, f"{path}.key_value.value")
+        elif pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+            walk(arrow_type.value_type, f"{path}.list.element")
+        else:
+            found.append(path)
+
+    for field in arrow_schema:
+        walk(field.type, field.name)
+    return found

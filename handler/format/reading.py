@@ -13,6 +13,7 @@ from handler.format.compression import CODECS, codec_for_key
 from handler.format.envelope import decode_line
 from handler.format.parquet_reader import decode_lines, read_records
 from handler.format.parquet_schema import EXTENSION as PARQUET_EXTENSION
+from handler.format.registered import EmbeddedDecoders
 from handler.record import Record
 
 EXTENSIONS: tuple[str, ...] = (*(codec.extension for codec in CODECS.values()), PARQUET_EXTENSION)
@@ -27,11 +28,14 @@ def is_object_key(key: str) -> bool:
     return key.endswith(EXTENSIONS)
 
 
-def stored_lines(key: str, raw: IO[bytes]) -> Iterator[bytes]:
+def stored_lines(
+    key: str, raw: IO[bytes], embedded: EmbeddedDecoders | None = None
+) -> Iterator[bytes]:
     """The JSON lines of the object at `key` whose body is `raw`: a Parquet object's are the
-    lines a jsonl object of the same records holds."""
+    lines a jsonl object of the same records holds (`embedded` decodes Schema Registry formats
+    with the schemas it embeds)."""
     if is_parquet_key(key):
-        yield from decode_lines(raw)
+        yield from decode_lines(raw, embedded)
         return
     with codec_for_key(key).reader(raw) as lines:
         yield from lines

@@ -10,7 +10,10 @@ I/O.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
+
+import orjson
 
 from handler.config.registry_settings import REGISTRY_ENCODINGS as _ENCODINGS
 
@@ -19,15 +22,37 @@ REGISTRY_ENCODINGS = frozenset(_ENCODINGS)
 
 MAGIC_BYTE = 0
 HEADER_BYTES = 5
+_UNPARSED: Any = object()
 
 
-class Decoded(NamedTuple):
-    json: bytes
-    """The decoded value as compact JSON text."""
-    encoding: str
-    schema_id: int
-    document: Any
-    """The decoded value itself (the time field reads it)."""
+class Decoded:
+    """A key or value decoded under its schema."""
+
+    __slots__ = ("_document", "encoding", "json", "message", "schema_id")
+
+    def __init__(
+        self,
+        json: bytes,
+        encoding: str,
+        schema_id: int,
+        document: Any = _UNPARSED,
+        message: str | None = None,
+    ) -> None:
+        self.json = json
+        """The decoded value as compact JSON text."""
+        self.encoding = encoding
+        self.schema_id = schema_id
+        self._document = document
+        self.message = message
+        """For Protobuf, the full name of the message type (a schema may define several)."""
+
+    @property
+    def document(self) -> Any:
+        """The decoded value's JSON forms, parsed from `json` when first asked for (the time
+        field and typed Parquet columns read it; JSON lines need only the text)."""
+        if self._document is _UNPARSED:
+            self._document = orjson.loads(self.json)
+        return self._document
 
 
 class NotDecodable(ValueError):
@@ -39,12 +64,36 @@ class NotDecodable(ValueError):
         self.byte = byte
 
 
+class ValueColumn(NamedTuple):
+    """How a Parquet object holds the values of one schema id in its `value` column."""
+
+    arrow_type: Any
+    """The column's pyarrow type, from the writer schema."""
+    convert: Callable[[Decoded], Any]
+    """What pyarrow builds the column from, of one decoded value."""
+
+
 class SchemaDecoder(Protocol):
     def decode(self, data: bytes, fmt: str) -> Decoded:
         """`data` under `fmt` (avro, jsonschema or registry); NotDecodable when it is not in
         the wire format, names an unknown schema or does not decode. A registry that refuses
         the credentials raises AuthError, one that cannot be reached TransientError."""
         ...
+
+    def value_column(self, decoded: Decoded) -> ValueColumn:
+        """The typed column of the values decoded under the schema (and for Protobuf the
+        message type) of `decoded`, one this decoder made."""
+        ...
+
+    def embedded(self) -> str:
+        """Every schema id met so far with what a reader needs to decode it without the
+        registry (the schema, or the error it gave), as JSON text: a Parquet object keeps it
+        in its footer."""
+        ...
+
+
+EmbeddedDecoders = Callable[[str], SchemaDecoder]
+"""Makes the decoder of the schemas an object embeds (`SchemaDecoder.embedded`)."""
 
 
 def schema_id(data: bytes) -> int:

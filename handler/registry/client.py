@@ -7,7 +7,7 @@ retries is transient (the run stores nothing it could not decode and commits not
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from handler.config.settings import Settings
 from handler.errors import AuthError, TransientError
@@ -22,6 +22,14 @@ class RegisteredSchema(NamedTuple):
     schema_type: str
     """AVRO, JSON or PROTOBUF."""
     text: str
+
+
+class SchemaSource(Protocol):
+    """Where a decoder finds the schemas ids name: the registry, or an object's footer."""
+
+    def schema(self, schema_id: int) -> RegisteredSchema: ...
+
+    def protobuf_files(self, schema_id: int) -> list[str]: ...
 
 
 def client_config(settings: Settings) -> dict[str, Any]:

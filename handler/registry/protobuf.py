@@ -71,8 +71,8 @@ class ProtobufSchema:
         self._schema_id = schema_id
         self._classes: dict[tuple[int, ...], Any] = {}
 
-    def decode(self, data: bytes) -> bytes:
-        """The JSON text of the message a framed value holds."""
+    def decode(self, data: bytes) -> tuple[bytes, str]:
+        """The JSON text of the message a framed value holds, and its type's full name."""
         body = io.BytesIO(data)
         framing = SchemaId("PROTOBUF")
         try:
@@ -90,7 +90,11 @@ class ProtobufSchema:
             preserving_proto_field_name=True,
             unquote_int64_if_possible=True,
         )
-        return orjson.dumps(document)
+        return orjson.dumps(document), message.DESCRIPTOR.full_name
+
+    def descriptor(self, full_name: str) -> Any:
+        """The descriptor of a message type of the schema."""
+        return self._pool.FindMessageTypeByName(full_name)
 
     def _message_class(self, indexes: tuple[int, ...]) -> Any:
         """The message type the indexes name: the file's Nth message, then its Mth nested..."""

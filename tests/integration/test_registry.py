@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import signal
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 import orjson
+import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.schema_registry.json_schema import JSONSerializer
@@ -18,7 +20,9 @@ from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from handler.format.layout import is_dead_letter_key, is_state_key
+from handler.format.parquet_reader import ParquetReader
 from handler.format.reading import stored_lines
+from handler.registry.embedded import embedded_decoder
 from handler.stores.local import LocalStore
 from scripts.kafka_broker import free_port
 from tests.integration.test_collect import end_offsets
@@ -138,16 +142,47 @@ def lines(store: LocalStore, dead_letters: bool = False) -> list[dict[str, Any]]
         if is_state_key(key) or is_dead_letter_key(key) != dead_letters:
             continue
         with store.open(key) as raw:
-            found.extend(orjson.loads(line) for line in stored_lines(key, raw))
+            found.extend(orjson.loads(line) for line in stored_lines(key, raw, embedded_decoder))
     return found
 
 
+# Objects of both formats: JSON lines, and Parquet with the value in a typed column.
+FORMATS = pytest.mark.parametrize("object_format", ["jsonl", "parquet"])
+
+
+def stored_as(object_format: str) -> dict[str, str]:
+    return {"format": "parquet"} if object_format == "parquet" else {}
+
+
+def objects_glob(tmp_path, topic: str, object_format: str) -> str:
+    return str(tmp_path / "out" / topic / "**" / f"*.{object_format}*")
+
+
+def read_objects(tmp_path, topic: str, object_format: str) -> str:
+    """The DuckDB table function over every object of the topic, across their schemas."""
+    if object_format == "parquet":
+        return f"read_parquet('{objects_glob(tmp_path, topic, 'parquet')}', union_by_name=true)"
+    return f"read_json('{objects_glob(tmp_path, topic, 'jsonl')}', union_by_name=true)"
+
+
+def parquet_schema_ids(tmp_path, topic: str) -> list[tuple[int, ...]]:
+    """The value schema ids of each Parquet object of the topic (its footer's)."""
+    found = []
+    for path in (tmp_path / "out" / topic).rglob("*.parquet"):
+        with ParquetReader(path.open("rb")) as reader:
+            found.append(reader.info.value_schema_ids)
+    return found
+
+
+@FORMATS
 def test_avro_topic_exactly_once_through_a_kill_and_a_schema_change(
-    schema_registry, topic_factory, producer, bootstrap, tmp_path, admin
+    object_format, schema_registry, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     topic = topic_factory(partitions=2)
     produced = produce(producer, topic, logins(schema_registry.url, topic, 2000, 2))
-    settings = settings_for(bootstrap, topic, tmp_path / "out", schema_registry.url)
+    settings = settings_for(
+        bootstrap, topic, tmp_path / "out", schema_registry.url, **stored_as(object_format)
+    )
 
     # Explicit partitions for the killed run: a killed group member holds them a session long.
     killed = {**settings, "topics": None, "partitions": f"{topic}:0-1"}
@@ -166,13 +201,19 @@ def test_avro_topic_exactly_once_through_a_kill_and_a_schema_change(
     first = min(stored, key=lambda line: (line["partition"], line["offset"]))
     assert first["value"] == {"user": "u0", "ok": False, "at": "2025-11-25T07:00:00Z"}
     # A query engine reads the typed fields across both versions of the schema.
-    objects = tmp_path / "out" / topic / "**" / "*.jsonl.gz"
     query = (
         "SELECT count(*), count(value.source_ip), count(DISTINCT value.user) "
-        f"FROM read_json('{objects}', union_by_name=true) WHERE value.ok"
+        f"FROM {read_objects(tmp_path, topic, object_format)} WHERE value.ok"
     )
     ok = sum(1 for index in range(3000) if index % 3 != 0)
     assert duckdb.sql(query).fetchall()[0] == (ok, sum(1 for i in range(2000, 3000) if i % 3), 97)
+    if object_format == "parquet":
+        # Typed by the writer schema: `at` is a timestamp, not its text.
+        first_at = f"SELECT min(value.at) FROM {read_objects(tmp_path, topic, object_format)}"
+        assert duckdb.sql(first_at).fetchall()[0][0] == datetime.fromtimestamp(AT_MS / 1000, UTC)
+        # Each object holds the values of one schema: a new one started a new object.
+        ids = parquet_schema_ids(tmp_path, topic)
+        assert all(len(found) == 1 for found in ids) and len(set(ids)) == 2
 
 
 def test_json_schema_values_decode_under_the_registry_format(
@@ -312,13 +353,16 @@ def test_check_proves_the_registry_and_names_the_topics_subjects(
     assert "FAIL  registry" in output and "refused the credentials" in output
 
 
+@FORMATS
 def test_overlapping_runs_store_an_avro_topic_exactly_once(
-    schema_registry, topic_factory, producer, bootstrap, tmp_path, admin
+    object_format, schema_registry, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     """Three runs at once, twice, on overlapping partitions (one in group mode), with records
     arriving between the rounds and the schema changing in the second."""
     topic = topic_factory(partitions=4)
-    settings = settings_for(bootstrap, topic, tmp_path / "out", schema_registry.url)
+    settings = settings_for(
+        bootstrap, topic, tmp_path / "out", schema_registry.url, **stored_as(object_format)
+    )
     produced: dict = {}
     for round_number, schema in enumerate((LOGIN_V1, LOGIN_V2)):
         start = round_number * 3000
@@ -379,13 +423,19 @@ def test_a_crash_under_avro_then_another_format_rebuilds_the_claimed_object_as_c
     assert "avro" not in {encodings[offset] for offset in range(600, 900)}
 
 
+@FORMATS
 def test_protobuf_topic_exactly_once_through_a_kill_and_a_schema_change(
-    schema_registry, topic_factory, producer, bootstrap, tmp_path, admin
+    object_format, schema_registry, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     topic = topic_factory(partitions=2)
     produced = produce(producer, topic, readings(schema_registry.url, topic, 1500, 2))
     settings = settings_for(
-        bootstrap, topic, tmp_path / "out", schema_registry.url, value_format="protobuf"
+        bootstrap,
+        topic,
+        tmp_path / "out",
+        schema_registry.url,
+        value_format="protobuf",
+        **stored_as(object_format),
     )
     killed = {**settings, "topics": None, "partitions": f"{topic}:0-1"}
     code, _, _ = runs.finish(runs.start(tmp_path, failpoint="after_store:2", **killed))
@@ -403,12 +453,14 @@ def test_protobuf_topic_exactly_once_through_a_kill_and_a_schema_change(
         "raw": "",
         "tags": ["t0"],
     }
-    objects = tmp_path / "out" / topic / "**" / "*.jsonl.gz"
     query = (
         "SELECT count(*), count(value.site), max(value.count) "
-        f"FROM read_json('{objects}', union_by_name=true) WHERE value.kind = 'KIND_HOT'"
+        f"FROM {read_objects(tmp_path, topic, object_format)} WHERE value.kind = 'KIND_HOT'"
     )
     assert duckdb.sql(query).fetchall()[0] == (1000, 250, 1999)
+    if object_format == "parquet":
+        ids = parquet_schema_ids(tmp_path, topic)
+        assert all(len(found) == 1 for found in ids) and len(set(ids)) == 2
 
 
 def test_a_registry_down_while_repairing_a_claimed_range_stores_none_of_it(

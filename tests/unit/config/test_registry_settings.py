@@ -16,8 +16,13 @@ from tests.unit.config.test_settings import env  # noqa: F401 (a fixture)
         ({"value_format": "avro"}, "set KAFKA_BEAT_SCHEMA_REGISTRY_URL"),
         ({"key_format": "registry"}, "set KAFKA_BEAT_SCHEMA_REGISTRY_URL"),
         (
-            {"value_format": "avro", "schema_registry_url": "http://r", "format": "parquet"},
-            "KAFKA_BEAT_FORMAT=jsonl",
+            {
+                "value_format": "avro",
+                "schema_registry_url": "http://r",
+                "format": "parquet",
+                "parquet_fields": "user:string",
+            },
+            "every field of the value is a typed column already",
         ),
         (
             {

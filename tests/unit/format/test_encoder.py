@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handler.format.envelope import Encoder, decode_line, parse_event_time
+from handler.format.envelope import Encoder, decode_line
+from handler.format.event_time import parse_event_time
 from handler.record import Record
 
 

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handler.format.envelope import Encoder, _long_number, parse_event_time
+from handler.format.envelope import Encoder, _long_number
+from handler.format.event_time import parse_event_time
 from handler.format.layout import MAX_TIMESTAMP_MS, hour_bucket
 from handler.record import Record
 
