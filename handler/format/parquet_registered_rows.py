@@ -10,6 +10,7 @@ record kept) and a tombstone.
 
 from __future__ import annotations
 
+from array import array
 from types import ModuleType
 from typing import Any
 
@@ -41,6 +42,10 @@ class RegisteredRows(RowBuffer):
 
     def _reset(self) -> None:
         super()._reset()
+        # The records themselves, their columns drawn at `batch`: three appends a row, not
+        # eleven (a Kafka client's partitions and offsets always fit their columns).
+        self._records: list[Record] = []
+        self._one_partition = True
         self._typed_values: list[Any] = []
         self._schema_ids: list[int | None] = []
 
@@ -51,42 +56,55 @@ class RegisteredRows(RowBuffer):
     def add(self, record: Record, encoded: Encoded | None = None) -> None:
         if encoded is None:
             encoded = self._encoder.encode(record)
-        self._append_numbers(record)
         decoded = encoded.registered
-        typed = None
-        buffered = _ROW_OVERHEAD + len(record.value or b"") + len(record.key or b"")
-        if decoded is not None and self.column is not None and value_shape(decoded) == self.shape:
-            try:
-                typed = self.column.convert(decoded)
-            except (ValueError, TypeError, ArithmeticError):
-                self.unfit["value"] += 1  # kept in value_raw, as every value is
-            buffered += _TYPED_PER_JSON_BYTE * len(decoded.json)
-        for name, header_value in record.headers:
+        value, key, headers = record.value, record.key, record.headers
+        buffered = _ROW_OVERHEAD + (len(value) if value else 0) + (len(key) if key else 0)
+        typed = schema_id = None
+        if decoded is not None:
+            schema_id = decoded.schema_id
+            self.schema_ids.add(schema_id)
+            if self.column is not None and (schema_id, decoded.message) == self.shape:
+                try:
+                    typed = self.column.convert(decoded)
+                except (ValueError, TypeError, ArithmeticError):
+                    self.unfit["value"] += 1  # kept in value_raw, as every value is
+                buffered += _TYPED_PER_JSON_BYTE * len(decoded.json)
+        for name, header_value in headers:
             buffered += _ITEM_OVERHEAD + len(name) + (len(header_value) if header_value else 0)
-        self._topics.append(record.topic)
-        self._timestamp_types.append(record.timestamp_type)
-        self._keys.append(record.key)
-        self._values.append(record.value)
-        self._headers.append(record.headers)
+        records = self._records
+        if records and (record.partition, record.topic) != (records[0].partition, records[0].topic):
+            self._one_partition = False
+        records.append(record)
         self._typed_values.append(typed)
-        if decoded is None:
-            self._schema_ids.append(None)
-        else:
-            self._schema_ids.append(decoded.schema_id)
-            self.schema_ids.add(decoded.schema_id)
+        self._schema_ids.append(schema_id)
         self.rows += 1
         self.buffered += buffered
 
     def batch(self, pa: ModuleType, schema: Any) -> Any:
-        if not self._topics:
+        records = self._records
+        if not records:
             return None
         columns = schema.types
+        count = len(records)
+        first = records[0]
+        timestamps = array("q", [record.timestamp for record in records])
+        if self._one_partition:  # what a chain's object holds: its topic and partition repeat
+            topics = pa.repeat(pa.scalar(first.topic, pa.string()), count)
+            partitions = pa.repeat(pa.scalar(first.partition, pa.int32()), count)
+        else:
+            topics = pa.array([record.topic for record in records], pa.string())
+            partitions = pa.array([record.partition for record in records], pa.int32())
         arrays = [
-            *self._record_arrays(pa, schema),
+            topics,
+            partitions,
+            pa.array([record.offset for record in records], pa.int64()),
+            pa.Array.from_buffers(columns[3], count, [None, pa.py_buffer(timestamps)]),
+            pa.array([record.timestamp_type for record in records], pa.string()),
+            pa.array([record.key for record in records], pa.binary()),
             self._typed_array(pa, columns[6]),
-            pa.array(self._headers, columns[7]),
+            pa.array([record.headers for record in records], columns[7]),
             pa.array(self._schema_ids, pa.int32()),
-            pa.array(self._values, pa.binary()),
+            pa.array([record.value for record in records], pa.binary()),
         ]
         batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
         self._reset()

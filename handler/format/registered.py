@@ -28,7 +28,7 @@ _UNPARSED: Any = object()
 class Decoded:
     """A key or value decoded under its schema."""
 
-    __slots__ = ("_document", "encoding", "json", "message", "schema_id")
+    __slots__ = ("_document", "datum", "encoding", "json", "message", "schema_id")
 
     def __init__(
         self,
@@ -37,6 +37,7 @@ class Decoded:
         schema_id: int,
         document: Any = _UNPARSED,
         message: str | None = None,
+        datum: Any = None,
     ) -> None:
         self.json = json
         """The decoded value as compact JSON text."""
@@ -45,6 +46,8 @@ class Decoded:
         self._document = document
         self.message = message
         """For Protobuf, the full name of the message type (a schema may define several)."""
+        self.datum = datum
+        """For Avro, the datum as fastavro read it (typed Parquet columns are made from it)."""
 
     @property
     def document(self) -> Any:

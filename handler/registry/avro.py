@@ -38,8 +38,14 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} has no JSON form")
 
 
-def decode(payload: memoryview, schema: Any, schema_id: int) -> bytes:
-    """The JSON text of the one Avro-encoded datum that fills `payload` exactly."""
+def json_forms(datum: Any) -> bytes:
+    """A datum fastavro read, as JSON text in the documented forms."""
+    return orjson.dumps(datum, default=_default, option=_OPTIONS)
+
+
+def decode(payload: memoryview, schema: Any, schema_id: int) -> tuple[bytes, Any]:
+    """The JSON text of the one Avro-encoded datum that fills `payload` exactly, and the
+    datum as fastavro read it."""
     body = io.BytesIO(payload)
     try:
         datum = fastavro.schemaless_reader(body, schema, None)
@@ -53,4 +59,4 @@ def decode(payload: memoryview, schema: Any, schema_id: int) -> bytes:
             f"{schema_id}",
             5 + body.tell(),
         )
-    return orjson.dumps(datum, default=_default, option=_OPTIONS)
+    return json_forms(datum), datum

@@ -1,5 +1,6 @@
-"""The Parquet column of an Avro writer schema: its pyarrow type, and how a value's JSON forms
-(`avro.py`) become what pyarrow builds it from.
+"""The Parquet column of an Avro writer schema: its pyarrow type, and how the datum fastavro
+read (`avro.py`) becomes what pyarrow builds it from: mostly as it is (fastavro gives dates,
+times, timestamps and decimals as Python's own), which spares the JSON forms a parse.
 
 Records are structs, arrays lists, maps `map<string, ...>`, enums strings; a union of `null`
 and one type is that type, nullable; a union of two or more other types is its value's JSON
@@ -13,22 +14,13 @@ fields, whose struct Parquet cannot store, too.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, time
-from decimal import Decimal
 from typing import Any
 
 from handler.registry import columns
+from handler.registry.avro import json_forms
 from handler.registry.columns import Convert
 
 _MAX_DECIMAL128_DIGITS = 38
-
-
-def _date(value: Any) -> Any:
-    return date.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _time(value: Any) -> Any:
-    return time.fromisoformat(value) if isinstance(value, str) else value
 
 
 class _Mapper:
@@ -47,7 +39,7 @@ class _Mapper:
         if isinstance(schema, str):
             primitive = _PRIMITIVES.get(schema)
             if primitive is not None:
-                return primitive(pa), (columns.from_base64 if schema == "bytes" else None)
+                return primitive(pa), None
             return self._reference(schema, namespace)
         kind = schema.get("type")
         if isinstance(kind, list | dict):
@@ -73,7 +65,7 @@ class _Mapper:
             return self.column(others[0], namespace)
         for branch in others:  # named types defined inside a union are still defined
             self.column(branch, namespace)
-        return self.pa.string(), columns.json_text
+        return self.pa.string(), _json_text
 
     def _reference(self, name: str, namespace: str) -> tuple[Any, Convert | None]:
         full = name if "." in name or not namespace else f"{namespace}.{name}"
@@ -81,7 +73,7 @@ class _Mapper:
         if found is None:
             raise ValueError(f"the schema names the type {name!r} before defining it")
         if found.get("type") in ("record", "error") and (full in self._expanding):
-            return self.pa.string(), columns.json_text  # a record within itself
+            return self.pa.string(), _json_text  # a record within itself
         return self._named_type(found, namespace, defined=True)
 
     def _named_type(
@@ -98,7 +90,7 @@ class _Mapper:
             return pa.string(), None
         if kind == "fixed":
             logical = _logical(pa, schema)
-            return logical or (pa.binary(int(schema["size"])), columns.from_base64)
+            return logical or (pa.binary(int(schema["size"])), None)
         self._expanding.add(full)
         try:
             fields, converts = [], []
@@ -110,7 +102,7 @@ class _Mapper:
         finally:
             self._expanding.discard(full)
         if not fields:
-            return pa.string(), columns.json_text
+            return pa.string(), _json_text
         return pa.struct(fields), columns.fields(converts) if converts else None
 
 
@@ -140,26 +132,31 @@ def _logical(pa: Any, schema: dict[str, Any]) -> tuple[Any, Convert | None] | No
         if precision < 1 or not 0 <= scale <= precision:
             return None
         make = pa.decimal128 if precision <= _MAX_DECIMAL128_DIGITS else pa.decimal256
-        return make(precision, scale), Decimal
+        return make(precision, scale), None
     if kind == "string" and logical == "uuid":
-        return pa.string(), None
+        return pa.string(), str  # fastavro gives a UUID
     if kind == "int":
         if logical == "date":
-            return pa.date32(), _date
+            return pa.date32(), None
         if logical == "time-millis":
-            return pa.time32("ms"), _time
+            return pa.time32("ms"), None
     if kind == "long":
         units = {"timestamp-millis": "ms", "timestamp-micros": "us", "timestamp-nanos": "ns"}
         local = {"local-timestamp-millis": "ms", "local-timestamp-micros": "us"}
         if logical in units:
-            return pa.timestamp(units[logical], tz="UTC"), columns.timestamp
+            return pa.timestamp(units[logical], tz="UTC"), None
         if logical in local:
-            return pa.timestamp(local[logical]), columns.timestamp
+            return pa.timestamp(local[logical]), None
         if logical == "time-micros":
-            return pa.time64("us"), _time
+            return pa.time64("us"), None
     return None
 
 
+def _json_text(value: Any) -> str:
+    """A value Parquet has no type for, as the JSON text the line holds of it."""
+    return json_forms(value).decode()
+
+
 def avro_column(pa: Any, schema: Any) -> tuple[Any, Convert | None]:
-    """The pyarrow type of an Avro schema (its JSON), and the conversion of its JSON forms."""
+    """The pyarrow type of an Avro schema (its JSON), and the conversion of fastavro's datum."""
     return _Mapper(pa).column(schema)

@@ -66,7 +66,8 @@ class RegistryDecoder:
             if parsed is None:
                 parsed = self._avro[found] = avro.parse(schema.text, found)
             # The time field reads the JSON forms (a timestamp's RFC 3339 text), as queries do.
-            return Decoded(avro.decode(payload, parsed, found), kind, found)
+            text, datum = avro.decode(payload, parsed, found)
+            return Decoded(text, kind, found, datum=datum)
         try:
             document = orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
@@ -110,9 +111,11 @@ class RegistryDecoder:
                 extra={"schema_id": decoded.schema_id, "error": str(exc)},
             )
             return ValueColumn(pyarrow.string(), _json)
+        # Avro's column is made from fastavro's datum, Protobuf's from its JSON mapping.
+        source = _datum if decoded.message is None else _document
         if convert is None:
-            return ValueColumn(arrow_type, _document)
-        return ValueColumn(arrow_type, lambda value: convert(value.document))
+            return ValueColumn(arrow_type, source)
+        return ValueColumn(arrow_type, lambda value: convert(source(value)))
 
     def embedded(self) -> str:
         entries: dict[str, dict[str, Any]] = {}
@@ -133,3 +136,7 @@ def _json(decoded: Decoded) -> bytes:
 
 def _document(decoded: Decoded) -> Any:
     return decoded.document
+
+
+def _datum(decoded: Decoded) -> Any:
+    return decoded.datum

@@ -23,7 +23,7 @@ import random
 import resource
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from kafka.consumer.fetcher import ConsumerRecord
@@ -50,8 +50,14 @@ class MemoryTopic:
     client = "memory"
 
     def __init__(
-        self, partitions: int, records: int, payload: str = "logs", fresh: bool = False
+        self,
+        partitions: int,
+        records: int,
+        payload: str = "logs",
+        fresh: bool = False,
+        frame: Callable[[str], bytes] = str.encode,
     ) -> None:
+        """`frame`: the value's bytes from the payload's text (default: its UTF-8)."""
         self.fresh = fresh
         rng = random.Random(3)
         make = PAYLOADS[payload]
@@ -66,7 +72,7 @@ class MemoryTopic:
                     1_764_054_000_000 + offset,
                     0,
                     b"host-%d" % (offset % 50),
-                    make(rng, offset).encode(),
+                    frame(make(rng, offset)),
                     [("source", b"fw-01")],
                     None,
                     0,
