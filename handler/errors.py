@@ -33,6 +33,11 @@ class TransientError(KafkaBeatError):
     """May succeed if tried again: throttling, 5xx, timeouts, dropped connections."""
 
 
+class RegistryUnavailable(TransientError):
+    """The Schema Registry could not be reached or failed, after its client's retries: the
+    partition whose record needed it fails there; the others go on."""
+
+
 def retrying(attempts: int, max_backoff_seconds: float) -> Retrying:
     """The one retry policy: `TransientError` only, at most `attempts` tries, jittered
     exponential waits capped at `max_backoff_seconds`; the last error is raised as itself."""

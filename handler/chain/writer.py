@@ -387,6 +387,15 @@ class ChainWriter:
         self.gap_from = self._position
         self._move_to(log_start)
 
+    def abandon(self) -> None:
+        """The partition stops here unstored (failed): what is open is dropped and a repair
+        begun is forgotten, so nothing at run end stores any of it (the repair's range above
+        all, which the consumer may have fetched past without taking it)."""
+        self.discard()
+        self.repair = None
+        self._repair_encoder = None
+        self._resolved_at = None
+
     def discard(self) -> None:
         for builder in (self.builder, self.companion):
             if builder is not None:

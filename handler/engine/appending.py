@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handler.engine.partition import PartitionState
+from handler.errors import RegistryUnavailable
 from handler.format.envelope import Encoded
 from handler.format.layout import MAX_TIMESTAMP_MS, hour_bucket
 from handler.record import Record
@@ -33,6 +34,8 @@ class Appended:
     bytes_encoded: int = 0
     oddities: tuple[tuple[str, int], ...] = ()
     """Counts for the run summary (tombstones, unknown_time, time_field_missing)."""
+    unavailable: RegistryUnavailable | None = None
+    """What stopped the run at `next_index`: the Schema Registry its record needed."""
 
 
 def append_records(
@@ -59,7 +62,10 @@ def append_records(
         offset = record.offset
         if offset >= end or offset < consumed_to:
             break
-        encoded = encode(record)
+        try:
+            encoded = encode(record)
+        except RegistryUnavailable as exc:
+            return Appended(index, count, consumed_to, bytes_in, bytes_encoded, (), exc)
         line = encoded.line
         moment = encoded.event_time
         if (

@@ -37,6 +37,7 @@ from handler.engine.appending import (
 from handler.engine.assignment import loss_message
 from handler.engine.budget import Budget
 from handler.engine.partition import Lifecycle, PartitionState
+from handler.errors import RegistryUnavailable
 from handler.format.envelope import Encoded
 from handler.format.layout import MAX_TIMESTAMP_MS
 from handler.observe.logs import get_logger
@@ -96,17 +97,28 @@ class Intake:
         # one by one (and encoded in Python) by `_take_one`.
         native = batch_encoder.encode(records) if batch_encoder is not None else None
         index, count = 0, len(records)
-        while index < count:
-            if native is not None:
-                index = self._take_native_run(part, native, index, taken)
-            else:
-                index = self._take_run(part, records, index, taken)
-            if index < count:
-                if self._take_one(part, records[index], taken) is not Next.ON:
-                    break
-                index += 1
+        try:
+            while index < count:
+                if native is not None:
+                    index = self._take_native_run(part, native, index, taken)
+                else:
+                    index = self._take_run(part, records, index, taken)
+                if index < count:
+                    if self._take_one(part, records[index], taken) is not Next.ON:
+                        break
+                    index += 1
+        except RegistryUnavailable as exc:
+            self._registry_failed(part, str(exc), taken)
+            return taken
         self._settle_uploads(part, taken)
         return taken
+
+    def _registry_failed(self, part: PartitionState, error: str, taken: Taken) -> None:
+        """The record at `consumed_to` needs a Schema Registry that is down: what came before
+        it is stored (a repair only if read whole, which it was not), then the partition
+        fails there; its offsets are committed no further, so the next run takes it again."""
+        if self._close(part, taken, assigned=False) is Next.ON and part.active:
+            self._stop(part, "failed", error, taken)
 
     def _take_native_run(self, part: PartitionState, native: Any, index: int, taken: Taken) -> int:
         appended = append_native(part, native, index, self._stop_at(index, native.count))
@@ -120,6 +132,8 @@ class Intake:
         stop = self._stop_at(index, len(records))
         appended = append_records(part, records, index, stop, counts)
         self._count(part, appended, taken, counts)
+        if appended.unavailable is not None:
+            raise appended.unavailable
         return appended.next_index
 
     def _stop_at(self, index: int, count: int) -> int:
@@ -336,7 +350,7 @@ class Intake:
             self.report.errors.append(error)
             log.error(error, extra={"topic": part.ref.topic, "partition": part.ref.partition})
         if status not in ("done", "budget"):
-            part.writer.discard()
+            part.writer.abandon()
         taken.stopped = True
 
     def data_lost(self, part: PartitionState, offset: int, log_start: int, skip: bool) -> Taken:

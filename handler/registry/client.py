@@ -2,7 +2,8 @@
 extra): the schema an id names, fetched once a run (the client caches by id), with the
 registry's answers turned into ours: refused credentials end the run (AuthError, exit 3), an
 unknown id is the record's problem (NotDecodable), anything else that fails after the client's
-retries is transient (the run stores nothing it could not decode and commits nothing past it).
+retries is transient (RegistryUnavailable: the partition stores nothing it could not decode
+and commits nothing past it; the other partitions go on).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Protocol
 
 from handler.config.settings import Settings
-from handler.errors import AuthError, TransientError
+from handler.errors import AuthError, RegistryUnavailable
 from handler.format.registered import NotDecodable
 
 # Confluent's error codes: 40403 schema not found (Apicurio answers the same).
@@ -114,11 +115,11 @@ class Registry:
                 ) from exc
             if args and (exc.error_code == _SCHEMA_NOT_FOUND or status == 404):
                 raise NotDecodable(f"{asked} is not in the Schema Registry", 1) from exc
-            raise TransientError(
+            raise RegistryUnavailable(
                 f"the Schema Registry at {self._url} answered {status} for {asked}: "
                 f"{exc.error_message}"
             ) from exc
         except Exception as exc:  # the HTTP client's own errors: refused, reset, timed out
-            raise TransientError(
+            raise RegistryUnavailable(
                 f"the Schema Registry at {self._url} cannot be reached: {exc}"
             ) from exc

@@ -292,23 +292,36 @@ def test_refused_registry_credentials_end_the_run_with_exit_3(
     reconcile(produced, stored_records(LocalStore(tmp_path / "out")))
 
 
-def test_a_registry_down_stores_nothing_it_could_not_decode_then_the_next_run_does(
+def test_a_registry_down_fails_the_partition_that_needs_it_and_the_next_run_stores_it(
     schema_registry, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
-    topic = topic_factory(partitions=1)
-    produced = produce(producer, topic, logins(schema_registry.url, topic, 200, 1))
+    """Partition 0 holds Avro values, which need the registry; partition 1 values that are not
+    framed (dead letters, no registry asked). With the registry down, partition 0 fails
+    storing nothing, and partition 1 is stored and committed all the same."""
+    topic = topic_factory(partitions=2)
+    avro = [(0, item) for _, item in logins(schema_registry.url, topic, 200, 1)]
+    plain = [(1, Produced(b"plain", b'{"not": "framed"}')) for _ in range(50)]
+    produced = produce(producer, topic, avro + plain)
     nowhere = f"http://127.0.0.1:{free_port()}"
     settings = settings_for(bootstrap, topic, tmp_path / "out", nowhere)
+    settings |= {"topics": None, "partitions": f"{topic}:0-1"}
     code, summary, stderr = runs.finish(runs.start(tmp_path, **settings))
-    assert code not in (0, 2, 3), stderr[-2000:]
-    assert summary is not None and summary["status"] != "ok"
-    assert "Schema Registry" in json.dumps(summary) + stderr
-    assert not stored_records(LocalStore(tmp_path / "out"))
+    assert code == 1, stderr[-2000:]
+    assert summary is not None and summary["status"] == "failed"
+    statuses = {part["partition"]: part["status"] for part in summary["partitions"]}
+    assert statuses == {0: "failed", 1: "done"}, summary["partitions"]
+    assert "Schema Registry" in json.dumps(summary)
+    store = LocalStore(tmp_path / "out")
+    assert not stored_records(store)
+    reconcile(
+        {p: i for p, i in produced.items() if p[1] == 1}, stored_records(store, dead_letters=True)
+    )
     # Nothing committed past what is stored (a new group's start may be committed: 0).
-    assert committed(admin, f"g-{topic}").get((topic, 0), 0) == 0
+    offsets = committed(admin, f"g-{topic}")
+    assert offsets.get((topic, 0), 0) == 0 and offsets[(topic, 1)] == 50
 
     runs.catch_up(tmp_path, **{**settings, "schema_registry_url": schema_registry.url})
-    reconcile(produced, stored_records(LocalStore(tmp_path / "out")))
+    reconcile({p: i for p, i in produced.items() if p[1] == 0}, stored_records(store))
     assert committed(admin, f"g-{topic}") == end_offsets(produced)
 
 
