@@ -12,7 +12,7 @@ settings.load_profile("ci")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--kill-trials", type=int, default=30, help="random SIGKILL trials (scripts/soak: more)"
+        "--kill-trials", type=int, default=20, help="random SIGKILL trials (scripts/soak: more)"
     )
     parser.addoption(
         "--race-trials",

@@ -388,13 +388,10 @@ class ChainWriter:
         self._move_to(log_start)
 
     def abandon(self) -> None:
-        """The partition stops here unstored (failed): what is open is dropped and a repair
-        begun is forgotten, so nothing at run end stores any of it (the repair's range above
-        all, which the consumer may have fetched past without taking it)."""
+        """The partition failed here: what is open is dropped and a repair begun forgotten, so
+        the run's end never stores its range short."""
         self.discard()
-        self.repair = None
-        self._repair_encoder = None
-        self._resolved_at = None
+        self.repair, self._repair_encoder, self._resolved_at = None, None, None
 
     def discard(self) -> None:
         for builder in (self.builder, self.companion):

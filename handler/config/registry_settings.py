@@ -30,6 +30,17 @@ class RegistrySettings(BaseModel):
     schema_registry_password: SecretStr | None = None
     """HTTP basic auth password (secret: also _FILE or a Secrets Manager ARN)."""
 
+    schema_registry_bearer_token: SecretStr | None = None
+    """Bearer token for the Schema Registry, instead of basic auth (secret: also _FILE or a
+    Secrets Manager ARN); needs KAFKA_BEAT_SCHEMA_REGISTRY_LOGICAL_CLUSTER."""
+
+    schema_registry_logical_cluster: str | None = None
+    """The registry's logical cluster sent with a bearer token (Confluent Cloud: its lsrc-...
+    id); confluent-kafka's client sends one with every token."""
+
+    schema_registry_identity_pool: str | None = None
+    """Identity pool id sent with a bearer token (Confluent Cloud, optional)."""
+
     schema_registry_ssl_cafile: Path | None = None
     """PEM bundle of the CAs that sign the registry's certificate (default: the system's)."""
 
@@ -61,6 +72,18 @@ class RegistrySettings(BaseModel):
             raise ValueError(
                 "KAFKA_BEAT_PARQUET_FIELDS is for JSON values: with a Schema Registry value format "
                 "every field of the value is a typed column already (value.<field>); unset it"
+            )
+        token = self.schema_registry_bearer_token is not None
+        if token and self.schema_registry_username is not None:
+            raise ValueError(
+                "the Schema Registry takes basic auth or a bearer token, not both: unset "
+                "KAFKA_BEAT_SCHEMA_REGISTRY_USERNAME/_PASSWORD or _BEARER_TOKEN"
+            )
+        if token and not self.schema_registry_logical_cluster:
+            raise ValueError(
+                "KAFKA_BEAT_SCHEMA_REGISTRY_BEARER_TOKEN needs "
+                "KAFKA_BEAT_SCHEMA_REGISTRY_LOGICAL_CLUSTER (confluent-kafka's registry client "
+                "sends it with the token; Confluent Cloud: the registry's lsrc-... id)"
             )
         if (self.schema_registry_username is None) != (self.schema_registry_password is None):
             raise ValueError(

@@ -25,6 +25,7 @@ SECRET_FIELDS = (
     "sasl_oauth_token",
     "azure_connection_string",
     "schema_registry_password",
+    "schema_registry_bearer_token",
 )
 # The parts of an Azure connection string that are secrets of their own, should a library
 # ever print one without the rest.

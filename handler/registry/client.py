@@ -46,6 +46,12 @@ def client_config(settings: Settings) -> dict[str, Any]:
     if settings.schema_registry_password is not None:
         password = settings.schema_registry_password.get_secret_value()
         config["basic.auth.user.info"] = f"{settings.schema_registry_username}:{password}"
+    if settings.schema_registry_bearer_token is not None:
+        config["bearer.auth.credentials.source"] = "STATIC_TOKEN"
+        config["bearer.auth.token"] = settings.schema_registry_bearer_token.get_secret_value()
+        config["bearer.auth.logical.cluster"] = settings.schema_registry_logical_cluster
+        if settings.schema_registry_identity_pool:
+            config["bearer.auth.identity.pool.id"] = settings.schema_registry_identity_pool
     for name, option in (
         ("schema_registry_ssl_cafile", "ssl.ca.location"),
         ("schema_registry_ssl_certfile", "ssl.certificate.location"),
@@ -64,6 +70,11 @@ class Registry:
         from confluent_kafka.schema_registry import SchemaRegistryClient
 
         self._url = settings.schema_registry_url
+        self._credentials = (
+            "KAFKA_BEAT_SCHEMA_REGISTRY_BEARER_TOKEN (and _LOGICAL_CLUSTER)"
+            if settings.schema_registry_bearer_token is not None
+            else "KAFKA_BEAT_SCHEMA_REGISTRY_USERNAME and KAFKA_BEAT_SCHEMA_REGISTRY_PASSWORD"
+        )
         self._client = SchemaRegistryClient(client_config(settings))
 
     def schema(self, schema_id: int) -> RegisteredSchema:
@@ -110,8 +121,7 @@ class Registry:
             if status in _REFUSED:
                 raise AuthError(
                     f"the Schema Registry at {self._url} refused the credentials ({status}): "
-                    "check KAFKA_BEAT_SCHEMA_REGISTRY_USERNAME and "
-                    "KAFKA_BEAT_SCHEMA_REGISTRY_PASSWORD"
+                    f"check {self._credentials}"
                 ) from exc
             if args and (exc.error_code == _SCHEMA_NOT_FOUND or status == 404):
                 raise NotDecodable(f"{asked} is not in the Schema Registry", 1) from exc

@@ -135,7 +135,7 @@ def test_random_kills(
     admin,
     request,
 ) -> None:
-    """SIGKILL at random moments (30 trials in CI with kafka-python and JSON lines, a third of
+    """SIGKILL at random moments (20 trials in CI with kafka-python and JSON lines, a third of
     them writing Parquet, 6 with confluent), new
     records arriving between trials."""
     target, store = destination
