@@ -101,8 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m scripts.benchmarks.registry_formats", description=__doc__
     )
     parser.add_argument("--partitions", type=int, default=8)
-    parser.add_argument("--records", type=int, default=12_500, help="per partition")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--records", type=int, default=25_000, help="per partition")
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     arguments = parser.parse_args(argv)
     from scripts.schema_registry import SchemaRegistry

@@ -53,7 +53,10 @@ def test_aborted_transactions_are_never_stored(
     started = time.monotonic()
     report = run(settings)
 
-    assert report.status == "ok" and report.records == len(produced) == 160
+    assert report.status == "ok" and report.records == len(produced) == 160, (
+        report.stop_reason,
+        report.partitions,
+    )
     assert time.monotonic() - started < 30  # it did not wait for a fetch past the markers
     reconcile(produced, stored_records(LocalStore(settings.target().path)))
     # The commit is a chain position: the last stored record + 1, before the final marker.
