@@ -135,14 +135,8 @@ class RowBuffer:
         if not self._topics:
             return None
         columns = schema.types
-        topic, partition, offset, timestamp, timestamp_type, key = self._record_arrays(pa, schema)
         arrays = [
-            topic,
-            partition,
-            offset,
-            timestamp,
-            timestamp_type,
-            key,
+            *self._record_arrays(pa, schema),
             pa.array(self._values, pa.binary()),
             pa.array(self._headers, columns[7]),
             pa.array(self._value_json, pa.string()),
@@ -156,7 +150,7 @@ class RowBuffer:
         return batch
 
     def _record_arrays(self, pa: ModuleType, schema: Any) -> list[Any]:
-        """The columns every layout begins with: topic to key."""
+        """The columns topic to key."""
         rows = len(self._topics)
         return [
             pa.array(self._topics, pa.string()),
