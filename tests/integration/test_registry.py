@@ -367,21 +367,30 @@ def test_check_proves_the_registry_and_names_the_topics_subjects(
 
 
 @FORMATS
-def test_overlapping_runs_store_an_avro_topic_exactly_once(
-    object_format, schema_registry, topic_factory, producer, bootstrap, tmp_path, admin
+@pytest.mark.parametrize("encoding", ["avro", "protobuf"])
+def test_overlapping_runs_store_a_registry_topic_exactly_once(
+    encoding, object_format, schema_registry, topic_factory, producer, bootstrap, tmp_path, admin
 ) -> None:
     """Three runs at once, twice, on overlapping partitions (one in group mode), with records
     arriving between the rounds and the schema changing in the second."""
     topic = topic_factory(partitions=4)
     settings = settings_for(
-        bootstrap, topic, tmp_path / "out", schema_registry.url, **stored_as(object_format)
+        bootstrap,
+        topic,
+        tmp_path / "out",
+        schema_registry.url,
+        value_format=encoding,
+        **stored_as(object_format),
     )
     produced: dict = {}
-    for round_number, schema in enumerate((LOGIN_V1, LOGIN_V2)):
-        start = round_number * 3000
-        produced |= produce(
-            producer, topic, logins(schema_registry.url, topic, 3000, 4, schema, start)
-        )
+    for version in (1, 2):
+        start = (version - 1) * 3000
+        if encoding == "avro":
+            schema = LOGIN_V1 if version == 1 else LOGIN_V2
+            items = logins(schema_registry.url, topic, 3000, 4, schema, start)
+        else:
+            items = readings(schema_registry.url, topic, 3000, 4, version, start)
+        produced |= produce(producer, topic, items)
         together = [
             {**settings, "max_object_records": 150},
             {**settings, "topics": None, "partitions": f"{topic}:0-2"},
@@ -395,7 +404,9 @@ def test_overlapping_runs_store_an_avro_topic_exactly_once(
     store = LocalStore(tmp_path / "out")
     reconcile(produced, stored_records(store))
     assert committed(admin, f"g-{topic}") == end_offsets(produced)
-    assert len({line["value_schema_id"] for line in lines(store)}) == 2
+    stored = lines(store)
+    assert {line["value_encoding"] for line in stored} == {encoding}
+    assert len({line["value_schema_id"] for line in stored}) == 2
 
 
 def killed_after_the_second_claim(registry_url, topic, producer, bootstrap, tmp_path):
