@@ -36,11 +36,15 @@ class Rotation:
         event_time: int,
         line_size: int,
         companion: ObjectBuilder | None = None,
+        encoded: Encoded | None = None,
     ) -> bool:
         """Whether the record starts a new object; the dead letters of the open object's range
-        (`companion`) count toward its size. An object's first record always lands."""
+        (`companion`) count toward its size. An object's first record always lands; a record
+        the object's body refuses (`encoded`: a value of another schema) starts a new one."""
         if builder.records == 0 and (companion is None or companion.records == 0):
             return False
+        if encoded is not None and builder.selective and not builder.accepts(encoded):
+            return True
         room = self.room(builder, companion)
         return room.records <= 0 or line_size > room.bytes or room.later(event_time)
 

@@ -243,12 +243,8 @@ class ChainWriter:
         if self.repair is not None:
             return offset >= self.repair.next
         builder = self.builder
-        if builder is None:
-            return False
-        if builder.records and builder.selective and not builder.accepts(encoded):
-            return True
-        return self.config.rotation.starts_new_object(
-            builder, encoded.event_time, len(encoded.line), self.companion
+        return builder is not None and self.config.rotation.starts_new_object(
+            builder, encoded.event_time, len(encoded.line), self.companion, encoded
         )
 
     def add(self, record: Record, encoded: Encoded) -> None:

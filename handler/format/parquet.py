@@ -26,7 +26,7 @@ from handler.config.values import FieldFormat
 from handler.format.envelope import Encoded, Encoder
 from handler.format.layout import PARQUET_META_SCHEMAS as META_SCHEMAS
 from handler.format.layout import PARQUET_META_VALUE_SCHEMA_IDS as META_VALUE_SCHEMA_IDS
-from handler.format.parquet_registered_rows import RegisteredRows, value_shape
+from handler.format.parquet_registered_rows import RegisteredRows
 from handler.format.parquet_rows import RowBuffer
 from handler.format.parquet_schema import (
     COMPRESSIONS,
@@ -147,18 +147,24 @@ class ParquetObjectWriter:
         self._unfit = {field.column: 0 for field in fields}
         self._sealed = False
 
+    def _settled_schema(self) -> Any:
+        """The schema rows are written under from now on: for a registry value format with
+        nothing decoded yet, a `value` column typed by none (all null)."""
+        if self._schema is None:
+            self._pin(None)
+        return self._schema
+
     def _parquet_writer(self) -> Any:
         if self._writer is None:
-            if self._schema is None:  # a registry value format, nothing decoded yet
-                self._pin(None)
+            schema = self._settled_schema()
             self._writer = self._pq.ParquetWriter(
                 self._sink,
-                self._schema,
+                schema,
                 compression=self._compression,
                 compression_level=self._level,
                 use_dictionary=[
                     path
-                    for path in leaf_paths(self._schema)
+                    for path in leaf_paths(schema)
                     if path.split(".", 1)[0] not in self._no_dictionary
                 ],
                 write_statistics=[*_STATISTICS, *(field.column for field in self._fields)],
@@ -179,7 +185,7 @@ class ParquetObjectWriter:
             rows.pin(column, None)
         else:
             column = self._schemas.value_column(decoded)
-            rows.pin(column, value_shape(decoded))
+            rows.pin(column, decoded.shape)
         self._schema = registry_schema(column.arrow_type, *self._formats)
 
     def accepts(self, encoded: Encoded) -> bool:
@@ -189,7 +195,7 @@ class ParquetObjectWriter:
         decoded = encoded.registered
         if rows is None or decoded is None or self._schema is None:
             return True
-        return value_shape(decoded) == rows.shape
+        return decoded.shape == rows.shape
 
     @property
     def schema(self) -> Any:
@@ -242,9 +248,9 @@ class ParquetObjectWriter:
             self._flush()
 
     def _take_rows(self) -> None:
-        if self._schema is None and self._rows.rows:
-            self._pin(None)
-        rows = self._rows.batch(self._pa, self._schema)
+        if not self._rows.rows:
+            return
+        rows = self._rows.batch(self._pa, self._settled_schema())
         if rows is not None:
             self._batches.append(rows)
             self._batched_bytes += rows.nbytes

@@ -16,7 +16,7 @@ from typing import Any
 
 from handler.format.envelope import Encoded, Encoder
 from handler.format.parquet_rows import RowBuffer
-from handler.format.registered import Decoded, ValueColumn
+from handler.format.registered import ValueColumn
 from handler.record import Record
 
 # Python memory of one buffered row beyond its payload bytes, as in parquet_rows.py; the typed
@@ -24,11 +24,6 @@ from handler.record import Record
 _ROW_OVERHEAD = 160
 _ITEM_OVERHEAD = 80
 _TYPED_PER_JSON_BYTE = 2
-
-
-def value_shape(decoded: Decoded) -> tuple[int, str | None]:
-    """What a typed column is made for: the schema id, and for Protobuf the message type."""
-    return decoded.schema_id, decoded.message
 
 
 class RegisteredRows(RowBuffer):
@@ -63,7 +58,7 @@ class RegisteredRows(RowBuffer):
         if decoded is not None:
             schema_id = decoded.schema_id
             self.schema_ids.add(schema_id)
-            if self.column is not None and (schema_id, decoded.message) == self.shape:
+            if self.column is not None and decoded.shape == self.shape:
                 try:
                     typed = self.column.convert(decoded)
                 except (ValueError, TypeError, ArithmeticError):

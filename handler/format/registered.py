@@ -50,6 +50,12 @@ class Decoded:
         """For Avro, the datum as fastavro read it (typed Parquet columns are made from it)."""
 
     @property
+    def shape(self) -> tuple[int, str | None]:
+        """What a typed Parquet column is made for: the schema id, and for Protobuf the
+        message type."""
+        return self.schema_id, self.message
+
+    @property
     def document(self) -> Any:
         """The decoded value's JSON forms, parsed from `json` when first asked for (the time
         field and typed Parquet columns read it; JSON lines need only the text)."""

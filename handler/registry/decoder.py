@@ -82,10 +82,9 @@ class RegistryDecoder:
         return known
 
     def value_column(self, decoded: Decoded) -> ValueColumn:
-        key = (decoded.schema_id, decoded.message)
-        column = self._columns.get(key)
+        column = self._columns.get(decoded.shape)
         if column is None:
-            column = self._columns[key] = self._value_column(decoded)
+            column = self._columns[decoded.shape] = self._value_column(decoded)
         return column
 
     def _value_column(self, decoded: Decoded) -> ValueColumn:

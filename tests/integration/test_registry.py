@@ -401,12 +401,7 @@ def test_overlapping_runs_store_a_registry_topic_exactly_once(
             code, summary, stderr = runs.finish(process)
             assert code == 0 and summary is not None, stderr[-2000:]
     runs.catch_up(tmp_path, **settings)
-    store = LocalStore(tmp_path / "out")
-    reconcile(produced, stored_records(store))
-    assert committed(admin, f"g-{topic}") == end_offsets(produced)
-    stored = lines(store)
-    assert {line["value_encoding"] for line in stored} == {encoding}
-    assert len({line["value_schema_id"] for line in stored}) == 2
+    once_under_two_schemas(tmp_path, produced, admin, topic, encoding)
 
 
 def killed_after_the_second_claim(registry_url, topic, producer, bootstrap, tmp_path):
